@@ -1,0 +1,224 @@
+// Package auth authenticates Amazon Shipping push notifications in the four modes Amazon offers
+// (EventBridge API destination connection types): an API key header, a query parameter, HTTP Basic,
+// and an OAuth 2.0 client-credentials bearer token.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
+)
+
+// ErrUnauthorized wraps every rejection of the presented credentials. Any other error from
+// Authenticate is an outage (secrets or signing keys unreachable) that a retry may get past.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// Mode names one authentication mode, as written in configuration.
+type Mode string
+
+const (
+	ModeAPIKey Mode = "api_key"
+	ModeQuery  Mode = "query"
+	ModeBasic  Mode = "basic"
+	ModeOAuth  Mode = "oauth"
+)
+
+// ParseModes reads a comma-separated list such as "api_key,oauth".
+func ParseModes(s string) ([]Mode, error) {
+	var modes []Mode
+	seen := map[Mode]bool{}
+	for _, part := range strings.Split(s, ",") {
+		m := Mode(strings.TrimSpace(strings.ToLower(part)))
+		switch m {
+		case "":
+			continue
+		case ModeAPIKey, ModeQuery, ModeBasic, ModeOAuth:
+		default:
+			return nil, fmt.Errorf("unknown auth mode %q (want api_key, query, basic or oauth)", m)
+		}
+		if !seen[m] {
+			seen[m] = true
+			modes = append(modes, m)
+		}
+	}
+	if len(modes) == 0 {
+		return nil, errors.New("no auth mode configured: refusing to accept unauthenticated deliveries")
+	}
+	return modes, nil
+}
+
+// CredentialSource yields the current shared secrets. Refresh is called when presented credentials
+// match nothing, in case the secret was rotated since the last fetch; it reports whether it refetched.
+type CredentialSource interface {
+	Get(ctx context.Context) (Credentials, error)
+	Refresh(ctx context.Context) (Credentials, bool, error)
+}
+
+// TokenVerifier validates a bearer token; rejections wrap oauth.ErrInvalidToken, anything else
+// is an outage.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*oauth.Claims, error)
+}
+
+// Config selects the modes and where their secrets come from.
+type Config struct {
+	Modes        []Mode
+	APIKeyHeader string           // default X-API-KEY
+	QueryParam   string           // default api_key
+	Credentials  CredentialSource // required for api_key, query and basic
+	Tokens       TokenVerifier    // required for oauth
+	Realm        string           // for WWW-Authenticate; default amazon-webhook-gateway
+}
+
+// Authenticator accepts a request when any enabled mode accepts it.
+type Authenticator struct {
+	cfg       Config
+	enabled   map[Mode]bool
+	challenge string
+}
+
+// New checks the configuration: a mode without its secret source is an error, so a deployment
+// fails at start rather than accepting or refusing everything.
+func New(cfg Config) (*Authenticator, error) {
+	if len(cfg.Modes) == 0 {
+		return nil, errors.New("auth: no mode enabled")
+	}
+	if cfg.APIKeyHeader == "" {
+		cfg.APIKeyHeader = "X-API-KEY"
+	}
+	if cfg.QueryParam == "" {
+		cfg.QueryParam = "api_key"
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "amazon-webhook-gateway"
+	}
+	a := &Authenticator{cfg: cfg, enabled: map[Mode]bool{}}
+	var challenges []string
+	for _, m := range cfg.Modes {
+		a.enabled[m] = true
+		switch m {
+		case ModeAPIKey, ModeQuery, ModeBasic:
+			if cfg.Credentials == nil {
+				return nil, fmt.Errorf("auth: mode %s needs a credentials secret", m)
+			}
+		case ModeOAuth:
+			if cfg.Tokens == nil {
+				return nil, errors.New("auth: mode oauth needs a token verifier")
+			}
+		default:
+			return nil, fmt.Errorf("auth: unknown mode %q", m)
+		}
+		switch m {
+		case ModeBasic:
+			challenges = append(challenges, fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", cfg.Realm))
+		case ModeOAuth:
+			challenges = append(challenges, fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\"", cfg.Realm))
+		}
+	}
+	a.challenge = strings.Join(challenges, ", ")
+	return a, nil
+}
+
+// Challenge is the WWW-Authenticate value for a 401, or "" when no enabled mode defines one.
+func (a *Authenticator) Challenge() string { return a.challenge }
+
+// presented is what a request offers, gathered once so that secrets are fetched at most once.
+type presented struct {
+	apiKey, queryKey string
+	user, password   string
+	hasBasic         bool
+	bearer           string
+}
+
+func (a *Authenticator) gather(req *events.APIGatewayV2HTTPRequest) presented {
+	var p presented
+	if a.enabled[ModeAPIKey] {
+		p.apiKey = httpapi.Header(req, a.cfg.APIKeyHeader)
+	}
+	if a.enabled[ModeQuery] {
+		p.queryKey = req.QueryStringParameters[a.cfg.QueryParam]
+	}
+	scheme, value, _ := strings.Cut(httpapi.Header(req, "Authorization"), " ")
+	value = strings.TrimSpace(value)
+	switch {
+	case a.enabled[ModeBasic] && strings.EqualFold(scheme, "Basic"):
+		if raw, err := base64.StdEncoding.DecodeString(value); err == nil {
+			p.user, p.password, p.hasBasic = strings.Cut(string(raw), ":")
+		}
+	case a.enabled[ModeOAuth] && strings.EqualFold(scheme, "Bearer"):
+		p.bearer = value
+	}
+	return p
+}
+
+// Authenticate returns nil when the request carries a valid credential for an enabled mode, an
+// error wrapping ErrUnauthorized when it does not, and any other error when a retry may succeed.
+func (a *Authenticator) Authenticate(ctx context.Context, req *events.APIGatewayV2HTTPRequest) error {
+	p := a.gather(req)
+	if p.bearer != "" {
+		_, err := a.cfg.Tokens.Verify(ctx, p.bearer)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, oauth.ErrInvalidToken):
+			return fmt.Errorf("auth: verifying token: %w", err)
+		}
+	}
+	if p.apiKey == "" && p.queryKey == "" && !p.hasBasic {
+		return ErrUnauthorized
+	}
+	creds, err := a.cfg.Credentials.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: loading credentials: %w", err)
+	}
+	if matches(p, creds) {
+		return nil
+	}
+	// The secret may have been rotated since it was cached.
+	creds, refetched, err := a.cfg.Credentials.Refresh(ctx)
+	if err == nil && refetched && matches(p, creds) {
+		return nil
+	}
+	return ErrUnauthorized
+}
+
+func matches(p presented, c Credentials) bool {
+	ok := false
+	if p.apiKey != "" {
+		ok = anyEqual(p.apiKey, c.APIKeys) || ok
+	}
+	if p.queryKey != "" {
+		ok = anyEqual(p.queryKey, c.QueryKeys) || ok
+	}
+	if p.hasBasic {
+		for _, b := range c.Basic {
+			u, pw := equal(p.user, b.Username), equal(p.password, b.Password)
+			ok = (u && pw) || ok
+		}
+	}
+	return ok
+}
+
+// anyEqual compares against every candidate without stopping early.
+func anyEqual(got string, want []string) bool {
+	ok := false
+	for _, w := range want {
+		ok = equal(got, w) || ok
+	}
+	return ok
+}
+
+// equal compares in constant time; hashing first hides the secret's length too.
+func equal(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Credentials are the shared secrets Amazon may present. Each list may hold several values at
+// once, so a new value can be added, given to Amazon, and the old one removed later without downtime.
+//
+// Stored in Secrets Manager as JSON; every list also accepts a single value:
+//
+//	{"apiKeys": ["current", "previous"], "queryKeys": "k", "basicAuth": [{"username": "u", "password": "p"}]}
+type Credentials struct {
+	APIKeys   []string
+	QueryKeys []string
+	Basic     []BasicCredential
+}
+
+// BasicCredential is one username and password pair.
+type BasicCredential struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// stringList decodes a JSON string or array of strings.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = stringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("must be a string or an array of strings")
+	}
+	*l = many
+	return nil
+}
+
+type basicList []BasicCredential
+
+func (l *basicList) UnmarshalJSON(b []byte) error {
+	var one BasicCredential
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = basicList{one}
+		return nil
+	}
+	var many []BasicCredential
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("must be an object or an array of {username, password} objects")
+	}
+	*l = many
+	return nil
+}
+
+// ParseCredentials decodes the secret's JSON. Errors name the field, never a value.
+func ParseCredentials(raw []byte) (Credentials, error) {
+	var doc struct {
+		APIKeys   stringList `json:"apiKeys"`
+		QueryKeys stringList `json:"queryKeys"`
+		BasicAuth basicList  `json:"basicAuth"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return Credentials{}, fmt.Errorf("credentials secret: field %q has the wrong type", ute.Field)
+		}
+		// json errors may quote the offending input; say only where the problem is.
+		return Credentials{}, errors.New("credentials secret: not a JSON object of apiKeys, queryKeys, basicAuth")
+	}
+	c := Credentials{APIKeys: nonEmpty(doc.APIKeys), QueryKeys: nonEmpty(doc.QueryKeys)}
+	for _, b := range doc.BasicAuth {
+		if b.Username != "" && b.Password != "" {
+			c.Basic = append(c.Basic, b)
+		}
+	}
+	return c, nil
+}
+
+// nonEmpty drops empty strings: an empty key would let an empty credential through.
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+// Package eventbus publishes normalised events to the gateway's Amazon EventBridge bus.
+package eventbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+)
+
+// ErrNotPublished wraps a failure to get every event onto the bus; the caller answers 5xx so the
+// sender retries.
+var ErrNotPublished = errors.New("eventbus: events not published")
+
+// maxBatch is PutEvents' limit on entries per call.
+const maxBatch = 10
+
+// Event is one event to publish. Detail is encoded as JSON.
+type Event struct {
+	Source     string
+	DetailType string
+	Time       time.Time
+	Resources  []string
+	Detail     any
+}
+
+type putter interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+// Publisher sends events to one bus, retrying entries that fail.
+type Publisher struct {
+	client   putter
+	bus      string
+	attempts int
+	backoff  time.Duration
+}
+
+// New returns a publisher to bus. PutEvents answers 200 even when some entries fail, so failed
+// entries are retried up to attempts times in all, with jittered exponential backoff from backoff.
+func New(client putter, bus string, attempts int, backoff time.Duration) *Publisher {
+	if attempts < 1 {
+		attempts = 1
+	}
+	return &Publisher{client: client, bus: bus, attempts: attempts, backoff: backoff}
+}
+
+// Publish sends every event or returns an error wrapping ErrNotPublished. Events already accepted
+// stay on the bus: a retry of the whole delivery may emit them again, with the same idempotency key.
+func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
+	entries := make([]types.PutEventsRequestEntry, 0, len(evs))
+	for _, e := range evs {
+		detail, err := json.Marshal(e.Detail)
+		if err != nil {
+			return fmt.Errorf("%w: encoding %s detail: %w", ErrNotPublished, e.DetailType, err)
+		}
+		entry := types.PutEventsRequestEntry{
+			EventBusName: &p.bus,
+			Source:       aws.String(e.Source),
+			DetailType:   aws.String(e.DetailType),
+			Detail:       aws.String(string(detail)),
+			Resources:    e.Resources,
+		}
+		if !e.Time.IsZero() {
+			entry.Time = aws.Time(e.Time)
+		}
+		entries = append(entries, entry)
+	}
+	for start := 0; start < len(entries); start += maxBatch {
+		end := min(start+maxBatch, len(entries))
+		if err := p.putBatch(ctx, entries[start:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Publisher) putBatch(ctx context.Context, pending []types.PutEventsRequestEntry) error {
+	var lastCode string
+	for attempt := 1; ; attempt++ {
+		out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: pending})
+		if err != nil {
+			// The SDK has already retried throttling and 5xx answers for the whole call.
+			return fmt.Errorf("%w: %w", ErrNotPublished, err)
+		}
+		if out.FailedEntryCount == 0 {
+			return nil
+		}
+		// Entries come back in request order; keep those that failed.
+		var failed []types.PutEventsRequestEntry
+		for i, r := range out.Entries {
+			if r.ErrorCode != nil && i < len(pending) {
+				failed = append(failed, pending[i])
+				lastCode = *r.ErrorCode
+			}
+		}
+		if len(failed) == 0 { // FailedEntryCount without marked entries: retry the batch as is
+			failed = pending
+		}
+		pending = failed
+		if attempt >= p.attempts {
+			return fmt.Errorf("%w: %d of the entries failed after %d attempts (last error code %s)", ErrNotPublished, len(pending), attempt, lastCode)
+		}
+		if err := sleep(ctx, p.backoff<<(attempt-1)); err != nil {
+			return fmt.Errorf("%w: %d entries pending: %w", ErrNotPublished, len(pending), err)
+		}
+	}
+}
+
+// sleep waits d with full jitter, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(rand.N(d) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

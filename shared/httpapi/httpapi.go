@@ -1,0 +1,115 @@
+// Package httpapi holds the small pieces every webhook handler needs to read an API Gateway HTTP API
+// (payload 2.0) request and to answer it: case-insensitive headers, base64 bodies, JSON error bodies.
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"mime"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// ErrBadEncoding reports a body flagged as base64 that does not decode.
+var ErrBadEncoding = errors.New("body is not valid base64")
+
+// Header returns the named header's value. API Gateway lowercases names in payload 2.0, but
+// `sam local` and hand-written events may not, so the lookup ignores case.
+func Header(req *events.APIGatewayV2HTTPRequest, name string) string {
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// BodySize is the decoded size of the body, computed without decoding so that size caps run
+// before any other work.
+func BodySize(req *events.APIGatewayV2HTTPRequest) int {
+	if req.IsBase64Encoded {
+		return base64.StdEncoding.DecodedLen(len(req.Body))
+	}
+	return len(req.Body)
+}
+
+// Body returns the raw bytes the sender posted. Signatures and parsers work on these bytes.
+func Body(req *events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if !req.IsBase64Encoded {
+		return []byte(req.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, ErrBadEncoding
+	}
+	return b, nil
+}
+
+// MediaType returns the lowercased media type of the Content-Type header without parameters,
+// or "" when the header is absent. A header that does not parse is returned as is, so callers
+// reject it as unsupported.
+func MediaType(req *events.APIGatewayV2HTTPRequest) string {
+	ct := strings.TrimSpace(Header(req, "Content-Type"))
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.ToLower(ct)
+	}
+	return mt
+}
+
+// IsJSON reports whether a media type is JSON (application/json or a +json suffix).
+func IsJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+// securityHeaders go on every answer: nothing here is for browsers, and nothing may be cached.
+func securityHeaders() map[string]string {
+	return map[string]string{
+		"Content-Type":              "application/json",
+		"Cache-Control":             "no-store",
+		"X-Content-Type-Options":    "nosniff",
+		"Strict-Transport-Security": "max-age=31536000",
+		"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
+		"Referrer-Policy":           "no-referrer",
+	}
+}
+
+// JSON answers with status and v encoded as JSON.
+func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = 500, []byte(`{"error":"internal_error","message":"response could not be encoded"}`)
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: securityHeaders(), Body: string(body)}
+}
+
+// ErrorBody is the JSON body of every rejection.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Error answers with status and an ErrorBody.
+func Error(status int, code, message string) events.APIGatewayV2HTTPResponse {
+	return JSON(status, ErrorBody{Error: code, Message: message})
+}
+
+// FieldError answers 400 naming the offending field.
+func FieldError(field, message string) events.APIGatewayV2HTTPResponse {
+	return JSON(400, ErrorBody{Error: "invalid_payload", Message: message, Field: field})
+}
+
+// WithHeader returns resp with one more header set.
+func WithHeader(resp events.APIGatewayV2HTTPResponse, name, value string) events.APIGatewayV2HTTPResponse {
+	resp.Headers[name] = value
+	return resp
+}

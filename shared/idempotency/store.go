@@ -1,0 +1,123 @@
+// Package idempotency records which deliveries have been processed, as Powertools for AWS Lambda
+// does: one DynamoDB item per key, claimed with a single conditional write, completed on success,
+// deleted on failure so the sender's retry can run the work again.
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Table layout, shared with template.yaml.
+const (
+	KeyAttribute = "id"
+	TTLAttribute = "expiration"
+)
+
+var (
+	// ErrCompleted: the key was processed before; answer as a success without doing anything.
+	ErrCompleted = errors.New("idempotency: already completed")
+	// ErrInProgress: another invocation holds the key right now; the sender should retry later.
+	ErrInProgress = errors.New("idempotency: already in progress")
+)
+
+const (
+	statusInProgress = "INPROGRESS"
+	statusCompleted  = "COMPLETED"
+)
+
+type dynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+// Store claims and completes idempotency keys.
+type Store struct {
+	client dynamoAPI
+	table  string
+	keep   time.Duration
+	now    func() time.Time
+}
+
+// New returns a store that remembers completed keys for keep (longer than the sender retries).
+func New(client dynamoAPI, table string, keep time.Duration, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{client: client, table: table, keep: keep, now: now}
+}
+
+// Claim takes key for this invocation until inProgressUntil (the Lambda's deadline), after which
+// a crashed invocation's claim lapses. It returns ErrCompleted or ErrInProgress when it cannot.
+func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time) error {
+	now := s.now()
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table,
+		Item: map[string]types.AttributeValue{
+			KeyAttribute:       str(key),
+			"status":           str(statusInProgress),
+			TTLAttribute:       num(now.Add(s.keep).Unix()),
+			"inProgressExpiry": num(inProgressUntil.UnixMilli()),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms)"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": num(now.Unix()), ":nowms": num(now.UnixMilli()), ":inprogress": str(statusInProgress),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return fmt.Errorf("idempotency: claim: %w", err)
+	}
+	if st, ok := ccf.Item["status"].(*types.AttributeValueMemberS); ok && st.Value == statusCompleted {
+		return ErrCompleted
+	}
+	return ErrInProgress
+}
+
+// Complete marks key done.
+func (s *Store) Complete(ctx context.Context, key string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       map[string]types.AttributeValue{KeyAttribute: str(key)},
+		UpdateExpression:          aws.String("SET #st = :done REMOVE inProgressExpiry"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(statusCompleted)},
+	})
+	if err != nil {
+		return fmt.Errorf("idempotency: complete: %w", err)
+	}
+	return nil
+}
+
+// Release forgets key so that a retry runs the work again.
+func (s *Store) Release(ctx context.Context, key string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table,
+		Key:       map[string]types.AttributeValue{KeyAttribute: str(key)},
+	})
+	if err != nil {
+		return fmt.Errorf("idempotency: release: %w", err)
+	}
+	return nil
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}

@@ -1,0 +1,440 @@
+// Package oauth validates the bearer JWTs that Amazon EventBridge API
+// destinations send when a webhook connection uses the "OAuth client
+// credentials" authorization type.
+//
+// The sender obtains an access token from the receiver's token endpoint
+// (typically an Amazon Cognito user pool with a client-credentials app client)
+// and presents it as "Authorization: Bearer <JWT>". A [Verifier] checks the
+// token's signature against the issuer's JSON Web Key Set (fetched lazily and
+// cached), then its issuer, lifetime, audience / client_id, scope and Cognito's
+// token_use claim.
+//
+// Errors that describe a bad token wrap [ErrInvalidToken] (answer 401);
+// failures to obtain signing keys wrap [ErrKeysUnavailable] (answer 503 so the
+// sender retries). Error messages never contain the token or claim values,
+// because both are attacker-controlled and the token is a credential.
+//
+// [Sign] and [JWKS] are the producing side, for tests and local token
+// endpoints.
+package oauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalidToken is wrapped by every rejection of the token itself.
+var ErrInvalidToken = errors.New("oauth: invalid token")
+
+// ErrKeysUnavailable means the JWKS could not be fetched or parsed and no
+// cached keys exist. It is transient: callers should answer 503.
+var ErrKeysUnavailable = errors.New("oauth: signing keys unavailable")
+
+const (
+	maxTokenLen         = 8 << 10
+	defaultLeeway       = 60 * time.Second
+	defaultJWKSCacheTTL = time.Hour
+	defaultHTTPTimeout  = 2 * time.Second
+)
+
+// Config configures a [Verifier].
+type Config struct {
+	// Issuer must exactly equal the token's iss claim. Required.
+	Issuer string
+	// JWKSURL is where signing keys are published. Defaults to
+	// Issuer+"/.well-known/jwks.json" (Cognito's layout). Must be https,
+	// or http only for a loopback host, since whoever can alter this
+	// document can mint tokens.
+	JWKSURL string
+	// Audiences lists accepted values; a token is accepted if any aud entry
+	// or its client_id claim matches one (Cognito access tokens carry
+	// client_id, not aud). Required: an empty list is a configuration error,
+	// never "accept everything".
+	Audiences []string
+	// RequiredScope, if set, must be one of the space-separated scope values.
+	RequiredScope string
+	// Leeway is the clock-skew allowance for exp, nbf and iat. Zero means 60s.
+	Leeway time.Duration
+	// JWKSCacheTTL is how long fetched keys are trusted before a refresh.
+	// Zero means 1h.
+	JWKSCacheTTL time.Duration
+	// HTTPClient fetches the JWKS. Defaults to a client with a 2s timeout
+	// that does not follow redirects.
+	HTTPClient *http.Client
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Claims are the validated claims of an access token.
+type Claims struct {
+	Issuer    string
+	Subject   string
+	ClientID  string
+	Audience  []string
+	Scopes    []string
+	ExpiresAt time.Time
+	IssuedAt  time.Time // zero if the token has no iat
+	TokenUse  string
+}
+
+// Verifier validates bearer JWTs. It is safe for concurrent use.
+type Verifier struct {
+	issuer        string
+	audiences     map[string]struct{}
+	requiredScope string
+	leeway        time.Duration
+	now           func() time.Time
+	keys          *keyCache
+}
+
+// NewVerifier validates cfg and returns a Verifier. It does not fetch keys;
+// that happens on the first Verify so start-up does not depend on the issuer.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("oauth: Config.Issuer is required")
+	}
+	if len(cfg.Audiences) == 0 {
+		return nil, errors.New("oauth: Config.Audiences is required")
+	}
+	auds := make(map[string]struct{}, len(cfg.Audiences))
+	for _, a := range cfg.Audiences {
+		if a == "" {
+			return nil, errors.New("oauth: Config.Audiences contains an empty value")
+		}
+		auds[a] = struct{}{}
+	}
+	if cfg.Leeway < 0 || cfg.JWKSCacheTTL < 0 {
+		return nil, errors.New("oauth: Config.Leeway and Config.JWKSCacheTTL must not be negative")
+	}
+	if strings.ContainsAny(cfg.RequiredScope, " \t\r\n") {
+		return nil, errors.New("oauth: Config.RequiredScope must be a single scope")
+	}
+	jwksURL := cfg.JWKSURL
+	if jwksURL == "" {
+		jwksURL = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
+	}
+	if err := checkJWKSURL(jwksURL); err != nil {
+		return nil, err
+	}
+	leeway := cfg.Leeway
+	if leeway == 0 {
+		leeway = defaultLeeway
+	}
+	ttl := cfg.JWKSCacheTTL
+	if ttl == 0 {
+		ttl = defaultJWKSCacheTTL
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{
+			Timeout: defaultHTTPTimeout,
+			// A redirect could downgrade to plain http; JWKS endpoints
+			// do not redirect, so treat one as a failed fetch.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{
+		issuer:        cfg.Issuer,
+		audiences:     auds,
+		requiredScope: cfg.RequiredScope,
+		leeway:        leeway,
+		now:           now,
+		keys:          newKeyCache(jwksURL, client, ttl, now),
+	}, nil
+}
+
+func checkJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("oauth: JWKS URL must be an absolute URL")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+	}
+	return errors.New("oauth: JWKS URL must use https (http is allowed only for loopback hosts)")
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
+}
+
+// Verify validates token (the text after "Bearer ") and returns its claims.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	// Size check first: nothing attacker-sized is decoded or allocated.
+	if len(token) > maxTokenLen {
+		return nil, invalid("token too large")
+	}
+	if strings.Count(token, ".") != 2 {
+		return nil, invalid("token must have exactly 3 segments")
+	}
+	dot1 := strings.IndexByte(token, '.')
+	dot2 := dot1 + 1 + strings.IndexByte(token[dot1+1:], '.')
+	headerSeg, payloadSeg, sigSeg := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+
+	headerJSON, err := decodeSegment(headerSeg)
+	if err != nil {
+		return nil, invalid("malformed header")
+	}
+	var hdr struct {
+		Alg  string          `json:"alg"`
+		Kid  string          `json:"kid"`
+		Crit json.RawMessage `json:"crit"`
+	}
+	if err := json.Unmarshal(headerJSON, &hdr); err != nil {
+		return nil, invalid("malformed header")
+	}
+	alg, ok := algorithms[hdr.Alg]
+	if !ok {
+		// Covers "none", HS* (key-confusion attacks) and anything unknown.
+		return nil, invalid("unsupported alg")
+	}
+	if hdr.Crit != nil {
+		// RFC 7515 §4.1.11: we understand no extensions, so must reject.
+		return nil, invalid("unsupported crit header")
+	}
+	if hdr.Kid == "" {
+		return nil, invalid("missing kid")
+	}
+	sig, err := decodeSegment(sigSeg)
+	if err != nil || len(sig) == 0 {
+		return nil, invalid("malformed signature")
+	}
+	if _, err := decodeSegment(payloadSeg); err != nil {
+		return nil, invalid("malformed payload")
+	}
+
+	key, err := v.keys.lookup(ctx, hdr.Kid)
+	if err != nil {
+		return nil, err
+	}
+	if key.alg != "" && key.alg != hdr.Alg {
+		return nil, invalid("alg does not match key")
+	}
+	if err := alg.verify(key.pub, []byte(token[:dot2]), sig); err != nil {
+		return nil, err
+	}
+
+	// Only now, with the signature checked, interpret the payload.
+	payload, _ := decodeSegment(payloadSeg)
+	return v.checkClaims(payload)
+}
+
+// decodeSegment decodes unpadded base64url. The explicit alphabet check
+// matters: encoding/base64 silently skips \r and \n, which would let many
+// distinct strings verify as the same token.
+func decodeSegment(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return nil, errors.New("invalid base64url character")
+		}
+	}
+	// Strict rejects non-zero trailing bits, another source of malleability.
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
+type algorithm struct {
+	hash crypto.Hash
+	ec   bool // ES256; otherwise RSASSA-PKCS1-v1_5
+}
+
+var algorithms = map[string]algorithm{
+	"RS256": {hash: crypto.SHA256},
+	"RS384": {hash: crypto.SHA384},
+	"RS512": {hash: crypto.SHA512},
+	"ES256": {hash: crypto.SHA256, ec: true},
+}
+
+// verify checks sig over signingInput. The key type must match the alg
+// family, so a public key can never be misused under another algorithm.
+func (a algorithm) verify(pub crypto.PublicKey, signingInput, sig []byte) error {
+	h := a.hash.New()
+	h.Write(signingInput)
+	digest := h.Sum(nil)
+	if a.ec {
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok || k.Curve != elliptic.P256() {
+			return invalid("alg does not match key type")
+		}
+		// JWS uses fixed-width r||s, not ASN.1 (RFC 7518 §3.4).
+		if len(sig) != 64 {
+			return invalid("bad signature")
+		}
+		r := new(big.Int).SetBytes(sig[:32])
+		s := new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(k, digest, r, s) {
+			return invalid("bad signature")
+		}
+		return nil
+	}
+	k, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return invalid("alg does not match key type")
+	}
+	if rsa.VerifyPKCS1v15(k, a.hash, digest, sig) != nil {
+		return invalid("bad signature")
+	}
+	return nil
+}
+
+func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil || raw == nil {
+		return nil, invalid("malformed claims")
+	}
+	var c Claims
+	if err := claimString(raw, "iss", &c.Issuer); err != nil {
+		return nil, err
+	}
+	if c.Issuer != v.issuer {
+		return nil, invalid("wrong issuer")
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"sub", &c.Subject}, {"client_id", &c.ClientID}, {"token_use", &c.TokenUse}} {
+		if err := claimString(raw, f.name, f.dst); err != nil {
+			return nil, err
+		}
+	}
+
+	now := v.now()
+	exp, ok, err := claimTime(raw, "exp")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, invalid("missing exp")
+	}
+	if !now.Before(exp.Add(v.leeway)) {
+		return nil, invalid("token expired")
+	}
+	c.ExpiresAt = exp
+	nbf, ok, err := claimTime(raw, "nbf")
+	if err != nil {
+		return nil, err
+	}
+	if ok && nbf.After(now.Add(v.leeway)) {
+		return nil, invalid("token not yet valid")
+	}
+	iat, ok, err := claimTime(raw, "iat")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if iat.After(now.Add(v.leeway)) {
+			return nil, invalid("token issued in the future")
+		}
+		c.IssuedAt = iat
+	}
+
+	// Cognito ID tokens are signed by the same keys; only access tokens
+	// authorize API calls.
+	if _, present := raw["token_use"]; present && c.TokenUse != "access" {
+		return nil, invalid("token_use is not access")
+	}
+
+	if aud, ok := raw["aud"]; ok {
+		// RFC 7519 §4.1.3: a single string or an array of strings.
+		var list []json.RawMessage
+		if len(aud) > 0 && aud[0] == '"' {
+			list = []json.RawMessage{aud}
+		} else if len(aud) == 0 || aud[0] != '[' || json.Unmarshal(aud, &list) != nil {
+			return nil, invalid("malformed aud claim")
+		}
+		for _, item := range list {
+			var a string
+			if len(item) == 0 || item[0] != '"' || json.Unmarshal(item, &a) != nil {
+				return nil, invalid("malformed aud claim")
+			}
+			c.Audience = append(c.Audience, a)
+		}
+	}
+	if !v.audienceOK(&c) {
+		return nil, invalid("audience not accepted")
+	}
+
+	var scope string
+	if err := claimString(raw, "scope", &scope); err != nil {
+		return nil, err
+	}
+	c.Scopes = strings.Fields(scope)
+	if v.requiredScope != "" && !slices.Contains(c.Scopes, v.requiredScope) {
+		return nil, invalid("required scope missing")
+	}
+	return &c, nil
+}
+
+func (v *Verifier) audienceOK(c *Claims) bool {
+	if _, ok := v.audiences[c.ClientID]; ok && c.ClientID != "" {
+		return true
+	}
+	for _, a := range c.Audience {
+		if _, ok := v.audiences[a]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// claimString reads an optional string claim; a present claim of another
+// type (including null) is malformed.
+func claimString(raw map[string]json.RawMessage, name string, dst *string) error {
+	m, ok := raw[name]
+	if !ok {
+		return nil
+	}
+	if len(m) == 0 || m[0] != '"' || json.Unmarshal(m, dst) != nil {
+		return invalid("malformed %s claim", name)
+	}
+	return nil
+}
+
+// maxNumericDate bounds NumericDate values (~year 5138) so conversion to
+// time.Time cannot overflow.
+const maxNumericDate = 1 << 37
+
+// claimTime reads an optional NumericDate claim (RFC 7519 §2: seconds since
+// the epoch, fractions allowed).
+func claimTime(raw map[string]json.RawMessage, name string) (time.Time, bool, error) {
+	m, ok := raw[name]
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	var n json.Number
+	if json.Unmarshal(m, &n) != nil || len(m) == 0 || m[0] == '"' {
+		return time.Time{}, false, invalid("malformed %s claim", name)
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, false, invalid("malformed %s claim", name)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
+}

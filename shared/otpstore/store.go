@@ -1,0 +1,235 @@
+// Package otpstore keeps Amazon Shipping one-time passwords in DynamoDB, one item per tracking ID,
+// findable by the forward and by the reverse-leg tracking ID.
+package otpstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Table layout, shared with template.yaml (a test checks they agree).
+const (
+	KeyAttribute       = "trackingId"
+	AlternateAttribute = "alternateLegTrackingId"
+	AlternateIndex     = "byAlternateLegTrackingId"
+	TTLAttribute       = "expiresAt"
+)
+
+// ErrNotFound is returned by lookups when no unexpired OTP exists.
+var ErrNotFound = errors.New("otp not found")
+
+// Outcome says what Put did.
+type Outcome int
+
+const (
+	// Stored: the OTP is now the current one.
+	Stored Outcome = iota
+	// Current: this very OTP was already stored (a redelivery).
+	Current
+	// Stale: a newer OTP is stored; this one was discarded.
+	Stale
+)
+
+func (o Outcome) String() string {
+	return [...]string{"stored", "current", "stale"}[o]
+}
+
+// OTP is one stored one-time password.
+type OTP struct {
+	TrackingID             string
+	AlternateLegTrackingID string
+	Code                   string
+	ExpiresAt              time.Time // verificationCodeTTL, millisecond precision
+	ShipmentType           string
+	EventCode              string
+	AppID                  string
+	DeliveryID             string    // envelope id that brought it
+	EventTime              time.Time // envelope time, the tie-breaker between same-day OTPs
+	StoredAt               time.Time
+}
+
+type dynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Store reads and writes OTP items.
+type Store struct {
+	client dynamoAPI
+	table  string
+	now    func() time.Time
+}
+
+// New returns a store on table. now may be nil for time.Now.
+func New(client dynamoAPI, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{client: client, table: table, now: now}
+}
+
+// Put stores o unless a newer OTP for the same tracking ID is already there. Newer means a later
+// verificationCodeTTL, or the same TTL (OTPs all expire at end of day) and a later envelope time,
+// so deliveries arriving out of order never roll an OTP back.
+func (s *Store) Put(ctx context.Context, o OTP) (Outcome, error) {
+	item := map[string]types.AttributeValue{
+		KeyAttribute:          str(o.TrackingID),
+		"verificationCode":    str(o.Code),
+		"verificationCodeTTL": num(o.ExpiresAt.UnixMilli()),
+		// DynamoDB TTL wants epoch seconds; the payload's TTL is milliseconds.
+		TTLAttribute:  num(o.ExpiresAt.Unix()),
+		"eventTimeMs": num(o.EventTime.UnixMilli()),
+		"deliveryId":  str(o.DeliveryID),
+		"eventCode":   str(o.EventCode),
+		"storedAt":    str(s.now().UTC().Format(time.RFC3339Nano)),
+	}
+	// Empty strings cannot be index keys; leave optional attributes out instead.
+	for name, v := range map[string]string{AlternateAttribute: o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID} {
+		if v != "" {
+			item[name] = str(v)
+		}
+	}
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#k) OR verificationCodeTTL < :ttl OR (verificationCodeTTL = :ttl AND eventTimeMs < :et)"),
+		ExpressionAttributeNames:            map[string]string{"#k": KeyAttribute},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":ttl": item["verificationCodeTTL"], ":et": item["eventTimeMs"]},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return Stored, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return 0, fmt.Errorf("otpstore: put: %w", err)
+	}
+	existing := ccf.Item
+	if existing == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(o.TrackingID), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return 0, fmt.Errorf("otpstore: get after condition failure: %w", err)
+		}
+		existing = out.Item
+	}
+	cur, err := decode(existing)
+	if err != nil {
+		return 0, err
+	}
+	if cur.Code == o.Code && cur.ExpiresAt.Equal(o.ExpiresAt) {
+		return Current, nil
+	}
+	return Stale, nil
+}
+
+// ByTrackingID returns the unexpired OTP of a forward-leg tracking ID.
+func (s *Store) ByTrackingID(ctx context.Context, trackingID string) (OTP, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(trackingID)})
+	if err != nil {
+		return OTP{}, fmt.Errorf("otpstore: get: %w", err)
+	}
+	if out.Item == nil {
+		return OTP{}, ErrNotFound
+	}
+	o, err := decode(out.Item)
+	if err != nil {
+		return OTP{}, err
+	}
+	// DynamoDB deletes expired items days late; until then they must read as absent.
+	if !o.ExpiresAt.After(s.now()) {
+		return OTP{}, ErrNotFound
+	}
+	return o, nil
+}
+
+// ByAlternateLegTrackingID returns the unexpired OTP whose reverse-leg tracking ID is given. Should
+// several forward legs share it, the one valid longest wins.
+func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                &s.table,
+		IndexName:                aws.String(AlternateIndex),
+		KeyConditionExpression:   aws.String("#a = :a"),
+		FilterExpression:         aws.String("verificationCodeTTL > :now"),
+		ExpressionAttributeNames: map[string]string{"#a": AlternateAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":a": str(id), ":now": num(s.now().UnixMilli()),
+		},
+	}
+	var best OTP
+	found := false
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return OTP{}, fmt.Errorf("otpstore: query: %w", err)
+		}
+		for _, item := range page.Items {
+			o, err := decode(item)
+			if err != nil {
+				return OTP{}, err
+			}
+			if !found || o.ExpiresAt.After(best.ExpiresAt) {
+				best, found = o, true
+			}
+		}
+	}
+	if !found {
+		return OTP{}, ErrNotFound
+	}
+	return best, nil
+}
+
+func key(trackingID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: str(trackingID)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func decode(item map[string]types.AttributeValue) (OTP, error) {
+	getS := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	getN := func(name string) (int64, error) {
+		v, ok := item[name].(*types.AttributeValueMemberN)
+		if !ok {
+			return 0, fmt.Errorf("otpstore: item attribute %s is not a number", name)
+		}
+		return strconv.ParseInt(v.Value, 10, 64)
+	}
+	ttl, err := getN("verificationCodeTTL")
+	if err != nil {
+		return OTP{}, err
+	}
+	et, err := getN("eventTimeMs")
+	if err != nil {
+		return OTP{}, err
+	}
+	storedAt, _ := time.Parse(time.RFC3339Nano, getS("storedAt"))
+	return OTP{
+		TrackingID:             getS(KeyAttribute),
+		AlternateLegTrackingID: getS(AlternateAttribute),
+		Code:                   getS("verificationCode"),
+		ExpiresAt:              time.UnixMilli(ttl).UTC(),
+		ShipmentType:           getS("shipmentType"),
+		EventCode:              getS("eventCode"),
+		AppID:                  getS("appId"),
+		DeliveryID:             getS("deliveryId"),
+		EventTime:              time.UnixMilli(et).UTC(),
+		StoredAt:               storedAt,
+	}, nil
+}

@@ -1,0 +1,114 @@
+package shipping
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+)
+
+// The event contract consumers write EventBridge rules against. Changing any of these is a
+// breaking change: add new detail-types or fields instead.
+const (
+	EventSource         = "amazon-webhook-gateway.shipping"
+	DetailTypeOTP       = "Shipping OTP Generated"
+	DetailTypeOther     = "Shipping Notification"
+	SchemaVersion       = "1"
+	idempotencyKeyScope = "shipping"
+)
+
+// Metadata is the `detail.metadata` block of every emitted event.
+type Metadata struct {
+	SchemaVersion string `json:"schemaVersion"`
+	// DeliveryID is Amazon's envelope id; the same on every redelivery.
+	DeliveryID string `json:"deliveryId"`
+	// IdempotencyKey is unique per emitted event and stable across redeliveries: consumers dedupe on it.
+	IdempotencyKey string    `json:"idempotencyKey"`
+	ReceivedAt     time.Time `json:"receivedAt"`
+	Origin         Origin    `json:"origin"`
+}
+
+// Origin repeats what Amazon's envelope said.
+type Origin struct {
+	Source     string    `json:"source"`
+	DetailType string    `json:"detailType"`
+	Account    string    `json:"account"`
+	Region     string    `json:"region,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// OTPData is the `detail.data` block of a "Shipping OTP Generated" event.
+type OTPData struct {
+	TrackingID             string `json:"trackingId"`
+	AlternateLegTrackingID string `json:"alternateLegTrackingId,omitempty"`
+	ShipmentType           string `json:"shipmentType,omitempty"`
+	EventCode              string `json:"eventCode"`
+	AppID                  string `json:"appId,omitempty"`
+	// VerificationCode is left out when the deployment says so (IncludeOtpInEvents=false).
+	VerificationCode          string    `json:"verificationCode,omitempty"`
+	VerificationCodeIncluded  bool      `json:"verificationCodeIncluded"`
+	VerificationCodeTTL       int64     `json:"verificationCodeTTL"`
+	VerificationCodeExpiresAt time.Time `json:"verificationCodeExpiresAt"`
+}
+
+// OtherData is the `detail.data` block of a "Shipping Notification" event.
+type OtherData struct {
+	TrackingID string          `json:"trackingId,omitempty"`
+	EventCode  string          `json:"eventCode,omitempty"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// Detail is an emitted event's detail.
+type Detail[T any] struct {
+	Metadata Metadata `json:"metadata"`
+	Data     T        `json:"data"`
+}
+
+func metadata(env Envelope, key string, received time.Time) Metadata {
+	return Metadata{
+		SchemaVersion:  SchemaVersion,
+		DeliveryID:     env.ID,
+		IdempotencyKey: idempotencyKeyScope + ":" + env.ID + ":" + key,
+		ReceivedAt:     received,
+		Origin: Origin{
+			Source: env.Source, DetailType: env.DetailType, Account: env.Account, Region: env.Region, Time: env.Time,
+		},
+	}
+}
+
+// OTPEvent is the normalised event for one OTP.
+func OTPEvent(env Envelope, o OTP, received time.Time, includeCode bool) eventbus.Event {
+	data := OTPData{
+		TrackingID:                o.TrackingID,
+		AlternateLegTrackingID:    o.AlternateLegTrackingID,
+		ShipmentType:              o.ShipmentType,
+		EventCode:                 o.EventCode,
+		AppID:                     o.AppID,
+		VerificationCodeIncluded:  includeCode,
+		VerificationCodeTTL:       o.ExpiresAtMillis,
+		VerificationCodeExpiresAt: o.ExpiresAt(),
+	}
+	if includeCode {
+		data.VerificationCode = o.VerificationCode
+	}
+	return eventbus.Event{
+		Source:     EventSource,
+		DetailType: DetailTypeOTP,
+		Detail:     Detail[OTPData]{Metadata: metadata(env, o.TrackingID, received), Data: data},
+	}
+}
+
+// OtherEvent is the normalised event for a detail entry that carries no OTP.
+func OtherEvent(env Envelope, o Other, index int, received time.Time) eventbus.Event {
+	// A payload may carry several entries for one tracking ID: the position keeps keys apart.
+	key := o.TrackingID + "#" + strconv.Itoa(index)
+	return eventbus.Event{
+		Source:     EventSource,
+		DetailType: DetailTypeOther,
+		Detail: Detail[OtherData]{
+			Metadata: metadata(env, key, received),
+			Data:     OtherData{TrackingID: o.TrackingID, EventCode: o.EventCode, Detail: o.Raw},
+		},
+	}
+}

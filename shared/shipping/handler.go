@@ -1,0 +1,198 @@
+package shipping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+)
+
+type authenticator interface {
+	Authenticate(ctx context.Context, req *events.APIGatewayV2HTTPRequest) error
+	Challenge() string
+}
+
+type otpWriter interface {
+	Put(ctx context.Context, o otpstore.OTP) (otpstore.Outcome, error)
+}
+
+type claimer interface {
+	Claim(ctx context.Context, key string, inProgressUntil time.Time) error
+	Complete(ctx context.Context, key string) error
+	Release(ctx context.Context, key string) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, evs []eventbus.Event) error
+}
+
+// DefaultMaxBodyBytes bounds a delivery; an OTP payload is a few hundred bytes per tracking ID.
+const DefaultMaxBodyBytes = 256 << 10
+
+// Handler answers Amazon Shipping push notifications.
+type Handler struct {
+	Auth        authenticator
+	OTPs        otpWriter
+	Idempotency claimer
+	Events      publisher
+	// IncludeOTP puts the verification code itself into emitted events.
+	IncludeOTP   bool
+	MaxBodyBytes int
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Handle is the Lambda entry point. It never returns an error: every outcome is an HTTP answer,
+// because an error would reach Amazon as a bare 500 with no body.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	log := h.Log.With("requestId", req.RequestContext.RequestID)
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("awsRequestId", lc.AwsRequestID)
+	}
+	resp := h.handle(ctx, log, &req)
+	level := slog.LevelInfo
+	if resp.StatusCode >= 500 {
+		level = slog.LevelError
+	} else if resp.StatusCode >= 400 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
+	return resp, nil
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
+		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
+	}
+	// Size first: it costs nothing and bounds all later work.
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if httpapi.BodySize(req) > limit {
+		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
+	}
+	// Authentication always runs before the body is looked at.
+	if err := h.Auth.Authenticate(ctx, req); err != nil {
+		if errors.Is(err, auth.ErrUnauthorized) {
+			log.Warn("authentication failed")
+			resp := httpapi.Error(401, "unauthorized", "authentication failed")
+			if c := h.Auth.Challenge(); c != "" {
+				resp = httpapi.WithHeader(resp, "WWW-Authenticate", c)
+			}
+			return resp
+		}
+		log.Error("authentication unavailable", "error", err)
+		return retryLater("authentication is temporarily unavailable")
+	}
+	if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
+		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json")
+	}
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return httpapi.Error(400, "invalid_encoding", err.Error())
+	}
+	n, err := Parse(body)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			log.Warn("invalid payload", "field", fe.Field, "problem", fe.Problem)
+			return httpapi.FieldError(fe.Field, fe.Error())
+		}
+		return httpapi.Error(400, "invalid_payload", "payload could not be parsed")
+	}
+	log = log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others))
+	return h.process(ctx, log, n)
+}
+
+func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification) events.APIGatewayV2HTTPResponse {
+	key := "shipping:" + n.Envelope.ID
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = h.now().Add(30 * time.Second)
+	}
+	switch err := h.Idempotency.Claim(ctx, key, deadline); {
+	case errors.Is(err, idempotency.ErrCompleted):
+		log.Info("duplicate delivery")
+		return httpapi.JSON(200, map[string]any{"status": "duplicate", "deliveryId": n.Envelope.ID})
+	case errors.Is(err, idempotency.ErrInProgress):
+		log.Warn("delivery already in progress")
+		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this delivery is being processed; retry later"), "Retry-After", "5")
+	case err != nil:
+		log.Error("idempotency claim failed", "error", err)
+		return retryLater("storage is temporarily unavailable")
+	}
+
+	evs, err := h.store(ctx, log, n)
+	if err == nil {
+		err = h.Events.Publish(ctx, evs)
+	}
+	if err != nil {
+		log.Error("delivery failed", "error", err)
+		// Let the sender's retry run the work again; a stuck claim lapses at the deadline anyway.
+		if rerr := h.Idempotency.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			log.Error("idempotency release failed", "error", rerr)
+		}
+		return retryLater("delivery could not be completed; retry later")
+	}
+	if err := h.Idempotency.Complete(ctx, key); err != nil {
+		// The work is done; a redelivery would redo it harmlessly (same item, same event keys).
+		log.Error("idempotency complete failed", "error", err)
+	}
+	log.Info("delivery processed", "events", len(evs))
+	return httpapi.JSON(200, map[string]any{"status": "accepted", "deliveryId": n.Envelope.ID, "events": len(evs)})
+}
+
+// store writes every OTP and returns the events to emit: one per OTP that is now current (stale ones
+// would announce a code that is no longer valid), one per other detail entry.
+func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) ([]eventbus.Event, error) {
+	received := h.now().UTC()
+	var evs []eventbus.Event
+	for _, o := range n.OTPs {
+		outcome, err := h.OTPs.Put(ctx, otpstore.OTP{
+			TrackingID:             o.TrackingID,
+			AlternateLegTrackingID: o.AlternateLegTrackingID,
+			Code:                   o.VerificationCode,
+			ExpiresAt:              o.ExpiresAt(),
+			ShipmentType:           o.ShipmentType,
+			EventCode:              o.EventCode,
+			AppID:                  o.AppID,
+			DeliveryID:             n.Envelope.ID,
+			EventTime:              n.Envelope.Time,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, err)
+		}
+		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcome.String())
+		if outcome == otpstore.Stale {
+			continue
+		}
+		evs = append(evs, OTPEvent(n.Envelope, o, received, h.IncludeOTP))
+	}
+	for i, o := range n.Others {
+		evs = append(evs, OtherEvent(n.Envelope, o, i, received))
+	}
+	return evs, nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func retryLater(msg string) events.APIGatewayV2HTTPResponse {
+	return httpapi.WithHeader(httpapi.Error(503, "temporarily_unavailable", msg), "Retry-After", "10")
+}

@@ -1,0 +1,165 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"gopkg.in/yaml.v3"
+)
+
+// Resource is one resource of template.yaml; intrinsic-function tags are dropped by the decoder,
+// which leaves plain values for everything tests read.
+type Resource struct {
+	Type       string         `yaml:"Type"`
+	Properties map[string]any `yaml:"Properties"`
+}
+
+// Template is the part of template.yaml that tests read.
+type Template struct {
+	Resources map[string]Resource `yaml:"Resources"`
+}
+
+// RepoRoot is the repository's top folder.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// LoadTemplate reads the project's template.yaml.
+func LoadTemplate() (*Template, error) {
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var t Template
+	if err := yaml.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("template.yaml: %w", err)
+	}
+	return &t, nil
+}
+
+var seq atomic.Int64
+
+// unique names a resource so that tests sharing one moto_server do not collide.
+func unique(base string) string { return fmt.Sprintf("%s-%d-%d", base, os.Getpid(), seq.Add(1)) }
+
+// CreateTable creates the DynamoDB table declared as logicalID in template.yaml (keys, indexes,
+// TTL), so tests run against the table layout that is deployed. It returns the table name.
+func CreateTable(ctx context.Context, cfg aws.Config, t *Template, logicalID string) (string, error) {
+	r, ok := t.Resources[logicalID]
+	if !ok || r.Type != "AWS::DynamoDB::Table" {
+		return "", fmt.Errorf("template.yaml has no table %s", logicalID)
+	}
+	// The SDK's input types carry CloudFormation's property names, so a JSON round trip maps them.
+	var in dynamodb.CreateTableInput
+	subset := map[string]any{}
+	for _, k := range []string{"AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"} {
+		if v, ok := r.Properties[k]; ok {
+			subset[k] = v
+		}
+	}
+	b, _ := json.Marshal(subset)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return "", fmt.Errorf("table %s: %w", logicalID, err)
+	}
+	name := unique(logicalID)
+	in.TableName = &name
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.CreateTable(ctx, &in); err != nil {
+		return "", fmt.Errorf("creating %s: %w", logicalID, err)
+	}
+	if spec, ok := r.Properties["TimeToLiveSpecification"].(map[string]any); ok {
+		attr, _ := spec["AttributeName"].(string)
+		enabled, _ := spec["Enabled"].(bool)
+		_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               &name,
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: &attr, Enabled: &enabled},
+		})
+		if err != nil {
+			return "", fmt.Errorf("TTL on %s: %w", logicalID, err)
+		}
+	}
+	return name, nil
+}
+
+// CreateBus creates an event bus and returns its name.
+func CreateBus(ctx context.Context, cfg aws.Config) (string, error) {
+	name := unique("bus")
+	_, err := eventbridge.NewFromConfig(cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name})
+	return name, err
+}
+
+// RouteToQueue creates, on bus, a rule with pattern that targets a new SQS queue, as a consumer
+// team would, and returns the queue URL.
+func RouteToQueue(ctx context.Context, cfg aws.Config, bus, pattern string) (string, error) {
+	q := sqs.NewFromConfig(cfg)
+	qname := unique("consumer")
+	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &qname})
+	if err != nil {
+		return "", err
+	}
+	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:%s", Region, qname)
+	eb := eventbridge.NewFromConfig(cfg)
+	rule := unique("rule")
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &rule, EventBusName: &bus, EventPattern: &pattern}); err != nil {
+		return "", err
+	}
+	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
+		Rule: &rule, EventBusName: &bus,
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: &arn}},
+	})
+	if err != nil {
+		return "", err
+	}
+	return *out.QueueUrl, nil
+}
+
+// ReceiveAll reads what is in the queue now (up to max messages), deleting what it reads.
+func ReceiveAll(ctx context.Context, cfg aws.Config, queueURL string, max int) ([]string, error) {
+	q := sqs.NewFromConfig(cfg)
+	var bodies []string
+	for len(bodies) < max {
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+		if err != nil {
+			return nil, err
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return bodies, nil
+}
+
+// CreateSecret stores value as a new secret and returns its ARN.
+func CreateSecret(ctx context.Context, cfg aws.Config, value string) (string, error) {
+	name := unique("secret")
+	out, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: &name, SecretString: &value})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// PutSecret stores a new current value, as a rotation does.
+func PutSecret(ctx context.Context, cfg aws.Config, arn, value string) error {
+	_, err := secretsmanager.NewFromConfig(cfg).PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: &arn, SecretString: &value})
+	return err
+}
