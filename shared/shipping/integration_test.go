@@ -1,0 +1,708 @@
+package shipping_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+// The rule consumers are told to write in the README.
+const otpRulePattern = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping OTP Generated"]}`
+
+const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"
+
+var (
+	moto     *testenv.Moto
+	awsCfg   aws.Config
+	tmpl     *testenv.Template
+	jwksURL  string
+	faults   *testenv.EventBridgeFaults
+	logSink  = &lockedBuffer{}
+	devCreds []byte
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	if moto, err = testenv.StartMoto(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer moto.Stop()
+	if awsCfg, err = testenv.Config(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if tmpl, err = testenv.LoadTemplate(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	jwks, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if devCreds, err = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "credentials.json")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}))
+	defer jwksServer.Close()
+	jwksURL = jwksServer.URL + "/.well-known/jwks.json"
+	faults = testenv.NewEventBridgeFaults(moto.Endpoint)
+	defer faults.Close()
+
+	code := m.Run()
+	if code == 0 {
+		code = checkLogsHoldNoSecrets()
+	}
+	return code
+}
+
+// env is one isolated deployment: its own tables, bus, secret and consumer queue.
+type env struct {
+	handler  *shipping.Handler
+	store    *otpstore.Store
+	otpTable string
+	queueURL string
+	secret   string
+	now      time.Time
+}
+
+type envOption func(*envConfig)
+
+type envConfig struct {
+	modes      []auth.Mode
+	includeOTP bool
+	secretARN  string
+	clock      func() time.Time
+}
+
+func withModes(m ...auth.Mode) envOption { return func(c *envConfig) { c.modes = m } }
+func withoutOTPInEvents() envOption      { return func(c *envConfig) { c.includeOTP = false } }
+func withSecretARN(arn string) envOption { return func(c *envConfig) { c.secretARN = arn } }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg := envConfig{modes: []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth}, includeOTP: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	otpTable := must[string](t)(testenv.CreateTable(ctx, awsCfg, tmpl, "OtpTable"))
+	idemTable := must[string](t)(testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable"))
+	bus := must[string](t)(testenv.CreateBus(ctx, awsCfg))
+	queue := must[string](t)(testenv.RouteToQueue(ctx, awsCfg, bus, otpRulePattern))
+	secret := cfg.secretARN
+	if secret == "" {
+		secret = must[string](t)(testenv.CreateSecret(ctx, awsCfg, string(devCreds)))
+	}
+	verifier, err := oauth.NewVerifier(oauth.Config{
+		Issuer: devIssuer, JWKSURL: jwksURL,
+		Audiences: []string{"dev-amazon-shipping-client"}, RequiredScope: "amazon-shipping-webhook/otp.write",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(auth.Config{
+		Modes:       cfg.modes,
+		Credentials: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secret, time.Minute, auth.ParseCredentials),
+		Tokens:      verifier,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(awsCfg)
+	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
+	e := &env{otpTable: otpTable, queueURL: queue, secret: secret}
+	e.store = otpstore.New(db, otpTable, func() time.Time { return e.now })
+	e.handler = &shipping.Handler{
+		Auth:        authn,
+		OTPs:        e.store,
+		Idempotency: idempotency.New(db, idemTable, 48*time.Hour, nil),
+		Events:      eventbus.New(eb, bus, 3, time.Millisecond),
+		IncludeOTP:  cfg.includeOTP,
+		Log:         slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	faults.Set(nil)
+	return e
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return req
+}
+
+func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	resp, err := e.handler.Handle(ctx, req)
+	if err != nil {
+		t.Fatalf("Handle returned an error: %v", err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("response body is not JSON: %q", resp.Body)
+	}
+	return resp, body
+}
+
+// consumed reads back what a consumer's rule delivered to its queue.
+func (e *env) consumed(t *testing.T) []consumedEvent {
+	t.Helper()
+	bodies, err := testenv.ReceiveAll(context.Background(), awsCfg, e.queueURL, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []consumedEvent
+	for _, b := range bodies {
+		var ev consumedEvent
+		if err := json.Unmarshal([]byte(b), &ev); err != nil {
+			t.Fatalf("queue message is not an EventBridge event: %v", err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+type consumedEvent struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+	Detail     struct {
+		Metadata shipping.Metadata `json:"metadata"`
+		Data     shipping.OTPData  `json:"data"`
+	} `json:"detail"`
+}
+
+func withBody(req events.APIGatewayV2HTTPRequest, body string) events.APIGatewayV2HTTPRequest {
+	req.Body = body
+	return req
+}
+
+// otpBody is a PN Event for one tracking ID.
+func otpBody(id, trackingID, alt, code string, ttlMillis int64, at string) string {
+	return fmt.Sprintf(`{"version":"0","id":%q,"detail-type":"PN Event","source":"AmazonShipping","account":"474668380910",
+"time":%q,"region":"eu-west-1","resources":[],"detail":{"verificationCode":%q,"verificationCodeTTL":%d,
+"trackingId":%q,"alternateLegTrackingId":%q,"shipmentType":"REVERSE","eventCode":"PIN_GENERATED","appId":"amzn1.aaa.app.x"}}`,
+		id, at, code, ttlMillis, trackingID, alt)
+}
+
+func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json"))
+	if resp.StatusCode != 200 || body["status"] != "accepted" {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+
+	// The raw item: TTL attribute in epoch seconds, the payload's milliseconds kept alongside.
+	out, err := dynamodb.NewFromConfig(awsCfg).GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: &e.otpTable, Key: map[string]types.AttributeValue{"trackingId": &types.AttributeValueMemberS{Value: "1709913037944"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Item[otpstore.TTLAttribute].(*types.AttributeValueMemberN).Value; got != "1705190399" {
+		t.Errorf("TTL attribute = %s, want 1705190399", got)
+	}
+	if got := out.Item["verificationCodeTTL"].(*types.AttributeValueMemberN).Value; got != "1705190399000" {
+		t.Errorf("verificationCodeTTL = %s", got)
+	}
+
+	// Both lookups find it while it is valid, and neither does once it has expired, although
+	// the item is still in the table (DynamoDB deletes expired items days late).
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want error
+	}{
+		{"before expiry", time.Date(2024, 1, 13, 12, 0, 0, 0, time.UTC), nil},
+		{"last millisecond", time.UnixMilli(1705190399000 - 1), nil},
+		{"at expiry", time.UnixMilli(1705190399000), otpstore.ErrNotFound},
+		{"days later", time.Date(2024, 1, 16, 0, 0, 0, 0, time.UTC), otpstore.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.now = tc.now
+			for name, lookup := range map[string]func() (otpstore.OTP, error){
+				"forward": func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, "1709913037944") },
+				"reverse": func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(ctx, "1709912326405") },
+			} {
+				o, err := lookup()
+				if err != tc.want {
+					t.Fatalf("%s lookup: err = %v, want %v", name, err, tc.want)
+				}
+				if err == nil && (o.Code != "938492" || o.TrackingID != "1709913037944" || o.AlternateLegTrackingID != "1709912326405") {
+					t.Errorf("%s lookup returned %+v", name, o)
+				}
+			}
+		})
+	}
+
+	evs := e.consumed(t)
+	if len(evs) != 1 {
+		t.Fatalf("consumer received %d events, want 1", len(evs))
+	}
+	ev := evs[0]
+	if ev.Source != shipping.EventSource || ev.DetailType != shipping.DetailTypeOTP {
+		t.Errorf("source/detail-type = %q/%q", ev.Source, ev.DetailType)
+	}
+	md, d := ev.Detail.Metadata, ev.Detail.Data
+	if md.DeliveryID != "48040fd3-3094-24d8-06c8-d97be2024072" ||
+		md.IdempotencyKey != "shipping:48040fd3-3094-24d8-06c8-d97be2024072:1709913037944" ||
+		md.SchemaVersion != "1" || md.ReceivedAt.IsZero() || md.Origin.Account != "474668380910" ||
+		md.Origin.DetailType != "PN Event" {
+		t.Errorf("metadata = %+v", md)
+	}
+	if d.TrackingID != "1709913037944" || d.AlternateLegTrackingID != "1709912326405" || d.VerificationCode != "938492" ||
+		!d.VerificationCodeIncluded || d.VerificationCodeTTL != 1705190399000 ||
+		!d.VerificationCodeExpiresAt.Equal(time.Date(2024, 1, 13, 23, 59, 59, 0, time.UTC)) || d.ShipmentType != "REVERSE" {
+		t.Errorf("data = %+v", d)
+	}
+}
+
+func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
+	e := newEnv(t, withoutOTPInEvents())
+	if resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json")); resp.StatusCode != 200 {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+	evs := e.consumed(t)
+	if len(evs) != 1 {
+		t.Fatalf("got %d events", len(evs))
+	}
+	if evs[0].Detail.Data.VerificationCode != "" || evs[0].Detail.Data.VerificationCodeIncluded {
+		t.Errorf("event carries the OTP: %+v", evs[0].Detail.Data)
+	}
+	e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+	if o, err := e.store.ByTrackingID(context.Background(), "1709913037944"); err != nil || o.Code != "938492" {
+		t.Errorf("OTP not stored: %v", err)
+	}
+}
+
+func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
+	day1 := time.Date(2030, 3, 1, 23, 59, 59, 0, time.UTC).UnixMilli()
+	day2 := time.Date(2030, 3, 2, 23, 59, 59, 0, time.UTC).UnixMilli()
+	req := loadEvent(t, "shipping-otp-api-key.json")
+	tests := []struct {
+		name       string
+		deliveries []string // in arrival order
+		wantCode   string
+		wantEvents []string // codes, in order
+	}{
+		{
+			name: "older TTL arrives second",
+			deliveries: []string{
+				otpBody("d-new", "T1", "R1", "222222", day2, "2030-03-02T08:00:00Z"),
+				otpBody("d-old", "T1", "R1", "111111", day1, "2030-03-01T08:00:00Z"),
+			},
+			wantCode: "222222", wantEvents: []string{"222222"},
+		},
+		{
+			name: "older TTL arrives first",
+			deliveries: []string{
+				otpBody("d-old", "T1", "R1", "111111", day1, "2030-03-01T08:00:00Z"),
+				otpBody("d-new", "T1", "R1", "222222", day2, "2030-03-02T08:00:00Z"),
+			},
+			wantCode: "222222", wantEvents: []string{"111111", "222222"},
+		},
+		{
+			name: "same day, regenerated OTP arrives before the first",
+			deliveries: []string{
+				otpBody("d-second", "T1", "R1", "444444", day1, "2030-03-01T15:00:00Z"),
+				otpBody("d-first", "T1", "R1", "333333", day1, "2030-03-01T09:00:00Z"),
+			},
+			wantCode: "444444", wantEvents: []string{"444444"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			for _, b := range tc.deliveries {
+				if resp, body := e.post(t, withBody(req, b)); resp.StatusCode != 200 {
+					t.Fatalf("got %d %v", resp.StatusCode, body)
+				}
+			}
+			e.now = time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
+			for name, lookup := range map[string]func() (otpstore.OTP, error){
+				"forward": func() (otpstore.OTP, error) { return e.store.ByTrackingID(context.Background(), "T1") },
+				"reverse": func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(context.Background(), "R1") },
+			} {
+				o, err := lookup()
+				if err != nil || o.Code != tc.wantCode {
+					t.Errorf("%s lookup: code %q err %v, want %q", name, o.Code, err, tc.wantCode)
+				}
+			}
+			var got []string
+			for _, ev := range e.consumed(t) {
+				got = append(got, ev.Detail.Data.VerificationCode)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.wantEvents, ",") {
+				t.Errorf("events carried %v, want %v", got, tc.wantEvents)
+			}
+		})
+	}
+}
+
+func TestRedeliveryAfterSuccessEmitsNothing(t *testing.T) {
+	e := newEnv(t)
+	req := loadEvent(t, "shipping-otp-accumulated.json")
+	if resp, body := e.post(t, req); resp.StatusCode != 200 || body["status"] != "accepted" {
+		t.Fatalf("first delivery: %d %v", resp.StatusCode, body)
+	}
+	for i := 0; i < 3; i++ {
+		resp, body := e.post(t, req)
+		if resp.StatusCode != 200 || body["status"] != "duplicate" {
+			t.Fatalf("redelivery %d: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	if evs := e.consumed(t); len(evs) != 2 {
+		t.Errorf("consumer received %d events, want 2 (one per tracking ID)", len(evs))
+	}
+}
+
+func TestPublishFailures(t *testing.T) {
+	req := loadEvent(t, "shipping-otp-accumulated.json")
+	failSecond := func(_ int, _, detail string) bool { return strings.Contains(detail, `"trackingId":"1709913037951"`) }
+
+	t.Run("a failure the retries absorb answers 200", func(t *testing.T) {
+		e := newEnv(t)
+		faults.Set(func(call int, _, _ string) bool { return call == 1 })
+		if resp, body := e.post(t, req); resp.StatusCode != 200 {
+			t.Fatalf("got %d %v", resp.StatusCode, body)
+		}
+		if faults.Calls() != 2 {
+			t.Errorf("PutEvents calls = %d, want 2 (one retry of the failed entries)", faults.Calls())
+		}
+		if evs := e.consumed(t); len(evs) != 2 {
+			t.Errorf("consumer received %d events, want 2", len(evs))
+		}
+	})
+
+	t.Run("persistent partial failure answers 503 and the redelivery finishes the work", func(t *testing.T) {
+		e := newEnv(t)
+		faults.Set(failSecond)
+		resp, body := e.post(t, req)
+		if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
+			t.Fatalf("got %d %v, want 503 with Retry-After", resp.StatusCode, body)
+		}
+		if strings.Contains(resp.Body, "Throttling") || strings.Contains(resp.Body, "arn:") {
+			t.Errorf("response leaks the AWS error: %s", resp.Body)
+		}
+		if faults.Calls() != 3 {
+			t.Errorf("PutEvents calls = %d, want 3 attempts", faults.Calls())
+		}
+		first := e.consumed(t)
+		if len(first) != 1 || first[0].Detail.Data.TrackingID != "1709913037950" {
+			t.Fatalf("after the failure the consumer has %d events, want the one that went through", len(first))
+		}
+
+		faults.Set(nil)
+		resp, body = e.post(t, req)
+		if resp.StatusCode != 200 || body["status"] != "accepted" {
+			t.Fatalf("redelivery: %d %v", resp.StatusCode, body)
+		}
+		second := e.consumed(t)
+		if len(second) != 2 {
+			t.Fatalf("redelivery emitted %d events, want 2", len(second))
+		}
+		keys := map[string]bool{}
+		for _, ev := range second {
+			keys[ev.Detail.Metadata.IdempotencyKey] = true
+		}
+		if !keys[first[0].Detail.Metadata.IdempotencyKey] {
+			t.Errorf("the re-emitted event has a new idempotency key; consumers could not dedupe")
+		}
+		e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+		for _, id := range []string{"1709913037950", "1709913037951"} {
+			if _, err := e.store.ByTrackingID(context.Background(), id); err != nil {
+				t.Errorf("tracking ID %s: %v", id, err)
+			}
+		}
+		if resp, body := e.post(t, req); body["status"] != "duplicate" {
+			t.Errorf("third delivery: %d %v, want duplicate", resp.StatusCode, body)
+		}
+	})
+}
+
+func TestEventFiles(t *testing.T) {
+	want := map[string]int{
+		"shipping-otp-api-key.json":         200,
+		"shipping-otp-query.json":           200,
+		"shipping-otp-basic.json":           200,
+		"shipping-otp-oauth.json":           200,
+		"shipping-otp-accumulated.json":     200,
+		"shipping-otp-bad-credentials.json": 401,
+		"shipping-otp-malformed.json":       400,
+	}
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events", "shipping-otp-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Errorf("events/ holds %d shipping-otp files, the test knows %d: add the new one here", len(files), len(want))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			e := newEnv(t)
+			resp, body := e.post(t, loadEvent(t, name))
+			if resp.StatusCode != status {
+				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
+			}
+			if status == 200 && len(e.consumed(t)) == 0 {
+				t.Errorf("accepted but nothing reached the consumer")
+			}
+		})
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	var cred struct {
+		APIKeys   []string `json:"apiKeys"`
+		QueryKeys []string `json:"queryKeys"`
+		BasicAuth []struct{ Username, Password string }
+	}
+	if err := json.Unmarshal(devCreds, &cred); err != nil {
+		t.Fatal(err)
+	}
+	base := loadEvent(t, "shipping-otp-api-key.json")
+	delete(base.Headers, "x-api-key")
+	oauthReq := loadEvent(t, "shipping-otp-oauth.json")
+	goodToken := strings.TrimPrefix(oauthReq.Headers["authorization"], "Bearer ")
+	basic := loadEvent(t, "shipping-otp-basic.json").Headers["authorization"]
+
+	key := mustKey(t)
+	signed := func(mod func(map[string]any)) string {
+		claims := map[string]any{
+			"iss": devIssuer, "client_id": "dev-amazon-shipping-client", "token_use": "access",
+			"scope": "amazon-shipping-webhook/otp.write", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+		}
+		mod(claims)
+		tok, err := oauth.Sign(key, "RS256", "dev-1", claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	type tc struct {
+		name    string
+		headers map[string]string
+		query   map[string]string
+		want    int
+	}
+	cases := []tc{
+		{"api key header", map[string]string{"x-api-key": cred.APIKeys[0]}, nil, 200},
+		{"api key header, other case", map[string]string{"X-Api-Key": cred.APIKeys[0]}, nil, 200},
+		{"query parameter", nil, map[string]string{"api_key": cred.QueryKeys[0]}, 200},
+		{"basic", map[string]string{"authorization": basic}, nil, 200},
+		{"bearer token", map[string]string{"authorization": "Bearer " + goodToken}, nil, 200},
+		{"fresh bearer token", map[string]string{"authorization": "Bearer " + signed(func(map[string]any) {})}, nil, 200},
+
+		{"no credentials", nil, nil, 401},
+		{"wrong api key", map[string]string{"x-api-key": cred.APIKeys[0] + "x"}, nil, 401},
+		{"api key prefix", map[string]string{"x-api-key": cred.APIKeys[0][:10]}, nil, 401},
+		{"empty api key", map[string]string{"x-api-key": ""}, nil, 401},
+		{"query key sent as header key", map[string]string{"x-api-key": cred.QueryKeys[0]}, nil, 401},
+		{"header key sent as query key", nil, map[string]string{"api_key": cred.APIKeys[0]}, 401},
+		{"query key under another name", nil, map[string]string{"key": cred.QueryKeys[0]}, 401},
+		{"basic wrong password", map[string]string{"authorization": basicHeader(cred.BasicAuth[0].Username, "nope")}, nil, 401},
+		{"basic wrong user", map[string]string{"authorization": basicHeader("someone", cred.BasicAuth[0].Password)}, nil, 401},
+		{"basic not base64", map[string]string{"authorization": "Basic !!!"}, nil, 401},
+		{"bearer garbage", map[string]string{"authorization": "Bearer abc.def.ghi"}, nil, 401},
+		{"bearer expired", map[string]string{"authorization": "Bearer " + signed(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })}, nil, 401},
+		{"bearer wrong scope", map[string]string{"authorization": "Bearer " + signed(func(c map[string]any) { c["scope"] = "other/read" })}, nil, 401},
+		{"bearer wrong client", map[string]string{"authorization": "Bearer " + signed(func(c map[string]any) { c["client_id"] = "intruder" })}, nil, 401},
+		{"bearer wrong issuer", map[string]string{"authorization": "Bearer " + signed(func(c map[string]any) { c["iss"] = "https://evil.example" })}, nil, 401},
+		{"api key as bearer", map[string]string{"authorization": "Bearer " + cred.APIKeys[0]}, nil, 401},
+	}
+	e := newEnv(t)
+	var rejection string
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := base
+			req.Headers = map[string]string{"content-type": "application/json"}
+			for k, v := range c.headers {
+				req.Headers[k] = v
+			}
+			req.QueryStringParameters = c.query
+			// A distinct envelope id per case, so accepted cases are not duplicates.
+			req.Body = strings.Replace(base.Body, "48040fd3-3094-24d8-06c8-d97be2024072", fmt.Sprintf("auth-case-%d", i), 1)
+			resp, body := e.post(t, req)
+			if resp.StatusCode != c.want {
+				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, c.want)
+			}
+			if c.want == 401 {
+				if rejection == "" {
+					rejection = resp.Body
+				}
+				if resp.Body != rejection {
+					t.Errorf("401 body %q differs from %q: rejections must not say which part failed", resp.Body, rejection)
+				}
+				if ch := resp.Headers["WWW-Authenticate"]; !strings.Contains(ch, "Basic") || !strings.Contains(ch, "Bearer") {
+					t.Errorf("WWW-Authenticate = %q", ch)
+				}
+			}
+		})
+	}
+
+	t.Run("only the enabled modes count", func(t *testing.T) {
+		e := newEnv(t, withModes(auth.ModeQuery))
+		req := loadEvent(t, "shipping-otp-api-key.json") // a valid header key, but header keys are not enabled
+		if resp, _ := e.post(t, req); resp.StatusCode != 401 {
+			t.Errorf("header key accepted while only query mode is enabled: %d", resp.StatusCode)
+		}
+		if resp, _ := e.post(t, loadEvent(t, "shipping-otp-query.json")); resp.StatusCode != 200 {
+			t.Errorf("query key rejected: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("several keys active during rotation", func(t *testing.T) {
+		arn := must[string](t)(testenv.CreateSecret(context.Background(), awsCfg, `{"apiKeys":["new-key-000000000000","old-key-000000000000"]}`))
+		e := newEnv(t, withSecretARN(arn), withModes(auth.ModeAPIKey))
+		for i, k := range []string{"new-key-000000000000", "old-key-000000000000"} {
+			req := loadEvent(t, "shipping-otp-api-key.json")
+			req.Headers["x-api-key"] = k
+			req.Body = strings.Replace(req.Body, "48040fd3", fmt.Sprintf("rot%d", i), 1)
+			if resp, body := e.post(t, req); resp.StatusCode != 200 {
+				t.Errorf("key %d: %d %v", i, resp.StatusCode, body)
+			}
+		}
+	})
+
+	t.Run("secrets unavailable answers 503", func(t *testing.T) {
+		e := newEnv(t, withSecretARN("arn:aws:secretsmanager:eu-west-1:123456789012:secret:missing-AbCdEf"), withModes(auth.ModeAPIKey))
+		resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json"))
+		if resp.StatusCode != 503 {
+			t.Fatalf("got %d %v", resp.StatusCode, body)
+		}
+		if strings.Contains(resp.Body, "missing-AbCdEf") {
+			t.Errorf("response names the secret: %s", resp.Body)
+		}
+	})
+}
+
+func TestStatusCodes(t *testing.T) {
+	e := newEnv(t)
+	good := loadEvent(t, "shipping-otp-api-key.json")
+	big := good
+	big.Body = `{"pad":"` + strings.Repeat("a", shipping.DefaultMaxBodyBytes) + `"}`
+	get := good
+	get.RequestContext.HTTP.Method = "GET"
+	text := good
+	text.Headers = map[string]string{"x-api-key": good.Headers["x-api-key"], "content-type": "text/plain"}
+	b64 := good
+	b64.IsBase64Encoded, b64.Body = true, "%%%not base64%%%"
+	noType := good
+	noType.Headers = map[string]string{"x-api-key": good.Headers["x-api-key"]}
+	noType.IsBase64Encoded = true // API Gateway base64-encodes bodies without a Content-Type
+	noType.Body = "eyJ2ZXJzaW9uIjoiMCJ9"
+	bigNoAuth := big
+	bigNoAuth.Headers = map[string]string{"content-type": "application/json"}
+
+	tests := []struct {
+		name      string
+		req       events.APIGatewayV2HTTPRequest
+		want      int
+		wantError string
+		wantField string
+	}{
+		{"body too large", big, 413, "payload_too_large", ""},
+		{"body too large is refused before authentication", bigNoAuth, 413, "payload_too_large", ""},
+		{"wrong method", get, 405, "method_not_allowed", ""},
+		{"wrong content type", text, 415, "unsupported_media_type", ""},
+		{"broken base64", b64, 400, "invalid_encoding", ""},
+		{"base64 body without content type is decoded and validated", noType, 400, "invalid_payload", "id"},
+		{"malformed event file", loadEvent(t, "shipping-otp-malformed.json"), 400, "invalid_payload", "detail.verificationCodeTTL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.post(t, tc.req)
+			if resp.StatusCode != tc.want || body["error"] != tc.wantError {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.want, tc.wantError)
+			}
+			if tc.wantField != "" && body["field"] != tc.wantField {
+				t.Errorf("field = %v, want %s", body["field"], tc.wantField)
+			}
+			for _, h := range []string{"X-Content-Type-Options", "Cache-Control", "Content-Type"} {
+				if resp.Headers[h] == "" {
+					t.Errorf("header %s missing", h)
+				}
+			}
+		})
+	}
+}
+
+// checkLogsHoldNoSecrets scans everything the handlers logged during the run.
+func checkLogsHoldNoSecrets() int {
+	logs := logSink.String()
+	if !strings.Contains(logs, "delivery answered") {
+		fmt.Fprintln(os.Stderr, "log check: no handler logs captured")
+		return 1
+	}
+	var secretsDoc map[string]any
+	_ = json.Unmarshal(devCreds, &secretsDoc)
+	forbidden := []string{"938492", "551203", "774019", "222222", "111111", "333333", "444444", "Bearer ", "dev-api-key", "dev-query-key", "dev-password", "new-key-0", "old-key-0"}
+	for _, f := range forbidden {
+		if strings.Contains(logs, f) {
+			fmt.Fprintf(os.Stderr, "log check: the logs contain %q, a secret or an OTP\n", f)
+			return 1
+		}
+	}
+	return 0
+}
+
+var _ io.Writer = (*lockedBuffer)(nil)

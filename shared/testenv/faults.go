@@ -1,0 +1,151 @@
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+)
+
+// EntryFault decides, for the n-th PutEvents call seen by the proxy (from 1) and an entry's
+// detail-type and detail, whether that entry fails with a throttling error code.
+type EntryFault func(call int, detailType, detail string) bool
+
+// EventBridgeFaults is a loopback proxy in front of moto that makes chosen PutEvents entries fail
+// the way EventBridge does: HTTP 200, FailedEntryCount > 0, the entry marked with an ErrorCode,
+// and the failed entry not delivered. Everything else passes through untouched.
+type EventBridgeFaults struct {
+	URL    string
+	server *httptest.Server
+
+	mu    sync.Mutex
+	fault EntryFault
+	calls int
+}
+
+// NewEventBridgeFaults starts the proxy in front of endpoint.
+func NewEventBridgeFaults(endpoint string) *EventBridgeFaults {
+	f := &EventBridgeFaults{}
+	f.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.serve(endpoint, w, r)
+	}))
+	f.URL = f.server.URL
+	return f
+}
+
+// Set installs fault (nil: no faults) and resets the call count.
+func (f *EventBridgeFaults) Set(fault EntryFault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault, f.calls = fault, 0
+}
+
+// Calls is the number of PutEvents calls seen since Set.
+func (f *EventBridgeFaults) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// Close stops the proxy.
+func (f *EventBridgeFaults) Close() { f.server.Close() }
+
+type putEntry struct {
+	DetailType string `json:"DetailType"`
+	Detail     string `json:"Detail"`
+}
+
+func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	fault := f.fault
+	call := 0
+	if r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents" {
+		f.calls++
+		call = f.calls
+	}
+	f.mu.Unlock()
+
+	var failed []bool
+	if call > 0 && fault != nil {
+		var req map[string]json.RawMessage
+		var entries []json.RawMessage
+		if json.Unmarshal(body, &req) == nil && json.Unmarshal(req["Entries"], &entries) == nil {
+			var keep []json.RawMessage
+			for _, raw := range entries {
+				var e putEntry
+				_ = json.Unmarshal(raw, &e)
+				fail := fault(call, e.DetailType, e.Detail)
+				failed = append(failed, fail)
+				if !fail {
+					keep = append(keep, raw)
+				}
+			}
+			req["Entries"], _ = json.Marshal(keep)
+			body, _ = json.Marshal(req)
+		}
+	}
+	if len(failed) > 0 && allTrue(failed) {
+		// Nothing to forward: answer as EventBridge would for a fully failed batch.
+		writeResult(w, failed, nil)
+		return
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, endpoint+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), 502)
+		return
+	}
+	out.Header = r.Header.Clone()
+	out.Header.Del("Content-Length")
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), 502)
+		return
+	}
+	defer resp.Body.Close()
+	respBody, _ := io.ReadAll(resp.Body)
+	if len(failed) == 0 || resp.StatusCode != 200 {
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(respBody)
+		return
+	}
+	var passed struct {
+		Entries []map[string]any `json:"Entries"`
+	}
+	_ = json.Unmarshal(respBody, &passed)
+	writeResult(w, failed, passed.Entries)
+}
+
+// writeResult merges the forwarded entries' results with the failed ones, in request order.
+func writeResult(w http.ResponseWriter, failed []bool, passed []map[string]any) {
+	entries := make([]map[string]any, 0, len(failed))
+	n := 0
+	for _, f := range failed {
+		if f {
+			n++
+			entries = append(entries, map[string]any{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"})
+			continue
+		}
+		if len(passed) > 0 {
+			entries = append(entries, passed[0])
+			passed = passed[1:]
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(map[string]any{"FailedEntryCount": n, "Entries": entries})
+}
+
+func allTrue(bs []bool) bool {
+	for _, b := range bs {
+		if !b {
+			return false
+		}
+	}
+	return true
+}
