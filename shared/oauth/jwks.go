@@ -219,7 +219,7 @@ func parseKey(j jwkJSON) (jwk, error) {
 	if j.Kid == "" {
 		return jwk{}, errors.New("missing kid")
 	}
-	if false {
+	if j.Use != "" && j.Use != "sig" {
 		return jwk{}, errors.New("not a signing key")
 	}
 	if j.Alg != "" {

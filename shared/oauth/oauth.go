@@ -201,39 +201,42 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, invalid("malformed header")
 	}
-	var hdr struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Crit json.RawMessage `json:"crit"`
-	}
-	if err := json.Unmarshal(headerJSON, &hdr); err != nil {
+	// A map rather than a struct: encoding/json matches struct fields
+	// case-insensitively, and "ALG" is not "alg".
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(headerJSON, &hdr); err != nil || hdr == nil {
 		return nil, invalid("malformed header")
 	}
-	alg, ok := algorithms[hdr.Alg]
+	var algName, kid string
+	if err := claimString(hdr, "alg", &algName); err != nil {
+		return nil, invalid("malformed header")
+	}
+	alg, ok := algorithms[algName]
 	if !ok {
 		// Covers "none", HS* (key-confusion attacks) and anything unknown.
 		return nil, invalid("unsupported alg")
 	}
-	if hdr.Crit != nil {
+	if _, ok := hdr["crit"]; ok {
 		// RFC 7515 §4.1.11: we understand no extensions, so must reject.
 		return nil, invalid("unsupported crit header")
 	}
-	if hdr.Kid == "" {
+	if err := claimString(hdr, "kid", &kid); err != nil || kid == "" {
 		return nil, invalid("missing kid")
 	}
 	sig, err := decodeSegment(sigSeg)
 	if err != nil || len(sig) == 0 {
 		return nil, invalid("malformed signature")
 	}
-	if _, err := decodeSegment(payloadSeg); err != nil {
+	payload, err := decodeSegment(payloadSeg)
+	if err != nil {
 		return nil, invalid("malformed payload")
 	}
 
-	key, err := v.keys.lookup(ctx, hdr.Kid)
+	key, err := v.keys.lookup(ctx, kid)
 	if err != nil {
 		return nil, err
 	}
-	if key.alg != "" && key.alg != hdr.Alg {
+	if key.alg != "" && key.alg != algName {
 		return nil, invalid("alg does not match key")
 	}
 	if err := alg.verify(key.pub, []byte(token[:dot2]), sig); err != nil {
@@ -241,7 +244,6 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 
 	// Only now, with the signature checked, interpret the payload.
-	payload, _ := decodeSegment(payloadSeg)
 	return v.checkClaims(payload)
 }
 

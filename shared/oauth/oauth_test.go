@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
@@ -218,7 +219,10 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "tampered payload ES256", want: "bad signature", tok: tamperPayload(validEC)},
 		{name: "tampered signature", want: "bad signature", tok: flipSig(valid)},
 		{name: "tampered signature ES256", want: "bad signature", tok: flipSig(validEC)},
-		{name: "truncated signature", want: "malformed signature", tok: valid[:len(valid)-4]},
+		{name: "truncated signature", want: "bad signature", tok: func() string {
+			sig, _ := b64.DecodeString(parts[2])
+			return parts[0] + "." + parts[1] + "." + b64.EncodeToString(sig[:len(sig)-1])
+		}()},
 		{name: "empty signature", want: "malformed signature", tok: parts[0] + "." + parts[1] + "."},
 		{name: "ES256 ASN.1 signature", want: "bad signature", tok: func() string {
 			p := strings.Split(validEC, ".")
@@ -234,11 +238,26 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "padded segment", want: "malformed header", tok: parts[0] + "=." + parts[1] + "." + parts[2]},
 		{name: "padded signature", want: "malformed signature", tok: valid + "=="},
 		{name: "std base64 alphabet", want: "malformed signature", tok: strings.NewReplacer("-", "+", "_", "/").Replace(valid) + "+/"},
+		{name: "non-canonical base64 (trailing bits set)", want: "malformed signature", tok: func() string {
+			// A 256-byte signature leaves 4 unused bits in its last character;
+			// setting one decodes to the same bytes under a lax decoder.
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			last := strings.IndexByte(alphabet, valid[len(valid)-1])
+			return valid[:len(valid)-1] + string(alphabet[last|1])
+		}()},
 		{name: "newline inside signature", want: "malformed signature", tok: parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:]},
 		{name: "whitespace around", want: "malformed header", tok: " " + valid},
 		{name: "oversized (validly signed)", want: "token too large", tok: signWith(func(c map[string]any) { c["pad"] = strings.Repeat("a", 8<<10) })},
 		{name: "header not JSON", want: "malformed header", tok: b64.EncodeToString([]byte("nope")) + "." + parts[1] + "." + parts[2]},
-		{name: "header null", want: "unsupported alg", tok: b64.EncodeToString([]byte("null")) + "." + parts[1] + "." + parts[2]},
+		{name: "alg key in upper case", want: "unsupported alg", tok: func() string {
+			h, _ := json.Marshal(map[string]any{"ALG": "RS256", "KID": "rsa1"})
+			in := b64.EncodeToString(h) + "." + parts[1]
+			d := sha256.Sum256([]byte(in))
+			sig, _ := rsaKey1.Sign(rand.Reader, d[:], crypto.SHA256)
+			return in + "." + b64.EncodeToString(sig)
+		}()},
+		{name: "alg not a string", want: "malformed header", tok: rawToken(t, map[string]any{"alg": []string{"RS256"}, "kid": "rsa1"}, claimsAt(now), []byte("x"))},
+		{name: "header null", want: "malformed header", tok: b64.EncodeToString([]byte("null")) + "." + parts[1] + "." + parts[2]},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,20 +327,24 @@ func TestKeyTypeMismatchWithoutJWKAlg(t *testing.T) {
 }
 
 func TestKeysUnavailable(t *testing.T) {
+	// Where possible the server still sends the valid key set, so the
+	// status or size is the only reason for the failure.
+	withStatus := func(status int) func(*jwksServer) {
+		return func(s *jwksServer) { s.set(s.body, status) }
+	}
 	tests := []struct {
 		name  string
 		setup func(*jwksServer)
 	}{
 		{"server down", func(s *jwksServer) { s.Close() }},
-		{"HTTP 500", func(s *jwksServer) { s.set([]byte(`{"keys":[]}`), http.StatusInternalServerError) }},
-		{"HTTP 404", func(s *jwksServer) { s.set(nil, http.StatusNotFound) }},
+		{"HTTP 500", withStatus(http.StatusInternalServerError)},
+		{"HTTP 404", withStatus(http.StatusNotFound)},
+		{"HTTP 203", withStatus(http.StatusNonAuthoritativeInfo)},
 		{"not JSON", func(s *jwksServer) { s.set([]byte("<html>"), http.StatusOK) }},
 		{"no usable keys", func(s *jwksServer) {
 			s.set([]byte(`{"keys":[{"kty":"oct","kid":"rsa1","k":"c2VjcmV0"}]}`), http.StatusOK)
 		}},
-		{"oversized body", func(s *jwksServer) {
-			s.set([]byte(`{"keys":[],"pad":"`+strings.Repeat("a", 1<<20)+`"}`), http.StatusOK)
-		}},
+		{"body one byte over 1 MiB", func(s *jwksServer) { s.set(padJWKS(s.body, maxJWKSBytes+1), http.StatusOK) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -333,6 +356,75 @@ func TestKeysUnavailable(t *testing.T) {
 				t.Fatalf("err = %v, want ErrKeysUnavailable only", err)
 			}
 			assertNoTokenLeak(t, err, tok)
+		})
+	}
+}
+
+// padJWKS grows a JWKS document to exactly size bytes with an ignored member.
+func padJWKS(doc []byte, size int) []byte {
+	prefix := `{"pad":"`
+	n := size - len(prefix) - len(`",`) - (len(doc) - 1)
+	return []byte(prefix + strings.Repeat("a", n) + `",` + string(doc[1:]))
+}
+
+func TestJWKSBodyAtLimitAccepted(t *testing.T) {
+	e := newEnv(t)
+	e.srv.set(padJWKS(e.srv.body, maxJWKSBytes), http.StatusOK)
+	if _, err := e.v.Verify(context.Background(), mustSign(t, rsaKey1, "RS256", "rsa1", claimsAt(e.clock.Now()))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSignVerifyIndependently checks both directions against the standard
+// library directly, so Sign and Verify cannot agree on a wrong hash or
+// signature encoding and still pass.
+func TestSignVerifyIndependently(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		alg, kid string
+		hash     crypto.Hash
+	}{
+		{"RS256", "rsa1", crypto.SHA256},
+		{"RS384", "rsa1-384", crypto.SHA384},
+		{"RS512", "rsa1-512", crypto.SHA512},
+		{"ES256", "ec1", crypto.SHA256},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			digest := func(in string) []byte {
+				h := tc.hash.New()
+				h.Write([]byte(in))
+				return h.Sum(nil)
+			}
+			// Sign -> stdlib verify.
+			tok := mustSign(t, map[bool]crypto.Signer{true: ecKey1, false: rsaKey1}[tc.alg == "ES256"], tc.alg, tc.kid, claimsAt(e.clock.Now()))
+			p := strings.Split(tok, ".")
+			sig, _ := b64.DecodeString(p[2])
+			if tc.alg == "ES256" {
+				r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+				if len(sig) != 64 || !ecdsa.Verify(&ecKey1.PublicKey, digest(p[0]+"."+p[1]), r, s) {
+					t.Fatal("Sign produced a signature the standard library rejects")
+				}
+			} else if err := rsa.VerifyPKCS1v15(&rsaKey1.PublicKey, tc.hash, digest(p[0]+"."+p[1]), sig); err != nil {
+				t.Fatalf("Sign produced a signature the standard library rejects: %v", err)
+			}
+			// stdlib sign -> Verify.
+			var err error
+			in := strings.Join(strings.Split(rawToken(t, map[string]any{"alg": tc.alg, "kid": tc.kid}, claimsAt(e.clock.Now()), nil), ".")[:2], ".")
+			if tc.alg == "ES256" {
+				var r, s *big.Int
+				r, s, err = ecdsa.Sign(rand.Reader, ecKey1, digest(in))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig = make([]byte, 64)
+				r.FillBytes(sig[:32])
+				s.FillBytes(sig[32:])
+			} else if sig, err = rsa.SignPKCS1v15(nil, rsaKey1, tc.hash, digest(in)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.v.Verify(context.Background(), in+"."+b64.EncodeToString(sig)); err != nil {
+				t.Fatalf("Verify rejected an independently signed token: %v", err)
+			}
 		})
 	}
 }

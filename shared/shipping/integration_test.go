@@ -362,6 +362,14 @@ func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
 			},
 			wantCode: "444444", wantEvents: []string{"444444"},
 		},
+		{
+			name: "same day, regenerated OTP arrives after the first",
+			deliveries: []string{
+				otpBody("d-first", "T1", "R1", "333333", day1, "2030-03-01T09:00:00Z"),
+				otpBody("d-second", "T1", "R1", "444444", day1, "2030-03-01T15:00:00Z"),
+			},
+			wantCode: "444444", wantEvents: []string{"333333", "444444"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

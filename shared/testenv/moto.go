@@ -135,3 +135,16 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// RunWithMoto is a TestMain body: it runs the package's tests against a fresh moto_server.
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
+func RunWithMoto(m interface{ Run() int }) int {
+	moto, err := StartMoto()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer moto.Stop()
+	return m.Run()
+}

@@ -1,0 +1,98 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
+
+func newStore(t *testing.T, now *time.Time) *idempotency.Store {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := testenv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idempotency.New(dynamodb.NewFromConfig(cfg), table, 48*time.Hour, func() time.Time { return *now })
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	deadline := now.Add(4 * time.Second)
+
+	steps := []struct {
+		name string
+		do   func() error
+		want error
+	}{
+		{"first claim", func() error { return s.Claim(ctx, "k", deadline) }, nil},
+		{"concurrent claim while in progress", func() error { return s.Claim(ctx, "k", deadline) }, idempotency.ErrInProgress},
+		{"other key unaffected", func() error { return s.Claim(ctx, "other", deadline) }, nil},
+		{"complete", func() error { return s.Complete(ctx, "k") }, nil},
+		{"claim after completion", func() error { return s.Claim(ctx, "k", deadline) }, idempotency.ErrCompleted},
+		{"completed stays completed after the in-progress window", func() error {
+			now = now.Add(time.Minute)
+			return s.Claim(ctx, "k", now.Add(4*time.Second))
+		}, idempotency.ErrCompleted},
+		{"completed key forgotten after the keep period", func() error {
+			now = now.Add(49 * time.Hour)
+			return s.Claim(ctx, "k", now.Add(4*time.Second))
+		}, nil},
+	}
+	for _, st := range steps {
+		if err := st.do(); !errors.Is(err, st.want) || (st.want == nil && err != nil) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.want)
+		}
+	}
+}
+
+func TestCrashedClaimLapsesAtItsDeadline(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	if err := s.Claim(ctx, "k", now.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(3 * time.Second)
+	if err := s.Claim(ctx, "k", now.Add(4*time.Second)); !errors.Is(err, idempotency.ErrInProgress) {
+		t.Fatalf("before the deadline: %v", err)
+	}
+	now = now.Add(2 * time.Second)
+	if err := s.Claim(ctx, "k", now.Add(4*time.Second)); err != nil {
+		t.Fatalf("after the deadline the retry must be able to claim: %v", err)
+	}
+}
+
+func TestReleaseLetsTheRetryRun(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	if err := s.Claim(ctx, "k", now.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Claim(ctx, "k", now.Add(4*time.Second)); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+}
