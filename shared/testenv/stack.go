@@ -28,7 +28,28 @@ type Resource struct {
 
 // Template is the part of template.yaml that tests read.
 type Template struct {
+	Globals struct {
+		Function struct {
+			Environment struct {
+				Variables map[string]any `yaml:"Variables"`
+			} `yaml:"Environment"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
+}
+
+// FunctionEnv lists the environment variable names a function gets, its own and the Globals'.
+func (t *Template) FunctionEnv(logicalID string) []string {
+	var names []string
+	for k := range t.Globals.Function.Environment.Variables {
+		names = append(names, k)
+	}
+	env, _ := t.Resources[logicalID].Properties["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	for k := range vars {
+		names = append(names, k)
+	}
+	return names
 }
 
 // RepoRoot is the repository's top folder.

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
+
+// deployEnv sets every variable the template gives the function, with values for local resources.
+func deployEnv(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := testenv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := os.ReadFile(testenv.RepoRoot() + "/events/dev/credentials.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, _ := testenv.CreateTable(ctx, cfg, tmpl, "OtpTable")
+	idem, _ := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
+	bus, _ := testenv.CreateBus(ctx, cfg)
+	secret, err := testenv.CreateSecret(ctx, cfg, string(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{
+		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "OTP_TABLE_NAME": otp, "IDEMPOTENCY_TABLE_NAME": idem,
+		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth", "AUTH_SECRET_ARN": secret,
+		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
+		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
+		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
+		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write",
+	}
+	names := tmpl.FunctionEnv("ShippingOtpFunction")
+	for _, n := range names {
+		v, ok := values[n]
+		if !ok {
+			t.Fatalf("template.yaml gives the function %s, which this test (and main) do not know", n)
+		}
+		t.Setenv(n, v)
+	}
+	for n := range values {
+		if !slices.Contains(names, n) {
+			t.Fatalf("main reads %s but template.yaml does not set it", n)
+		}
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+func TestBuildFromTemplateEnvironment(t *testing.T) {
+	deployEnv(t)
+	h, err := build(context.Background(), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := loadEvent(t, "shipping-otp-api-key.json")
+	resp, _ := h.Handle(context.Background(), req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("seed sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestBuildRejectsBadConfiguration(t *testing.T) {
+	tests := []struct {
+		name, key, value, wantInError string
+	}{
+		{"no table", "OTP_TABLE_NAME", "", "OTP_TABLE_NAME"},
+		{"no idempotency table", "IDEMPOTENCY_TABLE_NAME", "", "IDEMPOTENCY_TABLE_NAME"},
+		{"no bus", "EVENT_BUS_NAME", "", "EVENT_BUS_NAME"},
+		{"no auth mode", "AUTH_MODES", "", "AUTH_MODES"},
+		{"unknown auth mode", "AUTH_MODES", "api_key,hmac", "hmac"},
+		{"no secret", "AUTH_SECRET_ARN", "", "AUTH_SECRET_ARN"},
+		{"no issuer", "OAUTH_ISSUER", "", "OAUTH_ISSUER"},
+		{"no audience", "OAUTH_AUDIENCES", "", "OAuth"},
+		{"bad refresh interval", "SECRET_REFRESH_INTERVAL", "soon", "SECRET_REFRESH_INTERVAL"},
+		{"bad body cap", "MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			deployEnv(t)
+			t.Setenv(tc.key, tc.value)
+			_, err := build(context.Background(), quiet())
+			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
+			}
+		})
+	}
+}
+
+// BenchmarkColdStart measures what a new Lambda instance does before its first answer: wiring
+// (AWS config, clients) plus the first delivery, which also fetches the secret. Compare with
+// BenchmarkWarmDelivery from the same run.
+func BenchmarkColdStart(b *testing.B) {
+	deployEnv(b)
+	req := loadEvent(b, "shipping-otp-api-key.json")
+	for i := 0; b.Loop(); i++ {
+		h, err := build(context.Background(), quiet())
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := req
+		r.Body = strings.Replace(req.Body, "48040fd3", "cold"+time.Now().Format("150405.000000000"), 1)
+		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
+			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+// BenchmarkWarmDelivery is one delivery on an instance that has served before.
+func BenchmarkWarmDelivery(b *testing.B) {
+	deployEnv(b)
+	h, err := build(context.Background(), quiet())
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := loadEvent(b, "shipping-otp-api-key.json")
+	for i := 0; b.Loop(); i++ {
+		r := req
+		r.Body = strings.Replace(req.Body, "48040fd3", "warm"+time.Now().Format("150405.000000000"), 1)
+		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
+			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(testenv.RepoRoot() + "/events/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

@@ -1,0 +1,86 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func TestHeaderIgnoresCase(t *testing.T) {
+	req := &events.APIGatewayV2HTTPRequest{Headers: map[string]string{"x-api-key": "a", "Content-Type": "b"}}
+	for name, want := range map[string]string{"X-API-KEY": "a", "x-api-key": "a", "content-type": "b", "missing": ""} {
+		if got := Header(req, name); got != want {
+			t.Errorf("Header(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestBody(t *testing.T) {
+	raw := []byte("a=1&b=\x00\xff")
+	tests := []struct {
+		name    string
+		req     events.APIGatewayV2HTTPRequest
+		want    string
+		wantErr bool
+	}{
+		{"plain", events.APIGatewayV2HTTPRequest{Body: `{"a":1}`}, `{"a":1}`, false},
+		{"base64", events.APIGatewayV2HTTPRequest{Body: base64.StdEncoding.EncodeToString(raw), IsBase64Encoded: true}, string(raw), false},
+		{"broken base64", events.APIGatewayV2HTTPRequest{Body: "!!", IsBase64Encoded: true}, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Body(&tc.req)
+			if (err != nil) != tc.wantErr || string(got) != tc.want {
+				t.Fatalf("Body = %q, %v", got, err)
+			}
+			if err == nil && BodySize(&tc.req) < len(got) {
+				t.Errorf("BodySize %d below the real size %d: the cap could be bypassed", BodySize(&tc.req), len(got))
+			}
+		})
+	}
+}
+
+func TestMediaType(t *testing.T) {
+	for ct, want := range map[string]string{
+		"":                                "",
+		"application/json":                "application/json",
+		"Application/JSON; charset=utf-8": "application/json",
+		"text/plain;charset=UTF-8":        "text/plain",
+		"application/cloudevents+json":    "application/cloudevents+json",
+		"garbage;;;":                      "garbage;;;",
+	} {
+		req := &events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": ct}}
+		if got := MediaType(req); got != want {
+			t.Errorf("MediaType(%q) = %q, want %q", ct, got, want)
+		}
+	}
+	for mt, want := range map[string]bool{"application/json": true, "application/problem+json": true, "text/json": false, "application/jsonx": false} {
+		if IsJSON(mt) != want {
+			t.Errorf("IsJSON(%q) = %v", mt, !want)
+		}
+	}
+}
+
+func TestErrorResponses(t *testing.T) {
+	resp := FieldError("detail.trackingId", "detail.trackingId: is required")
+	var body ErrorBody
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 400 || body.Error != "invalid_payload" || body.Field != "detail.trackingId" {
+		t.Errorf("got %d %+v", resp.StatusCode, body)
+	}
+	for _, h := range []string{"Content-Type", "Cache-Control", "X-Content-Type-Options", "Strict-Transport-Security"} {
+		if resp.Headers[h] == "" {
+			t.Errorf("security header %s missing", h)
+		}
+	}
+	// Each answer owns its header map.
+	a, b := Error(401, "x", "y"), Error(401, "x", "y")
+	WithHeader(a, "WWW-Authenticate", "Basic")
+	if b.Headers["WWW-Authenticate"] != "" {
+		t.Error("responses share a header map")
+	}
+}
