@@ -3,13 +3,16 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // ErrBadEncoding reports a body flagged as base64 that does not decode.
@@ -111,5 +114,30 @@ func FieldError(field, message string) events.APIGatewayV2HTTPResponse {
 // WithHeader returns resp with one more header set.
 func WithHeader(resp events.APIGatewayV2HTTPResponse, name, value string) events.APIGatewayV2HTTPResponse {
 	resp.Headers[name] = value
+	return resp
+}
+
+// RetryLater answers 503 with Retry-After: the sender's retry can succeed where this attempt did not.
+func RetryLater(message string) events.APIGatewayV2HTTPResponse {
+	return WithHeader(Error(503, "temporarily_unavailable", message), "Retry-After", "10")
+}
+
+// Answer runs handle with a logger that carries the request ids, and logs the status it answered
+// at a level that matches: 5xx are errors, 4xx warnings.
+func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest,
+	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse,
+) events.APIGatewayV2HTTPResponse {
+	log = log.With("requestId", req.RequestContext.RequestID)
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("awsRequestId", lc.AwsRequestID)
+	}
+	resp := handle(ctx, log, req)
+	level := slog.LevelInfo
+	if resp.StatusCode >= 500 {
+		level = slog.LevelError
+	} else if resp.StatusCode >= 400 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
 	return resp
 }

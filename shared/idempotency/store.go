@@ -121,3 +121,27 @@ func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
+
+// ErrNotRecorded: the work succeeded but its completion could not be written; a redelivery would
+// run it again, which callers make harmless.
+var ErrNotRecorded = errors.New("idempotency: completion not recorded")
+
+// Do runs work at most once per key: it claims key until inProgressUntil, runs work, then marks
+// the key completed, or releases it when work fails so that the sender's retry can run it again.
+// It returns ErrCompleted or ErrInProgress without running work, work's error, or ErrNotRecorded.
+func (s *Store) Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error {
+	if err := s.Claim(ctx, key, inProgressUntil); err != nil {
+		return err
+	}
+	if err := work(ctx); err != nil {
+		// Release even if ctx is done: a stuck claim would hold off retries until its deadline.
+		if rerr := s.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	if err := s.Complete(ctx, key); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotRecorded, err)
+	}
+	return nil
+}

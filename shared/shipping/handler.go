@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
@@ -27,10 +26,8 @@ type otpWriter interface {
 	Put(ctx context.Context, o otpstore.OTP) (otpstore.Outcome, error)
 }
 
-type claimer interface {
-	Claim(ctx context.Context, key string, inProgressUntil time.Time) error
-	Complete(ctx context.Context, key string) error
-	Release(ctx context.Context, key string) error
+type onceRunner interface {
+	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
 }
 
 type publisher interface {
@@ -44,7 +41,7 @@ const DefaultMaxBodyBytes = 256 << 10
 type Handler struct {
 	Auth        authenticator
 	OTPs        otpWriter
-	Idempotency claimer
+	Idempotency onceRunner
 	Events      publisher
 	// IncludeOTP puts the verification code itself into emitted events.
 	IncludeOTP   bool
@@ -56,19 +53,7 @@ type Handler struct {
 // Handle is the Lambda entry point. It never returns an error: every outcome is an HTTP answer,
 // because an error would reach Amazon as a bare 500 with no body.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	log := h.Log.With("requestId", req.RequestContext.RequestID)
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("awsRequestId", lc.AwsRequestID)
-	}
-	resp := h.handle(ctx, log, &req)
-	level := slog.LevelInfo
-	if resp.StatusCode >= 500 {
-		level = slog.LevelError
-	} else if resp.StatusCode >= 400 {
-		level = slog.LevelWarn
-	}
-	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
-	return resp, nil
+	return httpapi.Answer(ctx, h.Log, &req, h.handle), nil
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -94,7 +79,7 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 			return resp
 		}
 		log.Error("authentication unavailable", "error", err)
-		return retryLater("authentication is temporarily unavailable")
+		return httpapi.RetryLater("authentication is temporarily unavailable")
 	}
 	if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
 		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json")
@@ -122,36 +107,31 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification
 	if !ok {
 		deadline = h.now().Add(30 * time.Second)
 	}
-	switch err := h.Idempotency.Claim(ctx, key, deadline); {
+	events := 0
+	err := h.Idempotency.Do(ctx, key, deadline, func(ctx context.Context) error {
+		evs, err := h.store(ctx, log, n)
+		if err != nil {
+			return err
+		}
+		events = len(evs)
+		return h.Events.Publish(ctx, evs)
+	})
+	switch {
 	case errors.Is(err, idempotency.ErrCompleted):
 		log.Info("duplicate delivery")
 		return httpapi.JSON(200, map[string]any{"status": "duplicate", "deliveryId": n.Envelope.ID})
 	case errors.Is(err, idempotency.ErrInProgress):
 		log.Warn("delivery already in progress")
 		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this delivery is being processed; retry later"), "Retry-After", "5")
-	case err != nil:
-		log.Error("idempotency claim failed", "error", err)
-		return retryLater("storage is temporarily unavailable")
-	}
-
-	evs, err := h.store(ctx, log, n)
-	if err == nil {
-		err = h.Events.Publish(ctx, evs)
-	}
-	if err != nil {
-		log.Error("delivery failed", "error", err)
-		// Let the sender's retry run the work again; a stuck claim lapses at the deadline anyway.
-		if rerr := h.Idempotency.Release(context.WithoutCancel(ctx), key); rerr != nil {
-			log.Error("idempotency release failed", "error", rerr)
-		}
-		return retryLater("delivery could not be completed; retry later")
-	}
-	if err := h.Idempotency.Complete(ctx, key); err != nil {
+	case errors.Is(err, idempotency.ErrNotRecorded):
 		// The work is done; a redelivery would redo it harmlessly (same item, same event keys).
-		log.Error("idempotency complete failed", "error", err)
+		log.Error("delivery processed but not recorded", "error", err)
+	case err != nil:
+		log.Error("delivery failed", "error", err)
+		return httpapi.RetryLater("delivery could not be completed; retry later")
 	}
-	log.Info("delivery processed", "events", len(evs))
-	return httpapi.JSON(200, map[string]any{"status": "accepted", "deliveryId": n.Envelope.ID, "events": len(evs)})
+	log.Info("delivery processed", "events", events)
+	return httpapi.JSON(200, map[string]any{"status": "accepted", "deliveryId": n.Envelope.ID, "events": events})
 }
 
 // store writes every OTP and returns the events to emit: one per OTP that is now current (stale ones
@@ -191,8 +171,4 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
-}
-
-func retryLater(msg string) events.APIGatewayV2HTTPResponse {
-	return httpapi.WithHeader(httpapi.Error(503, "temporarily_unavailable", msg), "Retry-After", "10")
 }

@@ -184,7 +184,7 @@ func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 
 func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	resp, err := e.handler.Handle(ctx, req)
 	if err != nil {
