@@ -11,7 +11,8 @@ GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc 
 
 # LogicalId in template.yaml -> folder under functions/.
 DIR_ShippingOtpFunction := shipping-otp
-FUNCTIONS := ShippingOtpFunction
+DIR_ApsFunction := aps-webhook
+FUNCTIONS := ShippingOtpFunction ApsFunction
 
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json

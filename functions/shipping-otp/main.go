@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
@@ -28,7 +27,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("LOG_LEVEL"))}))
+	log := envconfig.Logger()
 	h, err := build(context.Background(), log)
 	if err != nil {
 		// Failing init makes Lambda report the function as broken instead of accepting traffic.
@@ -43,15 +42,15 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	table, err := required("OTP_TABLE_NAME")
+	table, err := envconfig.Required("OTP_TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
-	idemTable, err := required("IDEMPOTENCY_TABLE_NAME")
+	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
-	bus, err := required("EVENT_BUS_NAME")
+	bus, err := envconfig.Required("EVENT_BUS_NAME")
 	if err != nil {
 		return nil, err
 	}
@@ -59,11 +58,13 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxBody := shipping.DefaultMaxBodyBytes
-	if v := os.Getenv("MAX_BODY_BYTES"); v != "" {
-		if maxBody, err = strconv.Atoi(v); err != nil || maxBody <= 0 {
-			return nil, fmt.Errorf("MAX_BODY_BYTES: %q is not a positive integer", v)
-		}
+	maxBody, err := envconfig.PositiveInt("MAX_BODY_BYTES", shipping.DefaultMaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	includeOTP, err := envconfig.Bool("INCLUDE_OTP_IN_EVENTS", true)
+	if err != nil {
+		return nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	return &shipping.Handler{
@@ -71,7 +72,7 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 		OTPs:         otpstore.New(db, table, nil),
 		Idempotency:  idempotency.New(db, idemTable, 48*time.Hour, nil),
 		Events:       eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
-		IncludeOTP:   os.Getenv("INCLUDE_OTP_IN_EVENTS") != "false",
+		IncludeOTP:   includeOTP,
 		MaxBodyBytes: maxBody,
 		Log:          log,
 	}, nil
@@ -89,14 +90,14 @@ func buildAuth(awsCfg aws.Config, log *slog.Logger) (*auth.Authenticator, error)
 			if cfg.Tokens != nil {
 				continue
 			}
-			issuer, err := required("OAUTH_ISSUER")
+			issuer, err := envconfig.Required("OAUTH_ISSUER")
 			if err != nil {
 				return nil, err
 			}
 			v, err := oauth.NewVerifier(oauth.Config{
 				Issuer:        issuer,
 				JWKSURL:       os.Getenv("OAUTH_JWKS_URL"),
-				Audiences:     list(os.Getenv("OAUTH_AUDIENCES")),
+				Audiences:     envconfig.List("OAUTH_AUDIENCES"),
 				RequiredScope: os.Getenv("OAUTH_REQUIRED_SCOPE"),
 			})
 			if err != nil {
@@ -107,45 +108,17 @@ func buildAuth(awsCfg aws.Config, log *slog.Logger) (*auth.Authenticator, error)
 			if cfg.Credentials != nil {
 				continue
 			}
-			secretARN, err := required("AUTH_SECRET_ARN")
+			secretARN, err := envconfig.Required("AUTH_SECRET_ARN")
 			if err != nil {
 				return nil, err
 			}
-			refresh := 5 * time.Minute
-			if v := os.Getenv("SECRET_REFRESH_INTERVAL"); v != "" {
-				if refresh, err = time.ParseDuration(v); err != nil || refresh <= 0 {
-					return nil, fmt.Errorf("SECRET_REFRESH_INTERVAL: %q is not a positive duration", v)
-				}
+			refresh, err := envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute)
+			if err != nil {
+				return nil, err
 			}
 			cfg.Credentials = secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secretARN, refresh, auth.ParseCredentials)
 		}
 	}
 	log.Info("authentication configured", "modes", fmt.Sprint(modes))
 	return auth.New(cfg)
-}
-
-func required(name string) (string, error) {
-	v := strings.TrimSpace(os.Getenv(name))
-	if v == "" {
-		return "", fmt.Errorf("environment variable %s is required", name)
-	}
-	return v, nil
-}
-
-func list(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -99,8 +99,13 @@ func OTPEvent(env Envelope, o OTP, received time.Time, includeCode bool) eventbu
 	}
 }
 
-// OtherEvent is the normalised event for a detail entry that carries no OTP.
-func OtherEvent(env Envelope, o Other, index int, received time.Time) eventbus.Event {
+// OtherEvent is the normalised event for a detail entry that carries no OTP. When codes are kept
+// out of events, a verificationCode in the entry is removed too.
+func OtherEvent(env Envelope, o Other, index int, received time.Time, includeCode bool) eventbus.Event {
+	raw := o.Raw
+	if !includeCode {
+		raw = withoutField(raw, "verificationCode")
+	}
 	// A payload may carry several entries for one tracking ID: the position keeps keys apart.
 	key := o.TrackingID + "#" + strconv.Itoa(index)
 	return eventbus.Event{
@@ -108,7 +113,23 @@ func OtherEvent(env Envelope, o Other, index int, received time.Time) eventbus.E
 		DetailType: DetailTypeOther,
 		Detail: Detail[OtherData]{
 			Metadata: metadata(env, key, received),
-			Data:     OtherData{TrackingID: o.TrackingID, EventCode: o.EventCode, Detail: o.Raw},
+			Data:     OtherData{TrackingID: o.TrackingID, EventCode: o.EventCode, Detail: raw},
 		},
 	}
+}
+
+func withoutField(raw json.RawMessage, name string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	if _, ok := m[name]; !ok {
+		return raw
+	}
+	delete(m, name)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -60,6 +60,8 @@ func FuzzParse(f *testing.F) {
 		}),
 		parseSampleWith(f, func(_, d map[string]any) { d["verificationCodeTTL"] = json.RawMessage("1705190399") }),
 		parseSampleWith(f, func(_, d map[string]any) { d["verificationCode"] = "938 492" }),
+		parseSampleWith(f, func(top, _ map[string]any) { top["source"] = "aws.events" }),
+		parseSampleWith(f, func(top, _ map[string]any) { delete(top, "time") }),
 		parseSampleWith(f, func(top, _ map[string]any) { top["detail"] = []any{} }),
 		[]byte(seedSampleBody[:len(seedSampleBody)/2]),
 		[]byte(`[]`),

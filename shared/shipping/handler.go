@@ -161,7 +161,7 @@ func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) 
 		evs = append(evs, OTPEvent(n.Envelope, o, received, h.IncludeOTP))
 	}
 	for i, o := range n.Others {
-		evs = append(evs, OtherEvent(n.Envelope, o, i, received))
+		evs = append(evs, OtherEvent(n.Envelope, o, i, received, h.IncludeOTP))
 	}
 	return evs, nil
 }

@@ -136,10 +136,7 @@ func Parse(body []byte) (*Notification, error) {
 		if err != nil {
 			return nil, err
 		}
-		code, err := optString(d, field, "eventCode", maxIDLength)
-		if err != nil {
-			return nil, err
-		}
+		code, _ := optString(d, field, "eventCode", maxIDLength)
 		if env.DetailType == DetailTypePN && code == EventCodePinGenerated {
 			otp, err := parseOTP(d, field)
 			if err != nil {
@@ -148,10 +145,9 @@ func Parse(body []byte) (*Notification, error) {
 			n.OTPs = append(n.OTPs, otp)
 			continue
 		}
-		tid, err := optString(d, field, "trackingId", maxIDLength)
-		if err != nil {
-			return nil, err
-		}
+		// Entries without an OTP are passed on whole: a field of an unexpected type must not
+		// cost the delivery (a 4xx is final for Amazon), so they are only read when they are strings.
+		tid, _ := optString(d, field, "trackingId", maxIDLength)
 		n.Others = append(n.Others, Other{TrackingID: tid, EventCode: code, Raw: raw})
 	}
 	n.OTPs = newestPerTrackingID(n.OTPs)
@@ -298,7 +294,7 @@ func epochMillis(m map[string]json.RawMessage, prefix, name string) (int64, erro
 		text = s
 	}
 	v, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
+	if err != nil || text == "" || text[0] < '1' || text[0] > '9' {
 		return 0, fieldErr(field, "must be an integer of epoch milliseconds")
 	}
 	if v < 1e12 || v >= 1e14 {

@@ -1,0 +1,78 @@
+// Command aps-webhook is the Lambda that receives Amazon Payment Services transaction feedback
+// and notification feedback. It reads its configuration, wires the packages and starts.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/aps"
+	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+)
+
+func main() {
+	log := envconfig.Logger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration error", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func build(ctx context.Context, log *slog.Logger) (*aps.Handler, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
+	if err != nil {
+		return nil, err
+	}
+	bus, err := envconfig.Required("EVENT_BUS_NAME")
+	if err != nil {
+		return nil, err
+	}
+	secretARN, err := envconfig.Required("APS_SECRET_ARN")
+	if err != nil {
+		return nil, err
+	}
+	alg, err := apssignature.ParseAlgorithm(os.Getenv("APS_SIGNATURE_ALGORITHM"))
+	if err != nil {
+		return nil, fmt.Errorf("APS_SIGNATURE_ALGORITHM: %w", err)
+	}
+	refresh, err := envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	maxBody, err := envconfig.PositiveInt("MAX_BODY_BYTES", aps.DefaultMaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	includeCard, err := envconfig.Bool("APS_INCLUDE_CARD_FIELDS", false)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("APS webhook configured", "algorithm", string(alg))
+	return &aps.Handler{
+		Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secretARN, refresh, aps.MerchantParser(alg)),
+		Idempotency:       idempotency.New(dynamodb.NewFromConfig(awsCfg), idemTable, 48*time.Hour, nil),
+		Events:            eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
+		IncludeCardFields: includeCard,
+		MaxBodyBytes:      maxBody,
+		Log:               log,
+	}, nil
+}

@@ -1,0 +1,113 @@
+package aps
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+)
+
+// The event contract. Changing any of these is a breaking change: add instead.
+const (
+	EventSource   = "amazon-webhook-gateway.aps"
+	SchemaVersion = "1"
+)
+
+// Feedback names the APS webhook a message came through.
+type Feedback string
+
+const (
+	TransactionFeedback  Feedback = "transaction"
+	NotificationFeedback Feedback = "notification"
+)
+
+// cardFields hold card data; they never reach a log and reach events only when configured.
+var cardFields = []string{"card_number", "card_holder_name", "expiry_date", "card_bin"}
+
+// Metadata is `detail.metadata`.
+type Metadata struct {
+	SchemaVersion string `json:"schemaVersion"`
+	// IdempotencyKey is the same for every redelivery of one message; consumers dedupe on it.
+	IdempotencyKey string    `json:"idempotencyKey"`
+	Feedback       Feedback  `json:"feedback"`
+	ReceivedAt     time.Time `json:"receivedAt"`
+}
+
+// Data is `detail.data`.
+type Data struct {
+	MerchantReference string  `json:"merchantReference,omitempty"`
+	FortID            string  `json:"fortId,omitempty"`
+	Command           string  `json:"command,omitempty"`
+	Status            string  `json:"status"`
+	StatusDescription string  `json:"statusDescription"`
+	ResponseCode      string  `json:"responseCode,omitempty"`
+	ResponseMessage   string  `json:"responseMessage,omitempty"`
+	Amount            *Amount `json:"amount,omitempty"`
+	PaymentOption     string  `json:"paymentOption,omitempty"`
+	// CardFieldsIncluded says whether card fields were kept in Fields (ApsIncludeCardFields).
+	CardFieldsIncluded bool `json:"cardFieldsIncluded"`
+	// Fields is every parameter APS sent except the signature (and card fields unless included).
+	Fields map[string]string `json:"fields"`
+}
+
+// Detail is an emitted event's detail.
+type Detail struct {
+	Metadata Metadata `json:"metadata"`
+	Data     Data     `json:"data"`
+}
+
+// IdempotencyKey identifies one message across redeliveries: a hash of the feedback type and the
+// signed parameters without the signature. APS resends the very same parameters, so a retry maps
+// to the same key even if the SHA phrase was rotated in between (which changes the signature); two
+// different messages (a second partial refund, a later status) differ in some parameter.
+func IdempotencyKey(f Feedback, p map[string]string) string {
+	sum := sha256.Sum256([]byte(string(f) + "\n" + apssignature.Canonical(p)))
+	return "aps:" + hex.EncodeToString(sum[:])
+}
+
+// Event builds the normalised event for a verified, validated message.
+func Event(f Feedback, p map[string]string, received time.Time, includeCard bool) eventbus.Event {
+	o := OutcomeOf(p)
+	fields := make(map[string]string, len(p))
+	for k, v := range p {
+		fields[k] = v
+	}
+	delete(fields, apssignature.SignatureParam)
+	if !includeCard {
+		for _, k := range cardFields {
+			delete(fields, k)
+		}
+	}
+	d := Data{
+		MerchantReference:  p["merchant_reference"],
+		FortID:             p["fort_id"],
+		Command:            firstOf(p["command"], p["service_command"]),
+		Status:             o.Status,
+		StatusDescription:  o.Description,
+		ResponseCode:       p["response_code"],
+		ResponseMessage:    p["response_message"],
+		PaymentOption:      p["payment_option"],
+		CardFieldsIncluded: includeCard,
+		Fields:             fields,
+	}
+	if a, ok := AmountOf(p); ok {
+		d.Amount = &a
+	}
+	return eventbus.Event{
+		Source:     EventSource,
+		DetailType: o.DetailType,
+		Detail: Detail{
+			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: IdempotencyKey(f, p), Feedback: f, ReceivedAt: received},
+			Data:     d,
+		},
+	}
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

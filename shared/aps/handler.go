@@ -1,0 +1,157 @@
+package aps
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+)
+
+type merchantSource interface {
+	Get(ctx context.Context) (Merchant, error)
+}
+
+type onceRunner interface {
+	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, evs []eventbus.Event) error
+}
+
+// DefaultMaxBodyBytes bounds a message; APS messages are a few kilobytes.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Routes maps the API routes to the webhook they serve.
+var Routes = map[string]Feedback{
+	"/aps/transaction-feedback":  TransactionFeedback,
+	"/aps/notification-feedback": NotificationFeedback,
+}
+
+// Handler answers APS transaction and notification feedback.
+type Handler struct {
+	Merchant          merchantSource
+	Idempotency       onceRunner
+	Events            publisher
+	IncludeCardFields bool
+	MaxBodyBytes      int
+	Log               *slog.Logger
+	Now               func() time.Time
+}
+
+// Handle is the Lambda entry point; every outcome is an HTTP answer, never an error.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpapi.Answer(ctx, h.Log, &req, h.handle), nil
+}
+
+// feedbackOf finds the webhook from the route, which API Gateway sets from the template's path;
+// with a custom domain's base path, the raw path ends with the route's path.
+func feedbackOf(req *events.APIGatewayV2HTTPRequest) (Feedback, bool) {
+	if _, path, ok := strings.Cut(req.RouteKey, " "); ok {
+		if f, ok := Routes[path]; ok {
+			return f, true
+		}
+	}
+	for path, f := range Routes {
+		if strings.HasSuffix(strings.TrimSuffix(req.RawPath, "/"), path) {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
+		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
+	}
+	feedback, ok := feedbackOf(req)
+	if !ok {
+		return httpapi.Error(404, "not_found", "no APS webhook on this path")
+	}
+	log = log.With("feedback", string(feedback))
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if httpapi.BodySize(req) > limit {
+		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
+	}
+	mt := httpapi.MediaType(req)
+	if mt != MediaJSON && mt != MediaForm {
+		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json or application/x-www-form-urlencoded")
+	}
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return httpapi.Error(400, "invalid_encoding", err.Error())
+	}
+	// The signature is inside the body: parse only as far as needed to verify it.
+	params, err := ParseParams(mt, body)
+	if err != nil {
+		return fieldError(log, err)
+	}
+	merchant, err := h.Merchant.Get(ctx)
+	if err != nil {
+		log.Error("merchant secret unavailable", "error", err)
+		return httpapi.RetryLater("signature verification is temporarily unavailable")
+	}
+	if err := merchant.Verifier.Verify(params); err != nil || !merchant.Owns(params) {
+		log.Warn("authentication failed")
+		return httpapi.Error(401, "unauthorized", "signature verification failed")
+	}
+	if err := Validate(params); err != nil {
+		return fieldError(log, err)
+	}
+	return h.process(ctx, log, feedback, params)
+}
+
+func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p map[string]string) events.APIGatewayV2HTTPResponse {
+	ev := Event(f, p, h.now().UTC(), h.IncludeCardFields)
+	key := IdempotencyKey(f, p)
+	log = log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"])
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = h.now().Add(30 * time.Second)
+	}
+	err := h.Idempotency.Do(ctx, key, deadline, func(ctx context.Context) error {
+		return h.Events.Publish(ctx, []eventbus.Event{ev})
+	})
+	switch {
+	case errors.Is(err, idempotency.ErrCompleted):
+		log.Info("duplicate delivery")
+		return httpapi.JSON(200, map[string]any{"status": "duplicate"})
+	case errors.Is(err, idempotency.ErrInProgress):
+		log.Warn("delivery already in progress")
+		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this message is being processed; retry later"), "Retry-After", "5")
+	case errors.Is(err, idempotency.ErrNotRecorded):
+		log.Error("delivery processed but not recorded", "error", err)
+	case err != nil:
+		log.Error("delivery failed", "error", err)
+		return httpapi.RetryLater("message could not be processed; retry later")
+	}
+	log.Info("delivery processed")
+	return httpapi.JSON(200, map[string]any{"status": "accepted"})
+}
+
+func fieldError(log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		log.Warn("invalid message", "field", fe.Field, "problem", fe.Problem)
+		return httpapi.FieldError(fe.Field, fe.Error())
+	}
+	return httpapi.Error(400, "invalid_payload", "message could not be parsed")
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}

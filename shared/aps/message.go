@@ -1,0 +1,165 @@
+// Package aps receives Amazon Payment Services (APS) webhooks — Direct Transaction Feedback and
+// Notification Feedback — verifies their SHA-phrase signature and re-emits normalised events.
+package aps
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Media types APS may post; anything else is answered 415.
+const (
+	MediaJSON = "application/json"
+	MediaForm = "application/x-www-form-urlencoded"
+)
+
+const (
+	maxParams     = 200
+	maxValueBytes = 8 << 10
+)
+
+// FieldError names the parameter that failed validation.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// ParseParams turns a body into the flat parameter map that APS signed. JSON values that are not
+// strings keep their JSON text (1000, true), which is what APS's own JSON serialiser signs.
+func ParseParams(mediaType string, body []byte) (map[string]string, error) {
+	if !utf8.Valid(body) {
+		return nil, fieldErr("body", "must be UTF-8 encoded")
+	}
+	var params map[string]string
+	switch mediaType {
+	case MediaJSON:
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+			return nil, fieldErr("body", "must be a JSON object")
+		}
+		params = make(map[string]string, len(raw))
+		for k, v := range raw {
+			s, err := jsonValue(v)
+			if err != nil {
+				return nil, fieldErr(k, "%s", err)
+			}
+			params[k] = s
+		}
+	case MediaForm:
+		values, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fieldErr("body", "is not valid form encoding")
+		}
+		params = make(map[string]string, len(values))
+		for k, vs := range values {
+			if len(vs) > 1 {
+				// The signature covers one value per name; a repeated name is ambiguous.
+				return nil, fieldErr(k, "appears more than once")
+			}
+			params[k] = vs[0]
+		}
+	default:
+		return nil, fmt.Errorf("aps: unsupported media type %q", mediaType)
+	}
+	if len(params) == 0 {
+		return nil, fieldErr("body", "holds no parameters")
+	}
+	if len(params) > maxParams {
+		return nil, fieldErr("body", "holds more than %d parameters", maxParams)
+	}
+	for k, v := range params {
+		if k == "" {
+			return nil, fieldErr("body", "holds a parameter with an empty name")
+		}
+		if len(v) > maxValueBytes {
+			return nil, fieldErr(k, "is longer than %d bytes", maxValueBytes)
+		}
+	}
+	return params, nil
+}
+
+func jsonValue(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0:
+		return "", fmt.Errorf("is empty")
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("is not a valid string")
+		}
+		return s, nil
+	case raw[0] == '{' || raw[0] == '[':
+		return "", fmt.Errorf("must be a string or a number, not an object or array")
+	case bytes.Equal(raw, []byte("null")):
+		return "", nil
+	default:
+		return string(raw), nil
+	}
+}
+
+// Validate checks the parameters the gateway relies on, after the signature has been verified.
+func Validate(p map[string]string) error {
+	for _, f := range []string{"merchant_identifier", "access_code"} {
+		if p[f] == "" {
+			return fieldErr(f, "is required")
+		}
+	}
+	if p["status"] == "" && p["response_code"] == "" {
+		return fieldErr("status", "status or response_code is required")
+	}
+	if s := p["status"]; s != "" && !digits(s, 2, 2) {
+		return fieldErr("status", "must be 2 digits")
+	}
+	if c := p["response_code"]; c != "" {
+		if !digits(c, 5, 5) {
+			return fieldErr("response_code", "must be 5 digits")
+		}
+		if s := p["status"]; s != "" && !strings.HasPrefix(c, s) {
+			return fieldErr("response_code", "does not start with status %s", s)
+		}
+	}
+	if a := p["amount"]; a != "" {
+		if !digits(a, 1, 18) {
+			return fieldErr("amount", "must be a whole number of minor units")
+		}
+		if p["currency"] == "" {
+			return fieldErr("currency", "is required with amount")
+		}
+	}
+	if c := p["currency"]; c != "" && !upperLetters(c, 3) {
+		return fieldErr("currency", "must be an ISO 4217 code of 3 upper-case letters")
+	}
+	return nil
+}
+
+func digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && !strings.ContainsAny(s, "+-")
+}
+
+func upperLetters(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}
