@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
+
+// deployEnv sets every variable the template gives ApsFunction, with values for local resources,
+// and fails when main and the template disagree on the names.
+func deployEnv(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := testenv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(testenv.RepoRoot() + "/events/dev/aps-merchant.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, _ := testenv.CreateBus(ctx, cfg)
+	secret, err := testenv.CreateSecret(ctx, cfg, string(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{
+		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "APS_SIGNATURE_ALGORITHM": "SHA-256",
+		"APS_SECRET_ARN": secret, "SECRET_REFRESH_INTERVAL": "5m", "APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536",
+	}
+	names := tmpl.FunctionEnv("ApsFunction")
+	for _, n := range names {
+		v, ok := values[n]
+		if !ok {
+			t.Fatalf("template.yaml gives ApsFunction %s, which main does not read", n)
+		}
+		t.Setenv(n, v)
+	}
+	for n := range values {
+		if !slices.Contains(names, n) {
+			t.Fatalf("main reads %s but template.yaml does not set it", n)
+		}
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+func TestBuildFromTemplateEnvironment(t *testing.T) {
+	deployEnv(t)
+	h, err := build(context.Background(), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(testenv.RepoRoot() + "/events/aps-transaction-feedback-form.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != 200 {
+		t.Fatalf("sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestBuildRejectsBadConfiguration(t *testing.T) {
+	tests := []struct{ key, value, wantInError string }{
+		{"IDEMPOTENCY_TABLE_NAME", "", "IDEMPOTENCY_TABLE_NAME"},
+		{"EVENT_BUS_NAME", "", "EVENT_BUS_NAME"},
+		{"APS_SECRET_ARN", "", "APS_SECRET_ARN"},
+		{"APS_SIGNATURE_ALGORITHM", "MD5", "APS_SIGNATURE_ALGORITHM"},
+		{"APS_SIGNATURE_ALGORITHM", "", "APS_SIGNATURE_ALGORITHM"},
+		{"SECRET_REFRESH_INTERVAL", "0s", "SECRET_REFRESH_INTERVAL"},
+		{"APS_INCLUDE_CARD_FIELDS", "maybe", "APS_INCLUDE_CARD_FIELDS"},
+		{"MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			deployEnv(t)
+			t.Setenv(tc.key, tc.value)
+			_, err := build(context.Background(), quiet())
+			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
+			}
+		})
+	}
+}
