@@ -46,6 +46,9 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	if testenv.FuzzWorker() {
+		return m.Run()
+	}
 	var err error
 	if moto, err = testenv.StartMoto(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if testenv.FuzzWorker() {
+		return m.Run()
+	}
 	var err error
 	if moto, err = testenv.StartMoto(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"errors"
 	"fmt"
 	"net"
@@ -140,6 +141,9 @@ func freePort() (int, error) {
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 func RunWithMoto(m interface{ Run() int }) int {
+	if FuzzWorker() {
+		return m.Run()
+	}
 	moto, err := StartMoto()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -147,4 +151,14 @@ func RunWithMoto(m interface{ Run() int }) int {
 	}
 	defer moto.Stop()
 	return m.Run()
+}
+
+// FuzzWorker reports whether this test binary is a worker process of `go test -fuzz`: workers run
+// only the fuzz target, so they need no moto_server (and would each start one otherwise).
+func FuzzWorker() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
 }
