@@ -4,8 +4,8 @@ package testenv
 
 import (
 	"context"
-	"flag"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
