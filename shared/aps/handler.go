@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 )
 
 type merchantSource interface {
@@ -123,21 +123,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p m
 	err := h.Idempotency.Do(ctx, key, deadline, func(ctx context.Context) error {
 		return h.Events.Publish(ctx, []eventbus.Event{ev})
 	})
-	switch {
-	case errors.Is(err, idempotency.ErrCompleted):
-		log.Info("duplicate delivery")
-		return httpapi.JSON(200, map[string]any{"status": "duplicate"})
-	case errors.Is(err, idempotency.ErrInProgress):
-		log.Warn("delivery already in progress")
-		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this message is being processed; retry later"), "Retry-After", "5")
-	case errors.Is(err, idempotency.ErrNotRecorded):
-		log.Error("delivery processed but not recorded", "error", err)
-	case err != nil:
-		log.Error("delivery failed", "error", err)
-		return httpapi.RetryLater("message could not be processed; retry later")
-	}
-	log.Info("delivery processed")
-	return httpapi.JSON(200, map[string]any{"status": "accepted"})
+	return delivery.Answer(log, err, nil)
 }
 
 func fieldError(log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {

@@ -14,7 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Table layout, shared with template.yaml (a test checks they agree).
+// Table layout, shared with template.yaml: the tests create their tables from the template, so a
+// mismatch fails them.
 const (
 	KeyAttribute       = "trackingId"
 	AlternateAttribute = "alternateLegTrackingId"

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 )
 
@@ -116,22 +116,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification
 		events = len(evs)
 		return h.Events.Publish(ctx, evs)
 	})
-	switch {
-	case errors.Is(err, idempotency.ErrCompleted):
-		log.Info("duplicate delivery")
-		return httpapi.JSON(200, map[string]any{"status": "duplicate", "deliveryId": n.Envelope.ID})
-	case errors.Is(err, idempotency.ErrInProgress):
-		log.Warn("delivery already in progress")
-		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this delivery is being processed; retry later"), "Retry-After", "5")
-	case errors.Is(err, idempotency.ErrNotRecorded):
-		// The work is done; a redelivery would redo it harmlessly (same item, same event keys).
-		log.Error("delivery processed but not recorded", "error", err)
-	case err != nil:
-		log.Error("delivery failed", "error", err)
-		return httpapi.RetryLater("delivery could not be completed; retry later")
-	}
-	log.Info("delivery processed", "events", events)
-	return httpapi.JSON(200, map[string]any{"status": "accepted", "deliveryId": n.Envelope.ID, "events": events})
+	return delivery.Answer(log, err, map[string]any{"deliveryId": n.Envelope.ID, "events": events})
 }
 
 // store writes every OTP and returns the events to emit: one per OTP that is now current (stale ones

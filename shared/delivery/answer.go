@@ -1,0 +1,42 @@
+// Package delivery turns the outcome of processing a webhook delivery once (idempotency.Do) into
+// the answer every sender understands: 2xx when done or a duplicate, 429 while another invocation
+// holds it, 503 when a retry can succeed.
+package delivery
+
+import (
+	"errors"
+	"log/slog"
+	"maps"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+)
+
+// Answer maps err from idempotency.Do. ids (delivery or message ids) go into the 200 body next to
+// "status": "accepted" or "duplicate".
+func Answer(log *slog.Logger, err error, ids map[string]any) events.APIGatewayV2HTTPResponse {
+	body := maps.Clone(ids)
+	if body == nil {
+		body = map[string]any{}
+	}
+	switch {
+	case errors.Is(err, idempotency.ErrCompleted):
+		log.Info("duplicate delivery")
+		body["status"] = "duplicate"
+		return httpapi.JSON(200, body)
+	case errors.Is(err, idempotency.ErrInProgress):
+		log.Warn("delivery already in progress")
+		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this delivery is being processed; retry later"), "Retry-After", "5")
+	case errors.Is(err, idempotency.ErrNotRecorded):
+		// The work is done; a redelivery would redo it harmlessly (same items, same event keys).
+		log.Error("delivery processed but not recorded", "error", err)
+	case err != nil:
+		log.Error("delivery failed", "error", err)
+		return httpapi.RetryLater("delivery could not be completed; retry later")
+	}
+	log.Info("delivery processed")
+	body["status"] = "accepted"
+	return httpapi.JSON(200, body)
+}
