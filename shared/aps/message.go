@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,39 +39,18 @@ func fieldErr(field, format string, args ...any) *FieldError {
 // ParseParams turns a body into the flat parameter map that APS signed. JSON values that are not
 // strings keep their JSON text (1000, true), which is what APS's own JSON serialiser signs.
 func ParseParams(mediaType string, body []byte) (map[string]string, error) {
-	if !utf8.Valid(body) {
-		return nil, fieldErr("body", "must be UTF-8 encoded")
-	}
 	var params map[string]string
+	var err error
 	switch mediaType {
 	case MediaJSON:
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-			return nil, fieldErr("body", "must be a JSON object")
-		}
-		params = make(map[string]string, len(raw))
-		for k, v := range raw {
-			s, err := jsonValue(v)
-			if err != nil {
-				return nil, fieldErr(k, "%s", err)
-			}
-			params[k] = s
-		}
+		params, err = jsonParams(body)
 	case MediaForm:
-		values, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, fieldErr("body", "is not valid form encoding")
-		}
-		params = make(map[string]string, len(values))
-		for k, vs := range values {
-			if len(vs) > 1 {
-				// The signature covers one value per name; a repeated name is ambiguous.
-				return nil, fieldErr(k, "appears more than once")
-			}
-			params[k] = vs[0]
-		}
+		params, err = formParams(body)
 	default:
 		return nil, fmt.Errorf("aps: unsupported media type %q", mediaType)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(params) == 0 {
 		return nil, fieldErr("body", "holds no parameters")
@@ -78,12 +58,98 @@ func ParseParams(mediaType string, body []byte) (map[string]string, error) {
 	if len(params) > maxParams {
 		return nil, fieldErr("body", "holds more than %d parameters", maxParams)
 	}
-	for k, v := range params {
+	return params, nil
+}
+
+// add stores one parameter, refusing what the signature cannot cover unambiguously: an empty
+// name, a repeated name, text that is not UTF-8, an oversized value.
+func add(params map[string]string, k, v string) error {
+	switch {
+	case k == "":
+		return fieldErr("body", "holds a parameter with an empty name")
+	case !utf8.ValidString(k):
+		return fieldErr("body", "holds a parameter name that is not UTF-8")
+	case len(params) >= maxParams:
+		return fieldErr("body", "holds more than %d parameters", maxParams)
+	}
+	if _, dup := params[k]; dup {
+		return fieldErr(k, "appears more than once")
+	}
+	if !utf8.ValidString(v) {
+		return fieldErr(k, "must be UTF-8 encoded")
+	}
+	if len(v) > maxValueBytes {
+		return fieldErr(k, "is longer than %d bytes", maxValueBytes)
+	}
+	params[k] = v
+	return nil
+}
+
+// jsonParams reads a flat JSON object token by token, so a repeated name is seen rather than
+// silently resolved to its last value.
+func jsonParams(body []byte) (map[string]string, error) {
+	if !utf8.Valid(body) {
+		return nil, fieldErr("body", "must be UTF-8 encoded")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	notObject := fieldErr("body", "must be a JSON object")
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
+	}
+	params := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject
+		}
+		k, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject
+		}
 		if k == "" {
 			return nil, fieldErr("body", "holds a parameter with an empty name")
 		}
-		if len(v) > maxValueBytes {
-			return nil, fieldErr(k, "is longer than %d bytes", maxValueBytes)
+		v, err := jsonValue(raw)
+		if err != nil {
+			return nil, fieldErr(k, "%s", err)
+		}
+		if err := add(params, k, v); err != nil {
+			return nil, err
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fieldErr("body", "holds data after the JSON object")
+	}
+	return params, nil
+}
+
+func formParams(body []byte) (map[string]string, error) {
+	if !utf8.Valid(body) {
+		return nil, fieldErr("body", "must be UTF-8 encoded")
+	}
+	// A semicolon is no separator (as in net/url); refusing it keeps "a=1;b=2" from being read
+	// differently here and by whoever signed it.
+	if bytes.IndexByte(body, ';') >= 0 {
+		return nil, fieldErr("body", "is not valid form encoding (semicolon)")
+	}
+	params := map[string]string{}
+	for _, pair := range strings.Split(string(body), "&") {
+		if pair == "" {
+			continue
+		}
+		rawK, rawV, _ := strings.Cut(pair, "=")
+		k, err1 := url.QueryUnescape(rawK)
+		v, err2 := url.QueryUnescape(rawV)
+		if err1 != nil || err2 != nil {
+			return nil, fieldErr("body", "is not valid form encoding")
+		}
+		if err := add(params, k, v); err != nil {
+			return nil, err
 		}
 	}
 	return params, nil
