@@ -12,12 +12,14 @@ GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc 
 # LogicalId in template.yaml -> folder under functions/.
 DIR_ShippingOtpFunction := shipping-otp
 DIR_ApsFunction := aps-webhook
-FUNCTIONS := ShippingOtpFunction ApsFunction
+DIR_AmazonPayIpnFunction := amazon-pay-ipn
+DIR_AmazonPaySafelistFunction := amazon-pay-safelist
+FUNCTIONS := ShippingOtpFunction ApsFunction AmazonPayIpnFunction AmazonPaySafelistFunction
 
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json
 
-.PHONY: help build test lint fmt bench fuzz invoke deploy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help build test lint fmt bench fuzz invoke safelist deploy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,6 +54,13 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 invoke: ## sam local invoke FN=<LogicalId> EVENT=<file> (needs sam and Docker)
 	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
+
+# Safelist an IPN URL with Amazon Pay. Credentials: SECRET_ID=<Secrets Manager secret with
+# {"merchantId","accessKeyId","secretKey"}>, or AMAZON_PAY_MERCHANT_ID/_ACCESS_KEY_ID/_SECRET_KEY.
+SANDBOX ?= false
+safelist: ## safelist URL=<https IPN url> with Amazon Pay [SECRET_ID=...] [SANDBOX=true]
+	@test -n "$(URL)" || { echo "usage: make safelist URL=https://.../amazon-pay/ipn [SECRET_ID=arn] [SANDBOX=true]"; exit 2; }
+	$(GO) run ./tools/safelist -url '$(URL)' $(if $(SECRET_ID),-secret-id '$(SECRET_ID)') -sandbox=$(SANDBOX)
 
 deploy: ## sam build and sam deploy (first time: sam deploy --guided)
 	sam build && sam deploy

@@ -1,0 +1,73 @@
+// Command amazon-pay-ipn is the Lambda that receives Amazon Pay Instant Payment Notifications
+// (Amazon SNS HTTP(S) messages). It reads its configuration, wires the packages and starts.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+)
+
+// noTopic matches no SNS topic ARN.
+const noTopic = "none"
+
+func main() {
+	log := envconfig.Logger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration error", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func build(ctx context.Context, log *slog.Logger) (*amazonpay.Handler, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
+	if err != nil {
+		return nil, err
+	}
+	bus, err := envconfig.Required("EVENT_BUS_NAME")
+	if err != nil {
+		return nil, err
+	}
+	topics := envconfig.List("IPN_TOPIC_ARNS")
+	if len(topics) == 0 {
+		// Amazon Pay's topic ARN is first seen in its SubscriptionConfirmation. Until it is configured
+		// every message is refused (403) and the log names its TopicArn, so the operator can add it.
+		log.Warn("IPN_TOPIC_ARNS is empty: every message is refused until its topic is allowed")
+		topics = []string{noTopic}
+	}
+	maxBody, err := envconfig.PositiveInt("MAX_BODY_BYTES", amazonpay.DefaultMaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics})
+	if err != nil {
+		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
+	}
+	log.Info("Amazon Pay IPN configured", "topics", len(topics))
+	return &amazonpay.Handler{
+		SNS:          sns,
+		Idempotency:  idempotency.New(dynamodb.NewFromConfig(awsCfg), idemTable, 48*time.Hour, nil),
+		Events:       eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
+		MaxBodyBytes: maxBody,
+		Log:          log,
+	}, nil
+}

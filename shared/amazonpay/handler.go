@@ -1,0 +1,122 @@
+// Package amazonpay receives Amazon Pay Instant Payment Notifications, delivered as Amazon SNS
+// HTTP(S) messages: it verifies each message's SNS signature and topic, confirms the subscription,
+// and re-emits normalised events.
+package amazonpay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+)
+
+type verifier interface {
+	Verify(ctx context.Context, m *snsverify.Message) error
+	Confirm(ctx context.Context, m *snsverify.Message) error
+}
+
+type onceRunner interface {
+	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, evs []eventbus.Event) error
+}
+
+// DefaultMaxBodyBytes: an SNS message is at most 256 KiB, plus its envelope.
+const DefaultMaxBodyBytes = 320 << 10
+
+// Handler answers SNS deliveries of Amazon Pay IPNs.
+type Handler struct {
+	SNS          verifier
+	Idempotency  onceRunner
+	Events       publisher
+	MaxBodyBytes int
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Handle is the Lambda entry point; every outcome is an HTTP answer, never an error.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpapi.Answer(ctx, h.Log, &req, h.handle), nil
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
+		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
+	}
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if httpapi.BodySize(req) > limit {
+		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
+	}
+	// SNS posts text/plain; application/json is tolerated, as is a missing type.
+	if mt := httpapi.MediaType(req); mt != "" && mt != "text/plain" && !httpapi.IsJSON(mt) {
+		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be text/plain or application/json")
+	}
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return httpapi.Error(400, "invalid_encoding", err.Error())
+	}
+	// The signature is inside the body: parse only as far as needed to verify it.
+	m, err := snsverify.Parse(body)
+	if err != nil {
+		log.Warn("malformed SNS message", "error", err)
+		return httpapi.Error(400, "invalid_payload", err.Error())
+	}
+	log = log.With("messageId", m.MessageID, "snsType", m.Type, "topicArn", m.TopicARN)
+	if err := h.SNS.Verify(ctx, m); err != nil {
+		switch {
+		case errors.Is(err, snsverify.ErrTopicNotAllowed):
+			log.Warn("topic not allowed")
+			return httpapi.Error(403, "forbidden", "topic not allowed")
+		case errors.Is(err, snsverify.ErrInvalidSignature):
+			log.Warn("authentication failed", "error", err)
+			return httpapi.Error(401, "unauthorized", "signature verification failed")
+		default:
+			log.Error("signature verification unavailable", "error", err)
+			return httpapi.RetryLater("signature verification is temporarily unavailable")
+		}
+	}
+	return h.process(ctx, log, m)
+}
+
+func (h *Handler) process(ctx context.Context, log *slog.Logger, m *snsverify.Message) events.APIGatewayV2HTTPResponse {
+	ev := Event(m, h.now().UTC())
+	log = log.With("detailType", ev.DetailType)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = h.now().Add(30 * time.Second)
+	}
+	err := h.Idempotency.Do(ctx, idempotencyKeyScopePrefix+m.MessageID, deadline, func(ctx context.Context) error {
+		if m.Type == snsverify.TypeSubscriptionConfirmation {
+			if err := h.SNS.Confirm(ctx, m); err != nil {
+				return err
+			}
+			// Logged without the SubscribeURL: its query holds the confirmation token.
+			log.Info("SNS subscription confirmed")
+		}
+		if m.Type == snsverify.TypeUnsubscribeConfirmation {
+			log.Warn("SNS unsubscribe confirmation received; not resubscribing")
+		}
+		return h.Events.Publish(ctx, []eventbus.Event{ev})
+	})
+	return delivery.Answer(log, err, map[string]any{"messageId": m.MessageID})
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
