@@ -7,7 +7,9 @@ ARTIFACTS_DIR ?= .aws-sam/build/$(FN)
 GO ?= go
 # Lambda on provided.al2023, arm64: a static, stripped `bootstrap`. lambda.norpc drops the
 # unused RPC mode from aws-lambda-go, which shrinks the binary and its cold start.
-GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' 
+# LAMBDA_GOARCH is overridden only by the local stack, which runs the binaries on this machine.
+LAMBDA_GOARCH ?= arm64
+GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' 
 
 # LogicalId in template.yaml -> folder under functions/.
 DIR_ShippingOtpFunction := shipping-otp
@@ -19,7 +21,7 @@ FUNCTIONS := ShippingOtpFunction ApsFunction AmazonPayIpnFunction AmazonPaySafel
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json
 
-.PHONY: help build test lint fmt bench fuzz invoke safelist deploy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help build test lint fmt bench fuzz run invoke safelist deploy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,8 +54,17 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
-invoke: ## sam local invoke FN=<LogicalId> EVENT=<file> (needs sam and Docker)
+ADDR ?= 127.0.0.1:3000
+run: ## local stack without Docker: moto, real bootstrap binaries, HTTP API on ADDR, event tail
+	$(GO) run ./tools/localstack run -addr $(ADDR)
+
+# USE_SAM=1 uses `sam local invoke` (needs sam and Docker) instead of the Docker-free runtime.
+invoke: ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
+ifeq ($(USE_SAM),1)
 	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
+else
+	$(GO) run ./tools/localstack invoke -fn $(FN) -event $(EVENT)
+endif
 
 # Safelist an IPN URL with Amazon Pay. Credentials: SECRET_ID=<Secrets Manager secret with
 # {"merchantId","accessKeyId","secretKey"}>, or AMAZON_PAY_MERCHANT_ID/_ACCESS_KEY_ID/_SECRET_KEY.

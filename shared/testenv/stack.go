@@ -79,9 +79,15 @@ func unique(base string) string { return fmt.Sprintf("%s-%d-%d", base, os.Getpid
 // CreateTable creates the DynamoDB table declared as logicalID in template.yaml (keys, indexes,
 // TTL), so tests run against the table layout that is deployed. It returns the table name.
 func CreateTable(ctx context.Context, cfg aws.Config, t *Template, logicalID string) (string, error) {
+	name := unique(logicalID)
+	return name, CreateTableNamed(ctx, cfg, t, logicalID, name)
+}
+
+// CreateTableNamed is CreateTable with a chosen table name.
+func CreateTableNamed(ctx context.Context, cfg aws.Config, t *Template, logicalID, name string) error {
 	r, ok := t.Resources[logicalID]
 	if !ok || r.Type != "AWS::DynamoDB::Table" {
-		return "", fmt.Errorf("template.yaml has no table %s", logicalID)
+		return fmt.Errorf("template.yaml has no table %s", logicalID)
 	}
 	// The SDK's input types carry CloudFormation's property names, so a JSON round trip maps them.
 	var in dynamodb.CreateTableInput
@@ -93,13 +99,12 @@ func CreateTable(ctx context.Context, cfg aws.Config, t *Template, logicalID str
 	}
 	b, _ := json.Marshal(subset)
 	if err := json.Unmarshal(b, &in); err != nil {
-		return "", fmt.Errorf("table %s: %w", logicalID, err)
+		return fmt.Errorf("table %s: %w", logicalID, err)
 	}
-	name := unique(logicalID)
 	in.TableName = &name
 	db := dynamodb.NewFromConfig(cfg)
 	if _, err := db.CreateTable(ctx, &in); err != nil {
-		return "", fmt.Errorf("creating %s: %w", logicalID, err)
+		return fmt.Errorf("creating %s: %w", logicalID, err)
 	}
 	if spec, ok := r.Properties["TimeToLiveSpecification"].(map[string]any); ok {
 		attr, _ := spec["AttributeName"].(string)
@@ -109,10 +114,10 @@ func CreateTable(ctx context.Context, cfg aws.Config, t *Template, logicalID str
 			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: &attr, Enabled: &enabled},
 		})
 		if err != nil {
-			return "", fmt.Errorf("TTL on %s: %w", logicalID, err)
+			return fmt.Errorf("TTL on %s: %w", logicalID, err)
 		}
 	}
-	return name, nil
+	return nil
 }
 
 // CreateBus creates an event bus and returns its name.
