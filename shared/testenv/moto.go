@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +47,13 @@ func StartMoto() (*Moto, error) {
 	}
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// moto_server runs botocore, which must not see the AWS settings this process points at it
+	// (an earlier StartMoto's endpoint, null config files): they break its session set-up.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	if os.Getenv("MOTO_LOG") == "" {
 		cmd.Stdout, cmd.Stderr = nil, nil
 	} else {
@@ -60,6 +68,9 @@ func StartMoto() (*Moto, error) {
 		m.Stop()
 		return nil, err
 	}
+	// Unset, not empty: botocore inside a later moto_server fails on an empty profile name.
+	os.Unsetenv("AWS_PROFILE")
+	os.Unsetenv("AWS_SESSION_TOKEN")
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL":            m.Endpoint,
 		"AWS_REGION":                  Region,

@@ -1,0 +1,349 @@
+// Command localstack runs the gateway on this machine without Docker: moto_server as the local AWS,
+// each function's real `bootstrap` binary against a local Lambda Runtime API, a local HTTP API
+// gateway on the template's routes, and a tail of every event that reaches the bus.
+//
+//	go run ./tools/localstack run    [-addr 127.0.0.1:3000]          (make run)
+//	go run ./tools/localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-api-key.json   (make invoke)
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
+	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "invoke":
+		err = invokeCmd(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: localstack run [-addr 127.0.0.1:3000] | localstack invoke -fn <LogicalId> -event <file>")
+	os.Exit(2)
+}
+
+// stack is a running local gateway.
+type stack struct {
+	root      string
+	moto      *testenv.Moto
+	awsCfg    aws.Config
+	res       *resources
+	env       envFile
+	jwks      *http.Server
+	mu        sync.Mutex
+	instances map[string]*lambdaruntime.Instance
+	logs      io.Writer
+}
+
+type options struct {
+	root     string
+	jwksAddr string // "" serves no JWKS
+	logs     io.Writer
+	env      envFile // nil: events/env.json
+}
+
+// startStack builds the named functions (all when fns is empty) and starts moto, the resources,
+// the development JWKS and one runtime instance per function.
+func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
+	env := o.env
+	if env == nil {
+		var err error
+		if env, err = loadEnvFile(o.root); err != nil {
+			return nil, err
+		}
+	}
+	if len(fns) == 0 {
+		for fn := range env {
+			fns = append(fns, fn)
+		}
+		sort.Strings(fns)
+	}
+	for _, fn := range fns {
+		if _, ok := env[fn]; !ok {
+			return nil, fmt.Errorf("function %s has no environment in events/env.json", fn)
+		}
+	}
+	s := &stack{root: o.root, env: env, instances: map[string]*lambdaruntime.Instance{}, logs: o.logs}
+	binaries, err := buildFunctions(ctx, o.root, fns, o.logs)
+	if err != nil {
+		return nil, err
+	}
+	if s.moto, err = testenv.StartMoto(); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	if s.awsCfg, err = testenv.Config(ctx); err != nil {
+		return nil, err
+	}
+	if s.res, err = createResources(ctx, s.awsCfg, o.root, env); err != nil {
+		return nil, err
+	}
+	if o.jwksAddr != "" {
+		if s.jwks, err = serveJWKS(o.root, o.jwksAddr); err != nil {
+			return nil, err
+		}
+	}
+	for _, fn := range fns {
+		inst, err := lambdaruntime.Start(ctx, lambdaruntime.Function{
+			Name: fn, Binary: binaries[fn], Env: s.functionEnv(fn), Timeout: 4 * time.Second, MemoryMB: 256,
+		}, o.logs)
+		if err != nil {
+			var ie *lambdaruntime.InitError
+			if errors.As(err, &ie) {
+				fmt.Fprintf(o.logs, "[%s] %s\n", fn, ie.Report)
+			}
+			return nil, fmt.Errorf("%s: %w", fn, err)
+		}
+		s.instances[fn] = inst
+	}
+	ok = true
+	return s, nil
+}
+
+// functionEnv is events/env.json's environment plus what points the SDK at moto.
+func (s *stack) functionEnv(fn string) map[string]string {
+	env := map[string]string{}
+	for k, v := range s.env[fn] {
+		env[k] = v
+	}
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		env[k] = os.Getenv(k)
+	}
+	return env
+}
+
+// Invoke runs one invocation on fn's instance; it is the gateway's Invoker.
+func (s *stack) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, string, error) {
+	s.mu.Lock()
+	inst, ok := s.instances[fn]
+	s.mu.Unlock()
+	if !ok {
+		return nil, "", fmt.Errorf("function %s is not running", fn)
+	}
+	r, err := inst.Invoke(ctx, payload)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Payload, r.FunctionError, nil
+}
+
+func (s *stack) Close() {
+	for _, inst := range s.instances {
+		_ = inst.Close()
+	}
+	if s.jwks != nil {
+		_ = s.jwks.Close()
+	}
+	s.moto.Stop()
+}
+
+// buildFunctions builds each function exactly as `sam build` does (make build-<LogicalId>), for
+// this machine's architecture so the binaries run here.
+func buildFunctions(ctx context.Context, root string, fns []string, logs io.Writer) (map[string]string, error) {
+	out := map[string]string{}
+	for _, fn := range fns {
+		dir := filepath.Join(root, ".aws-sam", "local", fn)
+		cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build-"+fn, "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH="+runtime.GOARCH)
+		cmd.Dir = root
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("building %s: %w\n%s", fn, err, stderr.String())
+		}
+		out[fn] = filepath.Join(dir, "bootstrap")
+		fmt.Fprintf(logs, "built %s\n", out[fn])
+	}
+	return out, nil
+}
+
+// serveJWKS publishes events/dev/jwks.json where events/env.json's OAUTH_JWKS_URL points.
+func serveJWKS(root, addr string) (*http.Server, error) {
+	jwks, err := os.ReadFile(filepath.Join(root, "events", "dev", "jwks.json"))
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("development JWKS on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, nil
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "address of the local HTTP API")
+	jwksAddr := fs.String("jwks-addr", "127.0.0.1:4010", "address of the development JWKS (events/env.json's OAUTH_JWKS_URL)")
+	_ = fs.Parse(args)
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := startStack(ctx, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	routes, err := apigateway.RoutesFromTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	h, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	go tail(ctx, s.awsCfg, s.res.tailQueueURL, os.Stdout)
+	printBanner(os.Stdout, root, "http://"+l.Addr().String(), routes, s)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "stopping")
+	return nil
+}
+
+func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *stack) {
+	fmt.Fprintf(w, "\nLocal AWS (moto): %s\nHTTP API:         %s\n", s.moto.Endpoint, base)
+	for _, r := range routes {
+		fmt.Fprintf(w, "  %-5s %s%s  -> %s\n", r.Method, base, r.Path, r.Function)
+	}
+	creds, _ := os.ReadFile(filepath.Join(root, "events", "dev", "credentials.json"))
+	var c struct {
+		APIKeys []string `json:"apiKeys"`
+	}
+	_ = json.Unmarshal(creds, &c)
+	fmt.Fprintf(w, "Development credentials: events/dev/ (Shipping API key header X-API-KEY: %s)\n", strings.Join(c.APIKeys, ", "))
+	if len(c.APIKeys) > 0 {
+		fmt.Fprintf(w, "Try the seed sample:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' \\\n"+
+			"    --data \"$(jq -r .body events/shipping-otp-api-key.json)\"\n", base, c.APIKeys[0])
+	}
+	fmt.Fprintf(w, "Events reaching the bus are printed below. Ctrl-C stops everything.\n\n")
+}
+
+// tail prints every event the rule delivers to the tail queue.
+func tail(ctx context.Context, cfg aws.Config, queueURL string, w io.Writer) {
+	q := sqs.NewFromConfig(cfg)
+	for ctx.Err() == nil {
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		for _, m := range out.Messages {
+			var pretty bytes.Buffer
+			if json.Indent(&pretty, []byte(aws.ToString(m.Body)), "  ", "  ") != nil {
+				pretty.WriteString(aws.ToString(m.Body))
+			}
+			fmt.Fprintf(w, "EVENT %s\n  %s\n", time.Now().UTC().Format(time.RFC3339), pretty.String())
+			_, _ = q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+}
+
+func invokeCmd(args []string) error {
+	fs := flag.NewFlagSet("invoke", flag.ExitOnError)
+	fn := fs.String("fn", "", "function LogicalId, e.g. ShippingOtpFunction")
+	event := fs.String("event", "", "event file, e.g. events/shipping-otp-api-key.json")
+	jwksAddr := fs.String("jwks-addr", "127.0.0.1:4010", "address of the development JWKS")
+	_ = fs.Parse(args)
+	if *fn == "" || *event == "" {
+		usage()
+	}
+	payload, err := os.ReadFile(*event)
+	if err != nil {
+		return err
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	s, err := startStack(ctx, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, []string{*fn})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	r, err := s.instances[*fn].Invoke(ctx, payload)
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, r.Payload, "", "  ") != nil {
+		pretty.Write(r.Payload)
+	}
+	fmt.Println(pretty.String())
+	if r.FunctionError != "" {
+		return fmt.Errorf("function error %s", r.FunctionError)
+	}
+	return nil
+}
+
+// repoRoot is the folder holding template.yaml, searched upwards from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("template.yaml not found in this folder or above")
+		}
+		dir = parent
+	}
+}

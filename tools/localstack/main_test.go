@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
+	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
+)
+
+// TestEnvFileMatchesTemplate: events/env.json gives every built function exactly the variables
+// template.yaml gives it, so the local stack and `sam local invoke` run what is deployed.
+func TestEnvFileMatchesTemplate(t *testing.T) {
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := loadEnvFile(testenv.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var functions []string
+	for id, r := range tmpl.Resources {
+		if r.Type == "AWS::Serverless::Function" {
+			functions = append(functions, id)
+		}
+	}
+	sort.Strings(functions)
+	var inFile []string
+	for fn := range env {
+		inFile = append(inFile, fn)
+	}
+	sort.Strings(inFile)
+	if !slices.Equal(functions, inFile) {
+		t.Fatalf("template functions %v, events/env.json functions %v", functions, inFile)
+	}
+	for _, fn := range functions {
+		want := tmpl.FunctionEnv(fn)
+		sort.Strings(want)
+		var got []string
+		for k := range env[fn] {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		if !slices.Equal(want, got) {
+			t.Errorf("%s: template %v, events/env.json %v", fn, want, got)
+		}
+	}
+}
+
+func TestStackServesTheSeedSample(t *testing.T) {
+	var logs lockedBuffer
+	ctx := context.Background()
+	s, err := startStack(ctx, options{root: testenv.RepoRoot(), logs: &logs}, nil)
+	if err != nil {
+		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
+	}
+	defer s.Close()
+	routes, err := apigateway.RoutesFromTemplate(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	// The seed sample, posted over HTTP as Amazon would, with the development API key.
+	sample := readEvent(t, "shipping-otp-api-key.json")
+	req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(sample.Body))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("X-API-KEY", sample.Headers["x-api-key"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body["status"] != "accepted" {
+		t.Fatalf("got %d %v\nlogs:\n%s", resp.StatusCode, body, logs.String())
+	}
+
+	// The OTP is in the local table, read back as a consumer would.
+	table := s.env["ShippingOtpFunction"]["OTP_TABLE_NAME"]
+	store := otpstore.New(dynamodb.NewFromConfig(s.awsCfg), table, func() time.Time { return time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC) })
+	otp, err := store.ByAlternateLegTrackingID(ctx, "1709912326405")
+	if err != nil || otp.Code != "938492" || otp.TrackingID != "1709913037944" {
+		t.Fatalf("stored OTP: %+v, %v", otp, err)
+	}
+
+	// An APS form-encoded message through the same gateway (base64 body, as API Gateway sends it).
+	aps := readEvent(t, "aps-transaction-feedback-form.json")
+	raw, _ := decodeBody(aps)
+	resp, err = http.Post(srv.URL+"/aps/transaction-feedback", "application/x-www-form-urlencoded; charset=UTF-8", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("APS message: %d\nlogs:\n%s", resp.StatusCode, logs.String())
+	}
+
+	// Both events reached the bus and the tail's queue.
+	got, err := testenv.ReceiveAll(ctx, s.awsCfg, s.res.tailQueueURL, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, m := range got {
+		var ev struct {
+			DetailType string `json:"detail-type"`
+		}
+		_ = json.Unmarshal([]byte(m), &ev)
+		types = append(types, ev.DetailType)
+	}
+	sort.Strings(types)
+	if strings.Join(types, ",") != "APS Purchase Succeeded,Shipping OTP Generated" {
+		t.Errorf("events on the bus: %v", types)
+	}
+	for _, want := range []string{"REPORT RequestId:", "Init Duration:"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(logs.String(), sample.Headers["x-api-key"]) {
+		t.Error("the API key reached the logs")
+	}
+}
+
+func TestInitFailureIsReportedAsLambdaDoes(t *testing.T) {
+	env, err := loadEnvFile(testenv.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env["ShippingOtpFunction"]["AUTH_MODES"] = "" // the function refuses to start unauthenticated
+	var logs lockedBuffer
+	_, err = startStack(context.Background(), options{root: testenv.RepoRoot(), logs: &logs, env: env}, []string{"ShippingOtpFunction"})
+	var ie *lambdaruntime.InitError
+	if !errors.As(err, &ie) || ie.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("err = %v, want an init error Runtime.ExitError", err)
+	}
+	for _, want := range []string{"INIT_REPORT", "Status: error", "configuration error", "AUTH_MODES"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func readEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

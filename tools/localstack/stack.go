@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+// tailPattern matches every event the gateway's functions publish.
+const tailPattern = `{"source":["amazon-webhook-gateway.shipping","amazon-webhook-gateway.aps","amazon-webhook-gateway.amazon-pay"]}`
+
+// envFile is the functions' local environment, shared with `sam local invoke --env-vars`.
+type envFile map[string]map[string]string
+
+func loadEnvFile(root string) (envFile, error) {
+	b, err := os.ReadFile(filepath.Join(root, "events", "env.json"))
+	if err != nil {
+		return nil, err
+	}
+	var env envFile
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("events/env.json: %w", err)
+	}
+	return env, nil
+}
+
+// localSecrets maps the secret names events/env.json uses to the development values.
+var localSecrets = map[string]string{
+	"amazon-webhook-gateway/dev/shipping-auth":          "events/dev/credentials.json",
+	"amazon-webhook-gateway/dev/aps-merchant":           "events/dev/aps-merchant.json",
+	"amazon-webhook-gateway/dev/amazon-pay-credentials": "events/dev/amazon-pay-credentials.json",
+}
+
+// resources are the local stand-ins of the template's resources, named as events/env.json names them.
+type resources struct {
+	tailQueueURL string
+}
+
+// createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
+// development secrets, and a rule sending every gateway event to a queue the tail reads.
+func createResources(ctx context.Context, cfg aws.Config, root string, env envFile) (*resources, error) {
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		return nil, err
+	}
+	shipping := env["ShippingOtpFunction"]
+	for logicalID, name := range map[string]string{
+		"OtpTable":         shipping["OTP_TABLE_NAME"],
+		"IdempotencyTable": shipping["IDEMPOTENCY_TABLE_NAME"],
+	} {
+		if err := testenv.CreateTableNamed(ctx, cfg, tmpl, logicalID, name); err != nil {
+			return nil, err
+		}
+	}
+	bus := shipping["EVENT_BUS_NAME"]
+	eb := eventbridge.NewFromConfig(cfg)
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil {
+		return nil, fmt.Errorf("creating bus %s: %w", bus, err)
+	}
+	sm := secretsmanager.NewFromConfig(cfg)
+	for name, file := range localSecrets {
+		value, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(value))}); err != nil {
+			return nil, fmt.Errorf("creating secret %s: %w", name, err)
+		}
+	}
+	q := sqs.NewFromConfig(cfg)
+	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("amazon-webhook-gateway-tail")})
+	if err != nil {
+		return nil, err
+	}
+	rule := "amazon-webhook-gateway-tail"
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &rule, EventBusName: &bus, EventPattern: aws.String(tailPattern)}); err != nil {
+		return nil, err
+	}
+	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:amazon-webhook-gateway-tail", testenv.Region)
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("tail"), Arn: &arn}}}); err != nil {
+		return nil, err
+	}
+	return &resources{tailQueueURL: aws.ToString(out.QueueUrl)}, nil
+}
