@@ -56,14 +56,16 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 ADDR ?= 127.0.0.1:3000
 run: ## local stack without Docker: moto, real bootstrap binaries, HTTP API on ADDR, event tail
-	$(GO) run ./tools/localstack run -addr $(ADDR)
+	@$(GO) build -o .aws-sam/localstack ./tools/localstack
+	@exec .aws-sam/localstack run -addr $(ADDR)
 
 # USE_SAM=1 uses `sam local invoke` (needs sam and Docker) instead of the Docker-free runtime.
 invoke: ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
 ifeq ($(USE_SAM),1)
 	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
 else
-	$(GO) run ./tools/localstack invoke -fn $(FN) -event $(EVENT)
+	@$(GO) build -o .aws-sam/localstack ./tools/localstack
+	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT)
 endif
 
 # Safelist an IPN URL with Amazon Pay. Credentials: SECRET_ID=<Secrets Manager secret with
