@@ -7,17 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -39,11 +35,7 @@ func build(ctx context.Context, log *slog.Logger) (*amazonpay.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	bus, err := envconfig.Required("EVENT_BUS_NAME")
+	once, bus, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +57,8 @@ func build(ctx context.Context, log *slog.Logger) (*amazonpay.Handler, error) {
 	log.Info("Amazon Pay IPN configured", "topics", len(topics))
 	return &amazonpay.Handler{
 		SNS:          sns,
-		Idempotency:  idempotency.New(dynamodb.NewFromConfig(awsCfg), idemTable, 48*time.Hour, nil),
-		Events:       eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
+		Idempotency:  once,
+		Events:       bus,
 		MaxBodyBytes: maxBody,
 		Log:          log,
 	}, nil

@@ -11,15 +11,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
@@ -38,11 +35,7 @@ func build(ctx context.Context, log *slog.Logger) (*aps.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	bus, err := envconfig.Required("EVENT_BUS_NAME")
+	once, bus, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +62,8 @@ func build(ctx context.Context, log *slog.Logger) (*aps.Handler, error) {
 	log.Info("APS webhook configured", "algorithm", string(alg))
 	return &aps.Handler{
 		Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secretARN, refresh, aps.MerchantParser(alg)),
-		Idempotency:       idempotency.New(dynamodb.NewFromConfig(awsCfg), idemTable, 48*time.Hour, nil),
-		Events:            eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
+		Idempotency:       once,
+		Events:            bus,
 		IncludeCardFields: includeCard,
 		MaxBodyBytes:      maxBody,
 		Log:               log,

@@ -13,13 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
@@ -46,11 +44,7 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	idemTable, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	bus, err := envconfig.Required("EVENT_BUS_NAME")
+	once, bus, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +60,11 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
 	return &shipping.Handler{
 		Auth:         authenticator,
-		OTPs:         otpstore.New(db, table, nil),
-		Idempotency:  idempotency.New(db, idemTable, 48*time.Hour, nil),
-		Events:       eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond),
+		OTPs:         otpstore.New(dynamodb.NewFromConfig(awsCfg), table, nil),
+		Idempotency:  once,
+		Events:       bus,
 		IncludeOTP:   includeOTP,
 		MaxBodyBytes: maxBody,
 		Log:          log,

@@ -4,10 +4,10 @@
 package amazonpay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,15 +50,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
-		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
-	}
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
-	if httpapi.BodySize(req) > limit {
-		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
+	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
+		return resp
 	}
 	// SNS posts text/plain; application/json is tolerated, as is a missing type.
 	if mt := httpapi.MediaType(req); mt != "" && mt != "text/plain" && !httpapi.IsJSON(mt) {

@@ -1,7 +1,6 @@
 package amazonpay_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +34,7 @@ var (
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
-	logSink = &lockedBuffer{}
+	logSink = &testenv.LogBuffer{}
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -367,23 +365,6 @@ func TestPublishFailureIsRetried(t *testing.T) {
 	if n := len(e.consumed(t)); n != 1 {
 		t.Errorf("%d events, want 1", n)
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestEventFiles feeds every events/amazon-pay-ipn-*.json to the handler. Genuine SNS signatures

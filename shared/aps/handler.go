@@ -1,10 +1,10 @@
 package aps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,21 +69,14 @@ func feedbackOf(req *events.APIGatewayV2HTTPRequest) (Feedback, bool) {
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
-		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
+	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
+		return resp
 	}
 	feedback, ok := feedbackOf(req)
 	if !ok {
 		return httpapi.Error(404, "not_found", "no APS webhook on this path")
 	}
 	log = log.With("feedback", string(feedback))
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
-	if httpapi.BodySize(req) > limit {
-		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
-	}
 	mt := httpapi.MediaType(req)
 	if mt != MediaJSON && mt != MediaForm {
 		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json or application/x-www-form-urlencoded")

@@ -1,7 +1,6 @@
 package aps_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ var (
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
-	logSink = &lockedBuffer{}
+	logSink = &testenv.LogBuffer{}
 	devDoc  []byte
 )
 
@@ -471,21 +469,4 @@ func TestPublishFailureThenRetry(t *testing.T) {
 	if evs := e.consumed(t); len(evs) != 1 {
 		t.Errorf("%d events after the retry, want 1", len(evs))
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -140,4 +141,17 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 	}
 	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
 	return resp
+}
+
+// RejectEarly answers what every webhook route refuses before any other work: a method other than
+// POST (405) and a body larger than limit (413, checked on the length, so before any hashing).
+// rejected is false when the request may go on.
+func RejectEarly(req *events.APIGatewayV2HTTPRequest, limit int) (resp events.APIGatewayV2HTTPResponse, rejected bool) {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
+		return WithHeader(Error(405, "method_not_allowed", "use POST"), "Allow", "POST"), true
+	}
+	if BodySize(req) > limit {
+		return Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes"), true
+	}
+	return events.APIGatewayV2HTTPResponse{}, false
 }

@@ -1,11 +1,11 @@
 package shipping
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -57,16 +57,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
-		return httpapi.WithHeader(httpapi.Error(405, "method_not_allowed", "use POST"), "Allow", "POST")
-	}
-	// Size first: it costs nothing and bounds all later work.
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
-	if httpapi.BodySize(req) > limit {
-		return httpapi.Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes")
+	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
+		return resp
 	}
 	// Authentication always runs before the body is looked at.
 	if err := h.Auth.Authenticate(ctx, req); err != nil {

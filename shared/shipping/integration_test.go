@@ -42,7 +42,7 @@ var (
 	tmpl     *testenv.Template
 	jwksURL  string
 	faults   *testenv.EventBridgeFaults
-	logSink  = &lockedBuffer{}
+	logSink  = &testenv.LogBuffer{}
 	devCreds []byte
 )
 
@@ -715,4 +715,4 @@ func checkLogsHoldNoSecrets() int {
 	return 0
 }
 
-var _ io.Writer = (*lockedBuffer)(nil)
+var _ io.Writer = (*testenv.LogBuffer)(nil)

@@ -265,9 +265,16 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	}
 	_ = json.Unmarshal(creds, &c)
 	fmt.Fprintf(w, "Development credentials: events/dev/ (Shipping API key header X-API-KEY: %s)\n", strings.Join(c.APIKeys, ", "))
-	if len(c.APIKeys) > 0 {
-		fmt.Fprintf(w, "Try the seed sample:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' \\\n"+
-			"    --data \"$(jq -r .body events/shipping-otp-api-key.json)\"\n", base, c.APIKeys[0])
+	// The seed sample's body, written out so the curl line needs no other tool.
+	sample := filepath.Join(root, ".aws-sam", "local", "seed-sample.json")
+	if ev, err := os.ReadFile(filepath.Join(root, "events", "shipping-otp-api-key.json")); err == nil && len(c.APIKeys) > 0 {
+		var req struct {
+			Body string `json:"body"`
+		}
+		if json.Unmarshal(ev, &req) == nil && os.WriteFile(sample, []byte(req.Body), 0o644) == nil {
+			fmt.Fprintf(w, "Try the seed sample:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' --data @%s\n",
+				base, c.APIKeys[0], sample)
+		}
 	}
 	fmt.Fprintf(w, "Events reaching the bus are printed below. Ctrl-C stops everything.\n\n")
 }

@@ -65,7 +65,7 @@ func TestEnvFileMatchesTemplate(t *testing.T) {
 }
 
 func TestStackServesTheSeedSample(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	ctx := context.Background()
 	s, err := startStack(ctx, options{root: testenv.RepoRoot(), logs: &logs}, nil)
 	if err != nil {
@@ -152,7 +152,7 @@ func TestInitFailureIsReportedAsLambdaDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	env["ShippingOtpFunction"]["AUTH_MODES"] = "" // the function refuses to start unauthenticated
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	_, err = startStack(context.Background(), options{root: testenv.RepoRoot(), logs: &logs, env: env}, []string{"ShippingOtpFunction"})
 	var ie *lambdaruntime.InitError
 	if !errors.As(err, &ie) || ie.ErrorType != "Runtime.ExitError" {
