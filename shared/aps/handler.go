@@ -17,6 +17,9 @@ import (
 
 type merchantSource interface {
 	Get(ctx context.Context) (Merchant, error)
+	// Refresh refetches (rate-limited) and reports whether it did: a signature that matches no
+	// phrase may be signed with one rotated in since the last fetch.
+	Refresh(ctx context.Context) (Merchant, bool, error)
 }
 
 type onceRunner interface {
@@ -95,9 +98,12 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 		log.Error("merchant secret unavailable", "error", err)
 		return httpapi.RetryLater("signature verification is temporarily unavailable")
 	}
-	if err := merchant.Verifier.Verify(params); err != nil || !merchant.Owns(params) {
-		log.Warn("authentication failed")
-		return httpapi.Error(401, "unauthorized", "signature verification failed")
+	if !authentic(merchant, params) {
+		fresh, refetched, err := h.Merchant.Refresh(ctx)
+		if err != nil || !refetched || !authentic(fresh, params) {
+			log.Warn("authentication failed")
+			return httpapi.Error(401, "unauthorized", "signature verification failed")
+		}
 	}
 	if err := Validate(params); err != nil {
 		return fieldError(log, err)
@@ -117,6 +123,11 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p m
 		return h.Events.Publish(ctx, []eventbus.Event{ev})
 	})
 	return delivery.Answer(log, err, nil)
+}
+
+// authentic: signed with one of the merchant's phrases, and naming this merchant.
+func authentic(m Merchant, p map[string]string) bool {
+	return m.Verifier.Verify(p) == nil && m.Owns(p)
 }
 
 func fieldError(log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {

@@ -1,8 +1,12 @@
 package aps
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"net/url"
 	"reflect"
@@ -11,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 )
 
 // fieldOf returns the Field of err when it is a *FieldError; ok is false otherwise.
@@ -1029,3 +1036,45 @@ func BenchmarkParseParamsForm(b *testing.B) {
 		}
 	}
 }
+
+// rotatingSource is a merchant secret that was rotated since the cache last read it.
+type rotatingSource struct{ old, current Merchant }
+
+func (s *rotatingSource) Get(context.Context) (Merchant, error) { return s.old, nil }
+func (s *rotatingSource) Refresh(context.Context) (Merchant, bool, error) {
+	return s.current, true, nil
+}
+
+func TestSignatureWithAPhraseRotatedInSinceTheLastFetch(t *testing.T) {
+	parse := MerchantParser(apssignature.SHA256)
+	old, err := parse([]byte(`{"shaResponsePhrase":"old","merchantIdentifier":"M","accessCode":"A"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, _ := parse([]byte(`{"shaResponsePhrase":"new","previousShaResponsePhrase":"old","merchantIdentifier":"M","accessCode":"A"}`))
+	signer, _ := apssignature.NewSigner(apssignature.SHA256, "new")
+	p := map[string]string{"merchant_identifier": "M", "access_code": "A", "status": "14", "response_code": "14000", "merchant_reference": "R"}
+	p["signature"] = signer.Sign(p)
+	body, _ := json.Marshal(p)
+	req := events.APIGatewayV2HTTPRequest{RouteKey: "POST /aps/transaction-feedback", Headers: map[string]string{"content-type": "application/json"}, Body: string(body)}
+	h := &Handler{
+		Merchant:    &rotatingSource{old: old, current: current},
+		Idempotency: onceFunc(func(ctx context.Context, work func(context.Context) error) error { return work(ctx) }),
+		Events:      publishFunc(func(context.Context, []eventbus.Event) error { return nil }),
+		Log:         slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}
+	resp, _ := h.Handle(context.Background(), req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d %s: a message signed with the newly rotated phrase must be accepted", resp.StatusCode, resp.Body)
+	}
+}
+
+type onceFunc func(context.Context, func(context.Context) error) error
+
+func (f onceFunc) Do(ctx context.Context, _ string, _ time.Time, work func(context.Context) error) error {
+	return f(ctx, work)
+}
+
+type publishFunc func(context.Context, []eventbus.Event) error
+
+func (f publishFunc) Publish(ctx context.Context, evs []eventbus.Event) error { return f(ctx, evs) }

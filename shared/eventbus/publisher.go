@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +21,9 @@ var ErrNotPublished = errors.New("eventbus: events not published")
 
 // maxBatch is PutEvents' limit on entries per call.
 const maxBatch = 10
+
+// batchConcurrency bounds the PutEvents calls in flight for one Publish.
+const batchConcurrency = 5
 
 // Event is one event to publish. Detail is encoded as JSON.
 type Event struct {
@@ -72,9 +76,23 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 		}
 		entries = append(entries, entry)
 	}
-	for start := 0; start < len(entries); start += maxBatch {
-		end := min(start+maxBatch, len(entries))
-		if err := p.putBatch(ctx, entries[start:end]); err != nil {
+	// Batches go out concurrently (bounded): a large accumulated delivery must fit in the
+	// function's few seconds. The first failure is reported; the other batches still finish.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, batchConcurrency)
+	errs := make([]error, (len(entries)+maxBatch-1)/maxBatch)
+	for b := range errs {
+		batch := entries[b*maxBatch : min((b+1)*maxBatch, len(entries))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[b] = p.putBatch(ctx, batch)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}

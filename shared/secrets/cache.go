@@ -34,7 +34,8 @@ type Cache[T any] struct {
 	mu      sync.Mutex
 	value   T
 	loaded  bool
-	fetched time.Time
+	fetched time.Time // last successful fetch
+	tried   time.Time // last attempt, successful or not
 }
 
 // NewCache returns a cache of secretID that refetches after interval.
@@ -47,7 +48,8 @@ func NewCache[T any](client secretGetter, secretID string, interval time.Duratio
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.loaded && c.now().Sub(c.fetched) < c.interval {
+	// During an outage, keep serving the last value and try again only after the short floor.
+	if c.loaded && (c.now().Sub(c.fetched) < c.interval || c.now().Sub(c.tried) < minForcedRefresh) {
 		return c.value, nil
 	}
 	v, _, err := c.fetchLocked(ctx)
@@ -59,7 +61,7 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 func (c *Cache[T]) Refresh(ctx context.Context) (T, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.loaded && c.now().Sub(c.fetched) < minForcedRefresh {
+	if c.loaded && c.now().Sub(c.tried) < minForcedRefresh {
 		return c.value, false, nil
 	}
 	return c.fetchLocked(ctx)
@@ -67,11 +69,10 @@ func (c *Cache[T]) Refresh(ctx context.Context) (T, bool, error) {
 
 // fetchLocked reports whether the value it returns is freshly fetched.
 func (c *Cache[T]) fetchLocked(ctx context.Context) (T, bool, error) {
+	c.tried = c.now()
 	v, err := c.fetch(ctx)
 	if err != nil {
 		if c.loaded {
-			// Try again after the short floor, not on every request of the outage.
-			c.fetched = c.now().Add(minForcedRefresh - c.interval)
 			return c.value, false, nil
 		}
 		var zero T

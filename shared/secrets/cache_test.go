@@ -110,3 +110,45 @@ func TestCacheParseErrorIsUnavailable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// countingClient counts GetSecretValue calls.
+type countingClient struct {
+	secretGetter
+	calls int
+}
+
+func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.calls++
+	return c.secretGetter.GetSecretValue(ctx, in, optFns...)
+}
+
+func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
+	ctx := context.Background()
+	cfg, _ := testenv.Config(ctx)
+	arn, err := testenv.CreateSecret(ctx, cfg, "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &countingClient{secretGetter: secretsmanager.NewFromConfig(cfg)}
+	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := NewCache(client, arn, 5*time.Minute, func(b []byte) (string, error) { return string(b), nil })
+	c.now = clk.now
+	if _, err := c.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secretsmanager.NewFromConfig(cfg).DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: &arn, ForceDeleteWithoutRecovery: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(6 * time.Minute)
+	before := client.calls
+	for range 10 { // ten requests in ten seconds, each with a credential that does not match
+		clk.t = clk.t.Add(time.Second)
+		if v, err := c.Get(ctx); err != nil || v != "good" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+		_, _, _ = c.Refresh(ctx)
+	}
+	if got := client.calls - before; got != 1 {
+		t.Errorf("%d GetSecretValue calls during the outage, want 1 (then one per 30 s)", got)
+	}
+}

@@ -24,3 +24,17 @@ func TestOtherEventRedactsCodesWhenConfigured(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatedTrackingIDSameTTLKeepsTheLaterEntry(t *testing.T) {
+	body := `{"version":"0","id":"d","detail-type":"PN Event","source":"AmazonShipping","account":"1","time":"2025-01-28T11:14:36Z",
+"detail":[{"trackingId":"T","verificationCode":"111111","verificationCodeTTL":1705190399000,"eventCode":"PIN_GENERATED"},
+{"trackingId":"T","verificationCode":"222222","verificationCodeTTL":1705190399000,"eventCode":"PIN_GENERATED"},
+{"trackingId":"T","verificationCode":"000000","verificationCodeTTL":1705103999000,"eventCode":"PIN_GENERATED"}]}`
+	n, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.OTPs) != 1 || n.OTPs[0].VerificationCode != "222222" {
+		t.Fatalf("OTPs = %+v, want the later of the two end-of-day codes", n.OTPs)
+	}
+}

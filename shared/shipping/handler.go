@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,6 +34,9 @@ type onceRunner interface {
 type publisher interface {
 	Publish(ctx context.Context, evs []eventbus.Event) error
 }
+
+// storeConcurrency bounds the OTP writes in flight for one delivery.
+const storeConcurrency = 16
 
 // DefaultMaxBodyBytes bounds a delivery; an OTP payload is a few hundred bytes per tracking ID.
 const DefaultMaxBodyBytes = 256 << 10
@@ -115,24 +119,38 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification
 // would announce a code that is no longer valid), one per other detail entry.
 func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) ([]eventbus.Event, error) {
 	received := h.now().UTC()
+	// An accumulated payload may carry hundreds of tracking IDs: write them concurrently (bounded)
+	// so the delivery fits in the function's few seconds instead of timing out on every retry.
+	outcomes := make([]otpstore.Outcome, len(n.OTPs))
+	errs := make([]error, len(n.OTPs))
+	sem := make(chan struct{}, storeConcurrency)
+	var wg sync.WaitGroup
+	for i, o := range n.OTPs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outcomes[i], errs[i] = h.OTPs.Put(ctx, otpstore.OTP{
+				TrackingID:             o.TrackingID,
+				AlternateLegTrackingID: o.AlternateLegTrackingID,
+				Code:                   o.VerificationCode,
+				ExpiresAt:              o.ExpiresAt(),
+				ShipmentType:           o.ShipmentType,
+				EventCode:              o.EventCode,
+				AppID:                  o.AppID,
+				DeliveryID:             n.Envelope.ID,
+				EventTime:              n.Envelope.Time,
+			})
+		}()
+	}
+	wg.Wait()
 	var evs []eventbus.Event
-	for _, o := range n.OTPs {
-		outcome, err := h.OTPs.Put(ctx, otpstore.OTP{
-			TrackingID:             o.TrackingID,
-			AlternateLegTrackingID: o.AlternateLegTrackingID,
-			Code:                   o.VerificationCode,
-			ExpiresAt:              o.ExpiresAt(),
-			ShipmentType:           o.ShipmentType,
-			EventCode:              o.EventCode,
-			AppID:                  o.AppID,
-			DeliveryID:             n.Envelope.ID,
-			EventTime:              n.Envelope.Time,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, err)
+	for i, o := range n.OTPs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, errs[i])
 		}
-		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcome.String())
-		if outcome == otpstore.Stale {
+		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
+		if outcomes[i] == otpstore.Stale {
 			continue
 		}
 		evs = append(evs, OTPEvent(n.Envelope, o, received, h.IncludeOTP))

@@ -716,3 +716,37 @@ func checkLogsHoldNoSecrets() int {
 }
 
 var _ io.Writer = (*testenv.LogBuffer)(nil)
+
+// TestLargeAccumulatedPayload: many tracking IDs in one delivery are all stored and emitted (writes
+// run concurrently, events in concurrent batches of 10). moto is far slower than DynamoDB and
+// EventBridge, so this checks correctness, not the time budget.
+func TestLargeAccumulatedPayload(t *testing.T) {
+	e := newEnv(t)
+	const n = 60
+	var details []string
+	for i := range n {
+		details = append(details, fmt.Sprintf(`{"verificationCode":"%06d","verificationCodeTTL":1705190399000,"trackingId":"BULK%04d","alternateLegTrackingId":"R%04d","shipmentType":"REVERSE","eventCode":"PIN_GENERATED"}`, i, i, i))
+	}
+	body := `{"version":"0","id":"bulk-1","detail-type":"PN Event","source":"AmazonShipping","account":"474668380910","time":"2025-01-28T11:14:36Z","region":"eu-west-1","resources":[],"detail":[` + strings.Join(details, ",") + `]}`
+	req := loadEvent(t, "shipping-otp-api-key.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := e.handler.Handle(ctx, withBody(req, body))
+	if err != nil || resp.StatusCode != 200 {
+		for _, l := range strings.Split(logSink.String(), "\n") {
+			if strings.Contains(l, "bulk-1") && strings.Contains(l, "ERROR") {
+				t.Log(l)
+			}
+		}
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	if evs := e.consumed(t); len(evs) != n {
+		t.Errorf("%d events, want %d", len(evs), n)
+	}
+	e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"BULK0000", "BULK0030", "BULK0059"} {
+		if _, err := e.store.ByTrackingID(context.Background(), id); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}

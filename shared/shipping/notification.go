@@ -187,14 +187,15 @@ func parseOTP(d map[string]json.RawMessage, field string) (OTP, error) {
 	return o, nil
 }
 
-// newestPerTrackingID keeps one OTP per tracking ID, the one valid longest, should an accumulated
-// payload repeat a tracking ID.
+// newestPerTrackingID keeps one OTP per tracking ID, should an accumulated payload repeat a
+// tracking ID: the one valid longest, and among equal TTLs (all OTPs expire at end of day) the
+// later entry, taking the payload to be in the order the codes were generated.
 func newestPerTrackingID(otps []OTP) []OTP {
 	idx := map[string]int{}
 	var out []OTP
 	for _, o := range otps {
 		if i, ok := idx[o.TrackingID]; ok {
-			if o.ExpiresAtMillis > out[i].ExpiresAtMillis {
+			if o.ExpiresAtMillis >= out[i].ExpiresAtMillis {
 				out[i] = o
 			}
 			continue
