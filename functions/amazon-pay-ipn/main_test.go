@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -36,19 +35,7 @@ func deployEnv(t *testing.T) {
 		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem,
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "MAX_BODY_BYTES": "327680",
 	}
-	names := tmpl.FunctionEnv("AmazonPayIpnFunction")
-	for _, n := range names {
-		v, ok := values[n]
-		if !ok {
-			t.Fatalf("template.yaml gives AmazonPayIpnFunction %s, which main does not read", n)
-		}
-		t.Setenv(n, v)
-	}
-	for n := range values {
-		if !slices.Contains(names, n) {
-			t.Fatalf("main reads %s but template.yaml does not set it", n)
-		}
-	}
+	testenv.SetFunctionEnv(t, "AmazonPayIpnFunction", values)
 }
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {

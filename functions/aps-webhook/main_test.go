@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -47,19 +46,7 @@ func deployEnv(t *testing.T) {
 		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "APS_SIGNATURE_ALGORITHM": "SHA-256",
 		"APS_SECRET_ARN": secret, "SECRET_REFRESH_INTERVAL": "5m", "APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536",
 	}
-	names := tmpl.FunctionEnv("ApsFunction")
-	for _, n := range names {
-		v, ok := values[n]
-		if !ok {
-			t.Fatalf("template.yaml gives ApsFunction %s, which main does not read", n)
-		}
-		t.Setenv(n, v)
-	}
-	for n := range values {
-		if !slices.Contains(names, n) {
-			t.Fatalf("main reads %s but template.yaml does not set it", n)
-		}
-	}
+	testenv.SetFunctionEnv(t, "ApsFunction", values)
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,19 +48,7 @@ func deployEnv(t testing.TB) {
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write",
 	}
-	names := tmpl.FunctionEnv("ShippingOtpFunction")
-	for _, n := range names {
-		v, ok := values[n]
-		if !ok {
-			t.Fatalf("template.yaml gives the function %s, which this test (and main) do not know", n)
-		}
-		t.Setenv(n, v)
-	}
-	for n := range values {
-		if !slices.Contains(names, n) {
-			t.Fatalf("main reads %s but template.yaml does not set it", n)
-		}
-	}
+	testenv.SetFunctionEnv(t, "ShippingOtpFunction", values)
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }

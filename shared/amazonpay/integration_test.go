@@ -142,19 +142,7 @@ type consumed struct {
 
 func (e *env) consumed(t *testing.T) []consumed {
 	t.Helper()
-	bodies, err := testenv.ReceiveAll(context.Background(), awsCfg, e.queue, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []consumed
-	for _, b := range bodies {
-		var c consumed
-		if err := json.Unmarshal([]byte(b), &c); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, c)
-	}
-	return out
+	return testenv.Consume[consumed](t, awsCfg, e.queue, 50)
 }
 
 func (e *env) notification(id, message string) *snsverify.Message {

@@ -148,19 +148,7 @@ type consumed struct {
 
 func (e *env) consumed(t *testing.T) []consumed {
 	t.Helper()
-	bodies, err := testenv.ReceiveAll(context.Background(), awsCfg, e.queueURL, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []consumed
-	for _, b := range bodies {
-		var c consumed
-		if err := json.Unmarshal([]byte(b), &c); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, c)
-	}
-	return out
+	return testenv.Consume[consumed](t, awsCfg, e.queueURL, 50)
 }
 
 func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {

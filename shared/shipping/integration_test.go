@@ -203,19 +203,7 @@ func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.API
 // consumed reads back what a consumer's rule delivered to its queue.
 func (e *env) consumed(t *testing.T) []consumedEvent {
 	t.Helper()
-	bodies, err := testenv.ReceiveAll(context.Background(), awsCfg, e.queueURL, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []consumedEvent
-	for _, b := range bodies {
-		var ev consumedEvent
-		if err := json.Unmarshal([]byte(b), &ev); err != nil {
-			t.Fatalf("queue message is not an EventBridge event: %v", err)
-		}
-		out = append(out, ev)
-	}
-	return out
+	return testenv.Consume[consumedEvent](t, awsCfg, e.queueURL, 100)
 }
 
 type consumedEvent struct {
