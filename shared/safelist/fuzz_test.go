@@ -14,9 +14,15 @@ func FuzzCanonicalRequest(f *testing.F) {
 	f.Add("GET", "h", "/", "a b", "é/~", "X-Amz-User-Agent", "gateway-safelist/1.0 (Go)", "a+b", "50%")
 	f.Add("", "", "", "", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, method, host, path, qk, qv, hk, hv, bk, bv string) {
-		query := url.Values{qk: {qv, qv + "2"}, "z": {"last"}}
-		headers := map[string]string{hk: hv, "x-amz-date": "20240113T101112Z", "content-type": "ignored"}
-		body := map[string]string{bk: bv, "merchantId": "AMAZONMID12"}
+		// Fuzzed keys may equal the fixed ones: build both versions with the same content, the
+		// fuzzed entry added after the fixed ones (a map literal would let either win).
+		query := url.Values{}
+		query[qk] = append(query[qk], qv, qv+"2")
+		query["z"] = append(query["z"], "last")
+		headers := map[string]string{"x-amz-date": "20240113T101112Z", "content-type": "ignored"}
+		headers[hk] = hv
+		body := map[string]string{"merchantId": "AMAZONMID12"}
+		body[bk] = bv
 		got := CanonicalRequest(method, host, path, query, headers, body)
 
 		// Same content, maps built in the other order.
