@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
@@ -59,7 +56,7 @@ func TestBuildFromTemplateEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := loadEvent(t, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	resp, _ := h.Handle(context.Background(), req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("seed sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
@@ -98,7 +95,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 // BenchmarkWarmDelivery from the same run.
 func BenchmarkColdStart(b *testing.B) {
 	deployEnv(b)
-	req := loadEvent(b, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
 		h, err := build(context.Background(), quiet())
 		if err != nil {
@@ -119,7 +116,7 @@ func BenchmarkWarmDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := loadEvent(b, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
 		r := req
 		r.Body = strings.Replace(req.Body, "48040fd3", "warm"+time.Now().Format("150405.000000000"), 1)
@@ -127,17 +124,4 @@ func BenchmarkWarmDelivery(b *testing.B) {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	}
-}
-
-func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(testenv.RepoRoot() + "/events/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
 }

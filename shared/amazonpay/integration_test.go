@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +29,6 @@ const (
 )
 
 var (
-	moto    *testenv.Moto
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
@@ -43,21 +41,13 @@ func run(m *testing.M) int {
 	if testenv.FuzzWorker() {
 		return m.Run()
 	}
-	var err error
-	if moto, err = testenv.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer moto.Stop()
-	if awsCfg, err = testenv.Config(context.Background()); err == nil {
-		tmpl, err = testenv.LoadTemplate()
-	}
+	local, err := testenv.StartLocal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	faults = testenv.NewEventBridgeFaults(moto.Endpoint)
-	defer faults.Close()
+	defer local.Close()
+	awsCfg, tmpl, faults = local.Config, local.Template, local.Faults
 	code := m.Run()
 	if code == 0 {
 		// The confirmation token and the SubscribeURL's query never reach a log.
@@ -369,28 +359,10 @@ func TestEventFiles(t *testing.T) {
 		"amazon-pay-ipn-charge-v2.json":                 {200, amazonpay.DetailTypeCharge},
 		"amazon-pay-ipn-bad-signature.json":             {401, ""},
 	}
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events", "amazon-pay-ipn-*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(want) {
-		t.Errorf("events/ holds %d amazon-pay-ipn files, the test knows %d", len(files), len(want))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
+	for _, name := range testenv.EventFiles(t, "amazon-pay-ipn-*.json", want) {
 		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var req events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(b, &req); err != nil {
-				t.Fatal(err)
-			}
+			w := want[name]
+			req := testenv.LoadEvent(t, name)
 			m, err := snsverify.Parse([]byte(req.Body))
 			if err != nil {
 				t.Fatal(err)

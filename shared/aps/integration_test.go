@@ -33,7 +33,6 @@ const apsRulePattern = `{"source":["amazon-webhook-gateway.aps"]}`
 const devPhrase = "dev-response-phrase-0123456789"
 
 var (
-	moto    *testenv.Moto
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
@@ -47,23 +46,17 @@ func run(m *testing.M) int {
 	if testenv.FuzzWorker() {
 		return m.Run()
 	}
-	var err error
-	if moto, err = testenv.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer moto.Stop()
-	if awsCfg, err = testenv.Config(context.Background()); err == nil {
-		if tmpl, err = testenv.LoadTemplate(); err == nil {
-			devDoc, err = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
-		}
-	}
+	local, err := testenv.StartLocal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	faults = testenv.NewEventBridgeFaults(moto.Endpoint)
-	defer faults.Close()
+	defer local.Close()
+	awsCfg, tmpl, faults = local.Config, local.Template, local.Faults
+	if devDoc, err = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	code := m.Run()
 	if code == 0 {
 		logs := logSink.String()
@@ -151,19 +144,6 @@ func (e *env) consumed(t *testing.T) []consumed {
 	return testenv.Consume[consumed](t, awsCfg, e.queueURL, 50)
 }
 
-func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
 // message builds a request for route with params signed by phrase (no signature when phrase is "").
 func message(route string, params map[string]string, phrase string, form bool) events.APIGatewayV2HTTPRequest {
 	p := map[string]string{}
@@ -212,19 +192,11 @@ func TestEventFiles(t *testing.T) {
 		"aps-bad-signature.json":              {401, "", ""},
 		"aps-malformed.json":                  {400, "", ""},
 	}
-	files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events", "aps-*.json"))
-	if len(files) != len(want) {
-		t.Errorf("events/ holds %d aps files, the test knows %d", len(files), len(want))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
+	for _, name := range testenv.EventFiles(t, "aps-*.json", want) {
 		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
+			w := want[name]
 			e := newEnv(t)
-			status, body := e.post(t, loadEvent(t, name))
+			status, body := e.post(t, testenv.LoadEvent(t, name))
 			if status != w.status {
 				t.Fatalf("got %d %v, want %d", status, body, w.status)
 			}
@@ -244,7 +216,7 @@ func TestEventFiles(t *testing.T) {
 
 func TestPurchaseEventContract(t *testing.T) {
 	e := newEnv(t)
-	if status, body := e.post(t, loadEvent(t, "aps-transaction-feedback-json.json")); status != 200 || body["status"] != "accepted" {
+	if status, body := e.post(t, testenv.LoadEvent(t, "aps-transaction-feedback-json.json")); status != 200 || body["status"] != "accepted" {
 		t.Fatalf("got %d %v", status, body)
 	}
 	evs := e.consumed(t)
@@ -285,7 +257,7 @@ func TestCardFieldsWhenConfigured(t *testing.T) {
 
 func TestThreeDecimalCurrency(t *testing.T) {
 	e := newEnv(t)
-	if status, _ := e.post(t, loadEvent(t, "aps-notification-feedback-form.json")); status != 200 {
+	if status, _ := e.post(t, testenv.LoadEvent(t, "aps-notification-feedback-form.json")); status != 200 {
 		t.Fatal(status)
 	}
 	evs := e.consumed(t)
@@ -298,7 +270,7 @@ func TestRedeliveryEmitsOnce(t *testing.T) {
 	e := newEnv(t)
 	// The same message in both encodings is the same message: one event.
 	for i, name := range []string{"aps-transaction-feedback-json.json", "aps-transaction-feedback-json.json", "aps-transaction-feedback-form.json"} {
-		status, body := e.post(t, loadEvent(t, name))
+		status, body := e.post(t, testenv.LoadEvent(t, name))
 		want := "duplicate"
 		if i == 0 {
 			want = "accepted"
@@ -308,7 +280,7 @@ func TestRedeliveryEmitsOnce(t *testing.T) {
 		}
 	}
 	// The same parameters on the other webhook are another message.
-	other := loadEvent(t, "aps-transaction-feedback-json.json")
+	other := testenv.LoadEvent(t, "aps-transaction-feedback-json.json")
 	other.RouteKey, other.RawPath = "POST /aps/notification-feedback", "/aps/notification-feedback"
 	if status, body := e.post(t, other); status != 200 || body["status"] != "accepted" {
 		t.Fatalf("other route: %d %v", status, body)
@@ -326,7 +298,7 @@ func TestRedeliveryEmitsOnce(t *testing.T) {
 
 func TestRejections(t *testing.T) {
 	e := newEnv(t)
-	good := loadEvent(t, "aps-transaction-feedback-json.json")
+	good := testenv.LoadEvent(t, "aps-transaction-feedback-json.json")
 	foreign := purchase()
 	foreign["merchant_identifier"] = "SomeoneElse"
 	foreignCode := purchase()
@@ -371,12 +343,12 @@ func TestRejections(t *testing.T) {
 		{"broken JSON", broken, 400, "body"},
 		{"nested JSON value", nested, 400, "status"},
 		{"repeated form field", dup, 400, "status"},
-		{"bad signature", loadEvent(t, "aps-bad-signature.json"), 401, ""},
+		{"bad signature", testenv.LoadEvent(t, "aps-bad-signature.json"), 401, ""},
 		{"no signature", message("/aps/transaction-feedback", purchase(), "", false), 401, ""},
 		{"signed with another phrase", message("/aps/transaction-feedback", purchase(), "not-our-phrase", false), 401, ""},
 		{"another merchant", message("/aps/transaction-feedback", foreign, devPhrase, false), 401, ""},
 		{"another access code", message("/aps/transaction-feedback", foreignCode, devPhrase, true), 401, ""},
-		{"malformed currency", loadEvent(t, "aps-malformed.json"), 400, "currency"},
+		{"malformed currency", testenv.LoadEvent(t, "aps-malformed.json"), 400, "currency"},
 		{"no status", message("/aps/transaction-feedback", noStatus, devPhrase, false), 400, "status"},
 		{"status and response code disagree", message("/aps/transaction-feedback", mismatch, devPhrase, false), 400, "response_code"},
 	}
@@ -426,7 +398,7 @@ func TestPhraseRotationAndAlgorithms(t *testing.T) {
 				t.Errorf("%d %v", status, body)
 			}
 			// A SHA-256 signature is not accepted by a deployment set to another algorithm.
-			if status, _ := e.post(t, loadEvent(t, "aps-transaction-feedback-json.json")); status != 401 {
+			if status, _ := e.post(t, testenv.LoadEvent(t, "aps-transaction-feedback-json.json")); status != 401 {
 				t.Errorf("SHA-256 message under %s: %d", alg, status)
 			}
 		})
@@ -437,7 +409,7 @@ func TestUnfilledMerchantSecretFailsClosed(t *testing.T) {
 	e := newEnv(t, func(c *envConfig) {
 		c.secret = `{"shaResponsePhrase":"generated","merchantIdentifier":"","accessCode":""}`
 	})
-	status, body := e.post(t, loadEvent(t, "aps-transaction-feedback-json.json"))
+	status, body := e.post(t, testenv.LoadEvent(t, "aps-transaction-feedback-json.json"))
 	if status != 503 {
 		t.Fatalf("got %d %v, want 503 until the operator fills the secret", status, body)
 	}
@@ -446,12 +418,12 @@ func TestUnfilledMerchantSecretFailsClosed(t *testing.T) {
 func TestPublishFailureThenRetry(t *testing.T) {
 	e := newEnv(t)
 	faults.Set(func(int, string, string) bool { return true })
-	status, body := e.post(t, loadEvent(t, "aps-notification-feedback-json.json"))
+	status, body := e.post(t, testenv.LoadEvent(t, "aps-notification-feedback-json.json"))
 	if status != 503 {
 		t.Fatalf("got %d %v, want 503", status, body)
 	}
 	faults.Set(nil)
-	if status, body := e.post(t, loadEvent(t, "aps-notification-feedback-json.json")); status != 200 || body["status"] != "accepted" {
+	if status, body := e.post(t, testenv.LoadEvent(t, "aps-notification-feedback-json.json")); status != 200 || body["status"] != "accepted" {
 		t.Fatalf("retry: %d %v", status, body)
 	}
 	if evs := e.consumed(t); len(evs) != 1 {

@@ -37,7 +37,6 @@ const otpRulePattern = `{"source":["amazon-webhook-gateway.shipping"],"detail-ty
 const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"
 
 var (
-	moto     *testenv.Moto
 	awsCfg   aws.Config
 	tmpl     *testenv.Template
 	jwksURL  string
@@ -54,20 +53,13 @@ func run(m *testing.M) int {
 	if testenv.FuzzWorker() {
 		return m.Run()
 	}
-	var err error
-	if moto, err = testenv.StartMoto(); err != nil {
+	local, err := testenv.StartLocal()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer moto.Stop()
-	if awsCfg, err = testenv.Config(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if tmpl, err = testenv.LoadTemplate(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer local.Close()
+	awsCfg, tmpl, faults = local.Config, local.Template, local.Faults
 	jwks, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -83,8 +75,6 @@ func run(m *testing.M) int {
 	}))
 	defer jwksServer.Close()
 	jwksURL = jwksServer.URL + "/.well-known/jwks.json"
-	faults = testenv.NewEventBridgeFaults(moto.Endpoint)
-	defer faults.Close()
 
 	code := m.Run()
 	if code == 0 {
@@ -172,19 +162,6 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return req
-}
-
 func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -230,7 +207,7 @@ func otpBody(id, trackingID, alt, code string, ttlMillis int64, at string) strin
 
 func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
 	e := newEnv(t)
-	resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json"))
+	resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-api-key.json"))
 	if resp.StatusCode != 200 || body["status"] != "accepted" {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
@@ -303,7 +280,7 @@ func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
 
 func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
 	e := newEnv(t, withoutOTPInEvents())
-	if resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json")); resp.StatusCode != 200 {
+	if resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-api-key.json")); resp.StatusCode != 200 {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
 	evs := e.consumed(t)
@@ -322,7 +299,7 @@ func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
 func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
 	day1 := time.Date(2030, 3, 1, 23, 59, 59, 0, time.UTC).UnixMilli()
 	day2 := time.Date(2030, 3, 2, 23, 59, 59, 0, time.UTC).UnixMilli()
-	req := loadEvent(t, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	tests := []struct {
 		name       string
 		deliveries []string // in arrival order
@@ -393,7 +370,7 @@ func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
 
 func TestRedeliveryAfterSuccessEmitsNothing(t *testing.T) {
 	e := newEnv(t)
-	req := loadEvent(t, "shipping-otp-accumulated.json")
+	req := testenv.LoadEvent(t, "shipping-otp-accumulated.json")
 	if resp, body := e.post(t, req); resp.StatusCode != 200 || body["status"] != "accepted" {
 		t.Fatalf("first delivery: %d %v", resp.StatusCode, body)
 	}
@@ -409,7 +386,7 @@ func TestRedeliveryAfterSuccessEmitsNothing(t *testing.T) {
 }
 
 func TestPublishFailures(t *testing.T) {
-	req := loadEvent(t, "shipping-otp-accumulated.json")
+	req := testenv.LoadEvent(t, "shipping-otp-accumulated.json")
 	failSecond := func(_ int, _, detail string) bool { return strings.Contains(detail, `"trackingId":"1709913037951"`) }
 
 	t.Run("a failure the retries absorb answers 200", func(t *testing.T) {
@@ -482,22 +459,11 @@ func TestEventFiles(t *testing.T) {
 		"shipping-otp-bad-credentials.json": 401,
 		"shipping-otp-malformed.json":       400,
 	}
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events", "shipping-otp-*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(want) {
-		t.Errorf("events/ holds %d shipping-otp files, the test knows %d: add the new one here", len(files), len(want))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
+	for _, name := range testenv.EventFiles(t, "shipping-otp-*.json", want) {
 		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
+			status := want[name]
 			e := newEnv(t)
-			resp, body := e.post(t, loadEvent(t, name))
+			resp, body := e.post(t, testenv.LoadEvent(t, name))
 			if resp.StatusCode != status {
 				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
 			}
@@ -517,11 +483,11 @@ func TestAuthentication(t *testing.T) {
 	if err := json.Unmarshal(devCreds, &cred); err != nil {
 		t.Fatal(err)
 	}
-	base := loadEvent(t, "shipping-otp-api-key.json")
+	base := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	delete(base.Headers, "x-api-key")
-	oauthReq := loadEvent(t, "shipping-otp-oauth.json")
+	oauthReq := testenv.LoadEvent(t, "shipping-otp-oauth.json")
 	goodToken := strings.TrimPrefix(oauthReq.Headers["authorization"], "Bearer ")
-	basic := loadEvent(t, "shipping-otp-basic.json").Headers["authorization"]
+	basic := testenv.LoadEvent(t, "shipping-otp-basic.json").Headers["authorization"]
 
 	key := mustKey(t)
 	signed := func(mod func(map[string]any)) string {
@@ -600,11 +566,11 @@ func TestAuthentication(t *testing.T) {
 
 	t.Run("only the enabled modes count", func(t *testing.T) {
 		e := newEnv(t, withModes(auth.ModeQuery))
-		req := loadEvent(t, "shipping-otp-api-key.json") // a valid header key, but header keys are not enabled
+		req := testenv.LoadEvent(t, "shipping-otp-api-key.json") // a valid header key, but header keys are not enabled
 		if resp, _ := e.post(t, req); resp.StatusCode != 401 {
 			t.Errorf("header key accepted while only query mode is enabled: %d", resp.StatusCode)
 		}
-		if resp, _ := e.post(t, loadEvent(t, "shipping-otp-query.json")); resp.StatusCode != 200 {
+		if resp, _ := e.post(t, testenv.LoadEvent(t, "shipping-otp-query.json")); resp.StatusCode != 200 {
 			t.Errorf("query key rejected: %d", resp.StatusCode)
 		}
 	})
@@ -613,7 +579,7 @@ func TestAuthentication(t *testing.T) {
 		arn := must[string](t)(testenv.CreateSecret(context.Background(), awsCfg, `{"apiKeys":["new-key-000000000000","old-key-000000000000"]}`))
 		e := newEnv(t, withSecretARN(arn), withModes(auth.ModeAPIKey))
 		for i, k := range []string{"new-key-000000000000", "old-key-000000000000"} {
-			req := loadEvent(t, "shipping-otp-api-key.json")
+			req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 			req.Headers["x-api-key"] = k
 			req.Body = strings.Replace(req.Body, "48040fd3", fmt.Sprintf("rot%d", i), 1)
 			if resp, body := e.post(t, req); resp.StatusCode != 200 {
@@ -624,7 +590,7 @@ func TestAuthentication(t *testing.T) {
 
 	t.Run("secrets unavailable answers 503", func(t *testing.T) {
 		e := newEnv(t, withSecretARN("arn:aws:secretsmanager:eu-west-1:123456789012:secret:missing-AbCdEf"), withModes(auth.ModeAPIKey))
-		resp, body := e.post(t, loadEvent(t, "shipping-otp-api-key.json"))
+		resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-api-key.json"))
 		if resp.StatusCode != 503 {
 			t.Fatalf("got %d %v", resp.StatusCode, body)
 		}
@@ -636,7 +602,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestStatusCodes(t *testing.T) {
 	e := newEnv(t)
-	good := loadEvent(t, "shipping-otp-api-key.json")
+	good := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	big := good
 	big.Body = `{"pad":"` + strings.Repeat("a", shipping.DefaultMaxBodyBytes) + `"}`
 	get := good
@@ -665,7 +631,7 @@ func TestStatusCodes(t *testing.T) {
 		{"wrong content type", text, 415, "unsupported_media_type", ""},
 		{"broken base64", b64, 400, "invalid_encoding", ""},
 		{"base64 body without content type is decoded and validated", noType, 400, "invalid_payload", "id"},
-		{"malformed event file", loadEvent(t, "shipping-otp-malformed.json"), 400, "invalid_payload", "detail.verificationCodeTTL"},
+		{"malformed event file", testenv.LoadEvent(t, "shipping-otp-malformed.json"), 400, "invalid_payload", "detail.verificationCodeTTL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -716,7 +682,7 @@ func TestLargeAccumulatedPayload(t *testing.T) {
 		details = append(details, fmt.Sprintf(`{"verificationCode":"%06d","verificationCodeTTL":1705190399000,"trackingId":"BULK%04d","alternateLegTrackingId":"R%04d","shipmentType":"REVERSE","eventCode":"PIN_GENERATED"}`, i, i, i))
 	}
 	body := `{"version":"0","id":"bulk-1","detail-type":"PN Event","source":"AmazonShipping","account":"474668380910","time":"2025-01-28T11:14:36Z","region":"eu-west-1","resources":[],"detail":[` + strings.Join(details, ",") + `]}`
-	req := loadEvent(t, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := e.handler.Handle(ctx, withBody(req, body))

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
@@ -84,7 +82,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	defer srv.Close()
 
 	// The seed sample, posted over HTTP as Amazon would, with the development API key.
-	sample := readEvent(t, "shipping-otp-api-key.json")
+	sample := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(sample.Body))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("X-API-KEY", sample.Headers["x-api-key"])
@@ -108,7 +106,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	}
 
 	// An APS form-encoded message through the same gateway (base64 body, as API Gateway sends it).
-	aps := readEvent(t, "aps-transaction-feedback-form.json")
+	aps := testenv.LoadEvent(t, "aps-transaction-feedback-form.json")
 	raw, _ := decodeBody(aps)
 	resp, err = http.Post(srv.URL+"/aps/transaction-feedback", "application/x-www-form-urlencoded; charset=UTF-8", bytes.NewReader(raw))
 	if err != nil {
@@ -163,17 +161,4 @@ func TestInitFailureIsReportedAsLambdaDoes(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", want, logs.String())
 		}
 	}
-}
-
-func readEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
 }

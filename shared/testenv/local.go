@@ -1,0 +1,86 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Local is what the handler integration tests share: moto_server, an SDK configuration for it,
+// the template, and a PutEvents fault proxy in front of moto.
+type Local struct {
+	Moto     *Moto
+	Config   aws.Config
+	Template *Template
+	Faults   *EventBridgeFaults
+}
+
+// StartLocal starts it all; Close stops it.
+func StartLocal() (*Local, error) {
+	moto, err := StartMoto()
+	if err != nil {
+		return nil, err
+	}
+	l := &Local{Moto: moto}
+	if l.Config, err = Config(context.Background()); err == nil {
+		l.Template, err = LoadTemplate()
+	}
+	if err != nil {
+		moto.Stop()
+		return nil, err
+	}
+	l.Faults = NewEventBridgeFaults(moto.Endpoint)
+	return l, nil
+}
+
+// Close stops the proxy and moto_server.
+func (l *Local) Close() {
+	l.Faults.Close()
+	l.Moto.Stop()
+}
+
+// LoadEvent reads events/<name>, an HTTP API payload 2.0 request.
+func LoadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return req
+}
+
+// EventFiles lists the events/ files matching pattern, and fails the test when one has no
+// expectation in want or an expectation has no file: every sample must be exercised.
+func EventFiles[V any](t testing.TB, pattern string, want map[string]V) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(RepoRoot(), "events", pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	for _, n := range names {
+		if _, ok := want[n]; !ok {
+			t.Errorf("events/%s has no expectation: add it to the test", n)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(want)) {
+		if !slices.Contains(names, n) {
+			t.Errorf("expected events/%s does not exist", n)
+		}
+	}
+	return names
+}
