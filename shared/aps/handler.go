@@ -113,7 +113,7 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 
 func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p map[string]string) events.APIGatewayV2HTTPResponse {
 	ev := Event(f, p, h.now().UTC(), h.IncludeCardFields)
-	key := IdempotencyKey(f, p)
+	key := ev.Detail.(Detail).Metadata.IdempotencyKey // hashed once, in Event
 	log = log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"])
 	deadline, ok := ctx.Deadline()
 	if !ok {
