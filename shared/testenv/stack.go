@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,7 +104,10 @@ func CreateTableNamed(ctx context.Context, cfg aws.Config, t *Template, logicalI
 	}
 	in.TableName = &name
 	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(ctx, &in); err != nil {
+	// Names are unique to the caller, so a table that already exists is this call's own: moto
+	// sometimes cuts a response short, the SDK retries, and the retry finds the table made.
+	var inUse *ddbtypes.ResourceInUseException
+	if _, err := db.CreateTable(ctx, &in); err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("creating %s: %w", logicalID, err)
 	}
 	if spec, ok := r.Properties["TimeToLiveSpecification"].(map[string]any); ok {

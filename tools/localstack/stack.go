@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
@@ -64,7 +66,9 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	}
 	bus := shipping["EVENT_BUS_NAME"]
 	eb := eventbridge.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil {
+	// The stack's moto is new, so "already exists" means the SDK retried a request moto cut short.
+	var exists *ebtypes.ResourceAlreadyExistsException
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil && !errors.As(err, &exists) {
 		return nil, fmt.Errorf("creating bus %s: %w", bus, err)
 	}
 	sm := secretsmanager.NewFromConfig(cfg)
@@ -73,7 +77,8 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 		if err != nil {
 			return nil, err
 		}
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(value))}); err != nil {
+		var smExists *smtypes.ResourceExistsException
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(value))}); err != nil && !errors.As(err, &smExists) {
 			return nil, fmt.Errorf("creating secret %s: %w", name, err)
 		}
 	}
