@@ -9,11 +9,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -27,15 +28,15 @@ func main() {
 		log.Error("configuration error", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h)
 }
 
-func build(ctx context.Context, log *slog.Logger) (*amazonpay.Handler, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, error) {
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
-	once, bus, err := delivery.FromEnv(awsCfg)
+	deps, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +56,13 @@ func build(ctx context.Context, log *slog.Logger) (*amazonpay.Handler, error) {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
 	log.Info("Amazon Pay IPN configured", "topics", len(topics))
-	return &amazonpay.Handler{
+	h := &amazonpay.Handler{
 		SNS:          sns,
-		Idempotency:  once,
-		Events:       bus,
+		Idempotency:  deps.Once,
+		Events:       deps.Events,
+		Quarantine:   &quarantine.Keeper{Store: deps.Quarantine, Webhook: amazonpay.Webhook, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")},
 		MaxBodyBytes: maxBody,
 		Log:          log,
-	}, nil
+	}
+	return quarantine.Entry(deps.Quarantine, amazonpay.Webhook, log, h.Handle), nil
 }

@@ -31,8 +31,9 @@ func deployEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus, _ := testenv.CreateBus(ctx, cfg)
+	bucket, _ := testenv.CreateBucket(ctx, cfg)
 	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem,
+		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "MAX_BODY_BYTES": "327680",
 	}
 	testenv.SetFunctionEnv(t, "AmazonPayIpnFunction", values)
@@ -74,7 +75,7 @@ func TestEmptyTopicListRefusesEverything(t *testing.T) {
 
 func TestBuildRejectsBadConfiguration(t *testing.T) {
 	for _, tc := range []struct{ key, value string }{
-		{"IDEMPOTENCY_TABLE_NAME", ""}, {"EVENT_BUS_NAME", ""}, {"MAX_BODY_BYTES", "0"},
+		{"IDEMPOTENCY_TABLE_NAME", ""}, {"EVENT_BUS_NAME", ""}, {"PAYLOAD_BUCKET", ""}, {"MAX_BODY_BYTES", "0"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			deployEnv(t)

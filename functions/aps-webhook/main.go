@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
@@ -27,15 +28,15 @@ func main() {
 		log.Error("configuration error", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h)
 }
 
-func build(ctx context.Context, log *slog.Logger) (*aps.Handler, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, error) {
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
-	once, bus, err := delivery.FromEnv(awsCfg)
+	deps, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,12 +61,14 @@ func build(ctx context.Context, log *slog.Logger) (*aps.Handler, error) {
 		return nil, err
 	}
 	log.Info("APS webhook configured", "algorithm", string(alg))
-	return &aps.Handler{
+	h := &aps.Handler{
 		Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secretARN, refresh, aps.MerchantParser(alg)),
-		Idempotency:       once,
-		Events:            bus,
+		Idempotency:       deps.Once,
+		Events:            deps.Events,
+		Quarantine:        &quarantine.Keeper{Store: deps.Quarantine, Webhook: aps.Webhook, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")},
 		IncludeCardFields: includeCard,
 		MaxBodyBytes:      maxBody,
 		Log:               log,
-	}, nil
+	}
+	return quarantine.Entry(deps.Quarantine, aps.Webhook, log, h.Handle), nil
 }

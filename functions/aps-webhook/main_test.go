@@ -38,12 +38,13 @@ func deployEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus, _ := testenv.CreateBus(ctx, cfg)
+	bucket, _ := testenv.CreateBucket(ctx, cfg)
 	secret, err := testenv.CreateSecret(ctx, cfg, string(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "APS_SIGNATURE_ALGORITHM": "SHA-256",
+		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket, "APS_SIGNATURE_ALGORITHM": "SHA-256",
 		"APS_SECRET_ARN": secret, "SECRET_REFRESH_INTERVAL": "5m", "APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536",
 	}
 	testenv.SetFunctionEnv(t, "ApsFunction", values)
@@ -74,6 +75,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 	tests := []struct{ key, value, wantInError string }{
 		{"IDEMPOTENCY_TABLE_NAME", "", "IDEMPOTENCY_TABLE_NAME"},
 		{"EVENT_BUS_NAME", "", "EVENT_BUS_NAME"},
+		{"PAYLOAD_BUCKET", "", "PAYLOAD_BUCKET"},
 		{"APS_SECRET_ARN", "", "APS_SECRET_ARN"},
 		{"APS_SIGNATURE_ALGORITHM", "MD5", "APS_SIGNATURE_ALGORITHM"},
 		{"APS_SIGNATURE_ALGORITHM", "", "APS_SIGNATURE_ALGORITHM"},

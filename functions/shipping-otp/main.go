@@ -11,15 +11,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 )
@@ -32,19 +33,19 @@ func main() {
 		log.Error("configuration error", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h)
 }
 
-func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, error) {
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	table, err := envconfig.Required("OTP_TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
-	once, bus, err := delivery.FromEnv(awsCfg)
+	deps, err := delivery.FromEnv(awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,15 +61,25 @@ func build(ctx context.Context, log *slog.Logger) (*shipping.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &shipping.Handler{
-		Auth:         authenticator,
-		OTPs:         otpstore.New(dynamodb.NewFromConfig(awsCfg), table, nil),
-		Idempotency:  once,
-		Events:       bus,
+	// The credential names are configurable, so the quarantine's redaction must be told them.
+	secretHeaders, secretQuery := authenticator.CredentialNames()
+	h := &shipping.Handler{
+		Auth:        authenticator,
+		OTPs:        otpstore.New(dynamodb.NewFromConfig(awsCfg), table, nil),
+		Idempotency: deps.Once,
+		Events:      deps.Events,
+		Quarantine: &quarantine.Keeper{
+			Store:         deps.Quarantine,
+			Webhook:       shipping.Webhook,
+			Function:      os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+			SecretHeaders: secretHeaders,
+			SecretQuery:   secretQuery,
+		},
 		IncludeOTP:   includeOTP,
 		MaxBodyBytes: maxBody,
 		Log:          log,
-	}, nil
+	}
+	return quarantine.Entry(deps.Quarantine, shipping.Webhook, log, h.Handle), nil
 }
 
 func buildAuth(awsCfg aws.Config, log *slog.Logger) (*auth.Authenticator, error) {

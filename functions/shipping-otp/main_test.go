@@ -33,12 +33,13 @@ func deployEnv(t testing.TB) {
 	otp, _ := testenv.CreateTable(ctx, cfg, tmpl, "OtpTable")
 	idem, _ := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
 	bus, _ := testenv.CreateBus(ctx, cfg)
+	bucket, _ := testenv.CreateBucket(ctx, cfg)
 	secret, err := testenv.CreateSecret(ctx, cfg, string(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
 	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "OTP_TABLE_NAME": otp, "IDEMPOTENCY_TABLE_NAME": idem,
+		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "OTP_TABLE_NAME": otp, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
 		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth", "AUTH_SECRET_ARN": secret,
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
@@ -70,6 +71,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"no table", "OTP_TABLE_NAME", "", "OTP_TABLE_NAME"},
 		{"no idempotency table", "IDEMPOTENCY_TABLE_NAME", "", "IDEMPOTENCY_TABLE_NAME"},
 		{"no bus", "EVENT_BUS_NAME", "", "EVENT_BUS_NAME"},
+		{"no payload bucket", "PAYLOAD_BUCKET", "", "PAYLOAD_BUCKET"},
 		{"no auth mode", "AUTH_MODES", "", "AUTH_MODES"},
 		{"unknown auth mode", "AUTH_MODES", "api_key,hmac", "hmac"},
 		{"no secret", "AUTH_SECRET_ARN", "", "AUTH_SECRET_ARN"},

@@ -15,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -27,6 +28,10 @@ type onceRunner interface {
 	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
 }
 
+type quarantiner interface {
+	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
+}
+
 type publisher interface {
 	Publish(ctx context.Context, evs []eventbus.Event) error
 }
@@ -34,11 +39,16 @@ type publisher interface {
 // DefaultMaxBodyBytes: an SNS message is at most 256 KiB, plus its envelope.
 const DefaultMaxBodyBytes = 320 << 10
 
+// Webhook names this webhook in quarantine records and keys.
+const Webhook = "amazon-pay"
+
 // Handler answers SNS deliveries of Amazon Pay IPNs.
 type Handler struct {
-	SNS          verifier
-	Idempotency  onceRunner
-	Events       publisher
+	SNS         verifier
+	Idempotency onceRunner
+	Events      publisher
+	// Quarantine keeps verified messages the function fails on.
+	Quarantine   quarantiner
 	MaxBodyBytes int
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -68,20 +78,23 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 		return httpapi.Error(400, "invalid_payload", err.Error())
 	}
 	log = log.With("messageId", m.MessageID, "snsType", m.Type, "topicArn", m.TopicARN)
-	if err := h.SNS.Verify(ctx, m); err != nil {
-		switch {
-		case errors.Is(err, snsverify.ErrTopicNotAllowed):
-			log.Warn("topic not allowed")
-			return httpapi.Error(403, "forbidden", "topic not allowed")
-		case errors.Is(err, snsverify.ErrInvalidSignature):
-			log.Warn("authentication failed", "error", err)
-			return httpapi.Error(401, "unauthorized", "signature verification failed")
-		default:
-			log.Error("signature verification unavailable", "error", err)
-			return httpapi.RetryLater("signature verification is temporarily unavailable")
+	// A replay was authenticated when it arrived.
+	if !quarantine.IsReplay(ctx) {
+		if err := h.SNS.Verify(ctx, m); err != nil {
+			switch {
+			case errors.Is(err, snsverify.ErrTopicNotAllowed):
+				log.Warn("topic not allowed")
+				return httpapi.Error(403, "forbidden", "topic not allowed")
+			case errors.Is(err, snsverify.ErrInvalidSignature):
+				log.Warn("authentication failed", "error", err)
+				return httpapi.Error(401, "unauthorized", "signature verification failed")
+			default:
+				log.Error("signature verification unavailable", "error", err)
+				return httpapi.RetryLater("signature verification is temporarily unavailable")
+			}
 		}
 	}
-	return h.process(ctx, log, m)
+	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse { return h.process(ctx, log, m) })
 }
 
 func (h *Handler) process(ctx context.Context, log *slog.Logger, m *snsverify.Message) events.APIGatewayV2HTTPResponse {

@@ -18,6 +18,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
@@ -60,9 +61,10 @@ func run(m *testing.M) int {
 }
 
 type env struct {
-	handler *amazonpay.Handler
-	sns     *snstest.Server
-	queue   string
+	handler    *amazonpay.Handler
+	sns        *snstest.Server
+	queue      string
+	quarantine *quarantine.Store
 }
 
 func newEnv(t *testing.T) *env { return newEnvWithTopic(t, topic) }
@@ -87,12 +89,18 @@ func newEnvWithTopic(t *testing.T, allowed string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	q, err := testenv.QuarantineStore(ctx, awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
 	faults.Set(nil)
 	return &env{
-		sns:   sns,
-		queue: queue,
+		sns:        sns,
+		queue:      queue,
+		quarantine: q,
 		handler: &amazonpay.Handler{
+			Quarantine:  &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
 			SNS:         v,
 			Idempotency: idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
 			Events:      eventbus.New(eb, bus, 3, time.Millisecond),

@@ -13,6 +13,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
 type merchantSource interface {
@@ -24,6 +25,11 @@ type merchantSource interface {
 
 type onceRunner interface {
 	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
+}
+
+type quarantiner interface {
+	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, rejection events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
+	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
 }
 
 type publisher interface {
@@ -39,11 +45,15 @@ var Routes = map[string]Feedback{
 	"/aps/notification-feedback": NotificationFeedback,
 }
 
+// Webhook names this webhook in quarantine records and keys.
+const Webhook = "aps"
+
 // Handler answers APS transaction and notification feedback.
 type Handler struct {
 	Merchant          merchantSource
 	Idempotency       onceRunner
 	Events            publisher
+	Quarantine        quarantiner
 	IncludeCardFields bool
 	MaxBodyBytes      int
 	Log               *slog.Logger
@@ -93,22 +103,29 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 	if err != nil {
 		return fieldError(log, err)
 	}
-	merchant, err := h.Merchant.Get(ctx)
-	if err != nil {
-		log.Error("merchant secret unavailable", "error", err)
-		return httpapi.RetryLater("signature verification is temporarily unavailable")
-	}
-	if !authentic(merchant, params) {
-		fresh, refetched, err := h.Merchant.Refresh(ctx)
-		if err != nil || !refetched || !authentic(fresh, params) {
-			log.Warn("authentication failed")
-			return httpapi.Error(401, "unauthorized", "signature verification failed")
+	// A replay was authenticated when it arrived, possibly with a phrase rotated out since.
+	if !quarantine.IsReplay(ctx) {
+		merchant, err := h.Merchant.Get(ctx)
+		if err != nil {
+			log.Error("merchant secret unavailable", "error", err)
+			return httpapi.RetryLater("signature verification is temporarily unavailable")
+		}
+		if !authentic(merchant, params) {
+			fresh, refetched, err := h.Merchant.Refresh(ctx)
+			if err != nil || !refetched || !authentic(fresh, params) {
+				log.Warn("authentication failed")
+				return httpapi.Error(401, "unauthorized", "signature verification failed")
+			}
 		}
 	}
-	if err := Validate(params); err != nil {
-		return fieldError(log, err)
-	}
-	return h.process(ctx, log, feedback, params)
+	// From here on the message is APS's: what cannot be processed is quarantined, not refused
+	// (APS retries every answer but 2xx and 302).
+	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse {
+		if err := Validate(params); err != nil {
+			return h.Quarantine.Keep(ctx, log, req, fieldError(log, err))
+		}
+		return h.process(ctx, log, feedback, params)
+	})
 }
 
 func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p map[string]string) events.APIGatewayV2HTTPResponse {

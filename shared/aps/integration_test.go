@@ -23,6 +23,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
@@ -71,8 +72,9 @@ func run(m *testing.M) int {
 }
 
 type env struct {
-	handler  *aps.Handler
-	queueURL string
+	handler    *aps.Handler
+	queueURL   string
+	quarantine *quarantine.Store
 }
 
 type envConfig struct {
@@ -104,11 +106,17 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	q, err := testenv.QuarantineStore(ctx, awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
 	faults.Set(nil)
 	return &env{
-		queueURL: queue,
+		queueURL:   queue,
+		quarantine: q,
 		handler: &aps.Handler{
+			Quarantine:        &quarantine.Keeper{Store: q, Webhook: aps.Webhook, Function: "aps-test"},
 			Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), arn, time.Minute, aps.MerchantParser(cfg.alg)),
 			Idempotency:       idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
 			Events:            eventbus.New(eb, bus, 3, time.Millisecond),
@@ -190,7 +198,7 @@ func TestEventFiles(t *testing.T) {
 		"aps-notification-feedback-json.json": {200, "APS Refund Succeeded", aps.NotificationFeedback},
 		"aps-notification-feedback-form.json": {200, "APS Refund Succeeded", aps.NotificationFeedback},
 		"aps-bad-signature.json":              {401, "", ""},
-		"aps-malformed.json":                  {400, "", ""},
+		"aps-malformed.json":                  {202, "", ""}, // authenticated: quarantined
 	}
 	for _, name := range testenv.EventFiles(t, "aps-*.json", want) {
 		t.Run(name, func(t *testing.T) {
@@ -348,9 +356,10 @@ func TestRejections(t *testing.T) {
 		{"signed with another phrase", message("/aps/transaction-feedback", purchase(), "not-our-phrase", false), 401, ""},
 		{"another merchant", message("/aps/transaction-feedback", foreign, devPhrase, false), 401, ""},
 		{"another access code", message("/aps/transaction-feedback", foreignCode, devPhrase, true), 401, ""},
-		{"malformed currency", testenv.LoadEvent(t, "aps-malformed.json"), 400, "currency"},
-		{"no status", message("/aps/transaction-feedback", noStatus, devPhrase, false), 400, "status"},
-		{"status and response code disagree", message("/aps/transaction-feedback", mismatch, devPhrase, false), 400, "response_code"},
+		// Signed by APS but not processable: quarantined, and 202 stops APS's retries.
+		{"malformed currency", testenv.LoadEvent(t, "aps-malformed.json"), 202, "currency"},
+		{"no status", message("/aps/transaction-feedback", noStatus, devPhrase, false), 202, "status"},
+		{"status and response code disagree", message("/aps/transaction-feedback", mismatch, devPhrase, false), 202, "response_code"},
 	}
 	var unauthorized string
 	for _, tc := range tests {
@@ -361,6 +370,13 @@ func TestRejections(t *testing.T) {
 			}
 			if tc.wantField != "" && body["field"] != tc.wantField {
 				t.Errorf("field = %v, want %s", body["field"], tc.wantField)
+			}
+			if status == 202 {
+				key, _ := body["quarantineKey"].(string)
+				r, err := e.quarantine.Get(context.Background(), key)
+				if err != nil || r.Field != tc.wantField || r.Request.Body != tc.req.Body || r.Webhook != aps.Webhook {
+					t.Errorf("quarantine record %q: %+v, %v", key, r, err)
+				}
 			}
 			if status == 401 {
 				b, _ := json.Marshal(body)

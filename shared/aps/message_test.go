@@ -19,6 +19,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
 // fieldOf returns the Field of err when it is a *FieldError; ok is false otherwise.
@@ -1059,6 +1060,7 @@ func TestSignatureWithAPhraseRotatedInSinceTheLastFetch(t *testing.T) {
 	req := events.APIGatewayV2HTTPRequest{RouteKey: "POST /aps/transaction-feedback", Headers: map[string]string{"content-type": "application/json"}, Body: string(body)}
 	h := &Handler{
 		Merchant:    &rotatingSource{old: old, current: current},
+		Quarantine:  &quarantine.Keeper{},
 		Idempotency: onceFunc(func(ctx context.Context, work func(context.Context) error) error { return work(ctx) }),
 		Events:      publishFunc(func(context.Context, []eventbus.Event) error { return nil }),
 		Log:         slog.New(slog.NewJSONHandler(io.Discard, nil)),

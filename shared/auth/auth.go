@@ -128,6 +128,12 @@ func New(cfg Config) (*Authenticator, error) {
 	return a, nil
 }
 
+// CredentialNames are the header and query parameter names that carry credentials in the
+// configured modes, so that whoever keeps a request can strip them.
+func (a *Authenticator) CredentialNames() (headers, query []string) {
+	return []string{a.cfg.APIKeyHeader}, []string{a.cfg.QueryParam}
+}
+
 // Challenge is the WWW-Authenticate value for a 401, or "" when no enabled mode defines one.
 func (a *Authenticator) Challenge() string { return a.challenge }
 

@@ -40,10 +40,12 @@ type putter interface {
 
 // Publisher sends events to one bus, retrying entries that fail.
 type Publisher struct {
-	client   putter
-	bus      string
-	attempts int
-	backoff  time.Duration
+	client        putter
+	bus           string
+	attempts      int
+	backoff       time.Duration
+	payloads      payloadWriter
+	maxEntryBytes int
 }
 
 // New returns a publisher to bus. PutEvents answers 200 even when some entries fail, so failed
@@ -52,7 +54,14 @@ func New(client putter, bus string, attempts int, backoff time.Duration) *Publis
 	if attempts < 1 {
 		attempts = 1
 	}
-	return &Publisher{client: client, bus: bus, attempts: attempts, backoff: backoff}
+	return &Publisher{client: client, bus: bus, attempts: attempts, backoff: backoff, maxEntryBytes: MaxEntryBytes}
+}
+
+// OffloadTo makes the publisher store the detail of an event larger than MaxEntryBytes in w and
+// publish a reduced event pointing to it (see OffloadedPayload), instead of failing.
+func (p *Publisher) OffloadTo(w payloadWriter) *Publisher {
+	p.payloads = w
+	return p
 }
 
 // Publish sends every event or returns an error wrapping ErrNotPublished. Events already accepted
@@ -63,6 +72,11 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 		detail, err := json.Marshal(e.Detail)
 		if err != nil {
 			return fmt.Errorf("%w: encoding %s detail: %w", ErrNotPublished, e.DetailType, err)
+		}
+		if entrySize(e.Source, e.DetailType, detail, e.Resources, !e.Time.IsZero()) > p.maxEntryBytes {
+			if detail, err = p.reduce(ctx, e, detail); err != nil {
+				return err
+			}
 		}
 		entry := types.PutEventsRequestEntry{
 			EventBusName: &p.bus,

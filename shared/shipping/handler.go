@@ -16,6 +16,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
 type authenticator interface {
@@ -31,6 +32,11 @@ type onceRunner interface {
 	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
 }
 
+type quarantiner interface {
+	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, rejection events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
+	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
+}
+
 type publisher interface {
 	Publish(ctx context.Context, evs []eventbus.Event) error
 }
@@ -41,12 +47,17 @@ const storeConcurrency = 16
 // DefaultMaxBodyBytes bounds a delivery; an OTP payload is a few hundred bytes per tracking ID.
 const DefaultMaxBodyBytes = 256 << 10
 
+// Webhook names this webhook in quarantine records and keys.
+const Webhook = "shipping"
+
 // Handler answers Amazon Shipping push notifications.
 type Handler struct {
 	Auth        authenticator
 	OTPs        otpWriter
 	Idempotency onceRunner
 	Events      publisher
+	// Quarantine keeps authenticated deliveries that cannot be processed.
+	Quarantine quarantiner
 	// IncludeOTP puts the verification code itself into emitted events.
 	IncludeOTP   bool
 	MaxBodyBytes int
@@ -64,37 +75,42 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
 		return resp
 	}
-	// Authentication always runs before the body is looked at.
-	if err := h.Auth.Authenticate(ctx, req); err != nil {
-		if errors.Is(err, auth.ErrUnauthorized) {
-			log.Warn("authentication failed")
-			resp := httpapi.Error(401, "unauthorized", "authentication failed")
-			if c := h.Auth.Challenge(); c != "" {
-				resp = httpapi.WithHeader(resp, "WWW-Authenticate", c)
+	// Authentication always runs before the body is looked at. A replay was authenticated when it
+	// arrived; its credentials were not kept.
+	if !quarantine.IsReplay(ctx) {
+		if err := h.Auth.Authenticate(ctx, req); err != nil {
+			if errors.Is(err, auth.ErrUnauthorized) {
+				log.Warn("authentication failed")
+				resp := httpapi.Error(401, "unauthorized", "authentication failed")
+				if c := h.Auth.Challenge(); c != "" {
+					resp = httpapi.WithHeader(resp, "WWW-Authenticate", c)
+				}
+				return resp
 			}
-			return resp
+			log.Error("authentication unavailable", "error", err)
+			return httpapi.RetryLater("authentication is temporarily unavailable")
 		}
-		log.Error("authentication unavailable", "error", err)
-		return httpapi.RetryLater("authentication is temporarily unavailable")
 	}
-	if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
-		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json")
-	}
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Error(400, "invalid_encoding", err.Error())
-	}
-	n, err := Parse(body)
-	if err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			log.Warn("invalid payload", "field", fe.Field, "problem", fe.Problem)
-			return httpapi.FieldError(fe.Field, fe.Error())
+	// From here on the delivery is Amazon's: what cannot be processed is quarantined, not refused.
+	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse {
+		if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
+			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json"))
 		}
-		return httpapi.Error(400, "invalid_payload", "payload could not be parsed")
-	}
-	log = log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others))
-	return h.process(ctx, log, n)
+		body, err := httpapi.Body(req)
+		if err != nil {
+			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_encoding", err.Error()))
+		}
+		n, err := Parse(body)
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return h.Quarantine.Keep(ctx, log, req, httpapi.FieldError(fe.Field, fe.Error()))
+			}
+			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_payload", "payload could not be parsed"))
+		}
+		log := log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others))
+		return h.process(ctx, log, n)
+	})
 }
 
 func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification) events.APIGatewayV2HTTPResponse {

@@ -26,6 +26,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
@@ -85,12 +86,13 @@ func run(m *testing.M) int {
 
 // env is one isolated deployment: its own tables, bus, secret and consumer queue.
 type env struct {
-	handler  *shipping.Handler
-	store    *otpstore.Store
-	otpTable string
-	queueURL string
-	secret   string
-	now      time.Time
+	handler    *shipping.Handler
+	store      *otpstore.Store
+	otpTable   string
+	queueURL   string
+	secret     string
+	now        time.Time
+	quarantine *quarantine.Store
 }
 
 type envOption func(*envConfig)
@@ -138,13 +140,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
-	e := &env{otpTable: otpTable, queueURL: queue, secret: secret}
+	e := &env{otpTable: otpTable, queueURL: queue, secret: secret, quarantine: must[*quarantine.Store](t)(testenv.QuarantineStore(ctx, awsCfg))}
 	e.store = otpstore.New(db, otpTable, func() time.Time { return e.now })
 	e.handler = &shipping.Handler{
 		Auth:        authn,
 		OTPs:        e.store,
 		Idempotency: idempotency.New(db, idemTable, 48*time.Hour, nil),
 		Events:      eventbus.New(eb, bus, 3, time.Millisecond),
+		Quarantine:  &quarantine.Keeper{Store: e.quarantine, Webhook: shipping.Webhook, Function: "shipping-test"},
 		IncludeOTP:  cfg.includeOTP,
 		Log:         slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
@@ -457,7 +460,7 @@ func TestEventFiles(t *testing.T) {
 		"shipping-otp-oauth.json":           200,
 		"shipping-otp-accumulated.json":     200,
 		"shipping-otp-bad-credentials.json": 401,
-		"shipping-otp-malformed.json":       400,
+		"shipping-otp-malformed.json":       202, // authenticated: quarantined
 	}
 	for _, name := range testenv.EventFiles(t, "shipping-otp-*.json", want) {
 		t.Run(name, func(t *testing.T) {
@@ -628,10 +631,12 @@ func TestStatusCodes(t *testing.T) {
 		{"body too large", big, 413, "payload_too_large", ""},
 		{"body too large is refused before authentication", bigNoAuth, 413, "payload_too_large", ""},
 		{"wrong method", get, 405, "method_not_allowed", ""},
-		{"wrong content type", text, 415, "unsupported_media_type", ""},
-		{"broken base64", b64, 400, "invalid_encoding", ""},
-		{"base64 body without content type is decoded and validated", noType, 400, "invalid_payload", "id"},
-		{"malformed event file", testenv.LoadEvent(t, "shipping-otp-malformed.json"), 400, "invalid_payload", "detail.verificationCodeTTL"},
+		// Authenticated deliveries that cannot be processed are quarantined, not refused: 202
+		// stops Amazon's retries and the body still names the problem.
+		{"wrong content type", text, 202, "unsupported_media_type", ""},
+		{"broken base64", b64, 202, "invalid_encoding", ""},
+		{"base64 body without content type is decoded and validated", noType, 202, "invalid_payload", "id"},
+		{"malformed event file", testenv.LoadEvent(t, "shipping-otp-malformed.json"), 202, "invalid_payload", "detail.verificationCodeTTL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -641,6 +646,9 @@ func TestStatusCodes(t *testing.T) {
 			}
 			if tc.wantField != "" && body["field"] != tc.wantField {
 				t.Errorf("field = %v, want %s", body["field"], tc.wantField)
+			}
+			if tc.want == 202 {
+				assertQuarantined(t, e.quarantine, body, tc.req, tc.wantError, tc.wantField)
 			}
 			for _, h := range []string{"X-Content-Type-Options", "Cache-Control", "Content-Type"} {
 				if resp.Headers[h] == "" {
@@ -701,6 +709,28 @@ func TestLargeAccumulatedPayload(t *testing.T) {
 	for _, id := range []string{"BULK0000", "BULK0030", "BULK0059"} {
 		if _, err := e.store.ByTrackingID(context.Background(), id); err != nil {
 			t.Errorf("%s: %v", id, err)
+		}
+	}
+}
+
+// assertQuarantined checks that answer points to a record of req, kept whole but for its
+// credentials, with the reason given.
+func assertQuarantined(t *testing.T, q *quarantine.Store, answer map[string]any, req events.APIGatewayV2HTTPRequest, reason, field string) {
+	t.Helper()
+	key, _ := answer["quarantineKey"].(string)
+	r, err := q.Get(context.Background(), key)
+	if err != nil {
+		t.Fatalf("quarantine %q: %v", key, err)
+	}
+	if r.Reason != reason || r.Field != field || r.Webhook != shipping.Webhook || r.Function == "" || r.QuarantinedAt.IsZero() {
+		t.Errorf("record = %s/%s/%s/%s/%v, want %s/%s", r.Webhook, r.Function, r.Reason, r.Field, r.QuarantinedAt, reason, field)
+	}
+	if r.Request.Body != req.Body || r.Request.IsBase64Encoded != req.IsBase64Encoded || r.Request.RawPath != req.RawPath {
+		t.Errorf("the record does not hold the delivery whole")
+	}
+	for name := range r.Request.Headers {
+		if strings.EqualFold(name, "x-api-key") || strings.EqualFold(name, "authorization") {
+			t.Errorf("the record keeps the credential header %s", name)
 		}
 	}
 }

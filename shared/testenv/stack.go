@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,9 +16,13 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"gopkg.in/yaml.v3"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
 // Resource is one resource of template.yaml; intrinsic-function tags are dropped by the decoder,
@@ -122,6 +127,30 @@ func CreateTableNamed(ctx context.Context, cfg aws.Config, t *Template, logicalI
 		}
 	}
 	return nil
+}
+
+// CreateBucket creates an S3 bucket and returns its name.
+func CreateBucket(ctx context.Context, cfg aws.Config) (string, error) {
+	name := strings.ToLower(unique("payloads"))
+	_, err := S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
+		Bucket:                    &name,
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(Region)},
+	})
+	return name, err
+}
+
+// QuarantineStore creates a bucket and returns a quarantine store on it.
+func QuarantineStore(ctx context.Context, cfg aws.Config) (*quarantine.Store, error) {
+	bucket, err := CreateBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return quarantine.New(S3(cfg), bucket), nil
+}
+
+// S3 is an S3 client as the functions make it (path-style addressing).
+func S3(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 }
 
 // CreateBus creates an event bus and returns its name.

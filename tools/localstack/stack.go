@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -63,6 +65,14 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 		if err := testenv.CreateTableNamed(ctx, cfg, tmpl, logicalID, name); err != nil {
 			return nil, err
 		}
+	}
+	bucket := shipping["PAYLOAD_BUCKET"]
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if _, err := testenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
+		Bucket:                    &bucket,
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(testenv.Region)},
+	}); err != nil && !errors.As(err, &owned) {
+		return nil, fmt.Errorf("creating bucket %s: %w", bucket, err)
 	}
 	bus := shipping["EVENT_BUS_NAME"]
 	eb := eventbridge.NewFromConfig(cfg)

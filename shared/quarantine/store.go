@@ -1,0 +1,157 @@
+// Package quarantine keeps authenticated deliveries that cannot be processed for a reason a retry
+// will not fix (invalid payload, unknown shape, a bug), whole, in an S3 bucket, so that they can be
+// listed and replayed through their function after a fix. The sender is answered 202, which stops
+// every Amazon sender's retries; if the quarantine cannot be written, the answer is 503 instead, so
+// the sender retries and nothing is lost.
+package quarantine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Prefix is where quarantined deliveries live in the bucket: Prefix/<webhook>/<id>.json.
+const Prefix = "quarantine/"
+
+// ErrNotFound: no quarantined delivery has that key.
+var ErrNotFound = errors.New("quarantine: no such delivery")
+
+// Record is one quarantined delivery: the request as API Gateway passed it (credentials removed),
+// why it was quarantined, by which function, and when.
+type Record struct {
+	Webhook       string    `json:"webhook"`
+	Function      string    `json:"function"`
+	Reason        string    `json:"reason"`
+	Field         string    `json:"field,omitempty"`
+	Message       string    `json:"message"`
+	QuarantinedAt time.Time `json:"quarantinedAt"`
+	// Request is the delivery itself. Authorization, cookies and the credential query parameter
+	// are removed: the function authenticated it on arrival, and a replay comes through IAM.
+	Request events.APIGatewayV2HTTPRequest `json:"request"`
+}
+
+// Key names a delivery's object. It hashes what the sender sent (route and body), so a retried
+// delivery lands on the same object instead of piling up copies.
+func Key(webhook string, req *events.APIGatewayV2HTTPRequest) string {
+	h := sha256.New()
+	h.Write([]byte(req.RawPath))
+	h.Write([]byte{0})
+	h.Write([]byte(req.Body))
+	return Prefix + webhook + "/" + hex.EncodeToString(h.Sum(nil)[:20]) + ".json"
+}
+
+type objects interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+// Store reads and writes quarantined deliveries in one bucket.
+type Store struct {
+	client objects
+	bucket string
+}
+
+// New returns a store on bucket.
+func New(client objects, bucket string) *Store { return &Store{client: client, bucket: bucket} }
+
+// Bucket is the bucket the store writes to.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Put writes r under its Key and returns the key.
+func (s *Store) Put(ctx context.Context, r Record) (string, error) {
+	key := Key(r.Webhook, &r.Request)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("quarantine: encoding: %w", err)
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:      &s.bucket,
+		Key:         &key,
+		Body:        bytes.NewReader(b),
+		ContentType: aws.String("application/json"),
+		// Listing shows these without reading each object.
+		Metadata: map[string]string{"reason": r.Reason, "function": r.Function, "webhook": r.Webhook},
+		// The bucket encrypts by default too; asking again fails closed on a misconfigured bucket.
+		ServerSideEncryption: types.ServerSideEncryptionAes256,
+	})
+	if err != nil {
+		return "", fmt.Errorf("quarantine: writing %s: %w", key, err)
+	}
+	return key, nil
+}
+
+// Get reads the delivery stored under key.
+func (s *Store) Get(ctx context.Context, key string) (Record, error) {
+	var r Record
+	if !strings.HasPrefix(key, Prefix) {
+		return r, fmt.Errorf("%w: %q is outside %s", ErrNotFound, key, Prefix)
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return r, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		return r, fmt.Errorf("quarantine: reading %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		return r, fmt.Errorf("quarantine: reading %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("quarantine: %s is not a record: %w", key, err)
+	}
+	return r, nil
+}
+
+// Delete removes the delivery stored under key.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
+		return fmt.Errorf("quarantine: deleting %s: %w", key, err)
+	}
+	return nil
+}
+
+// Item is one listed delivery.
+type Item struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+}
+
+// List returns the quarantined deliveries of webhook ("" for all), oldest first.
+func (s *Store) List(ctx context.Context, webhook string) ([]Item, error) {
+	prefix := Prefix
+	if webhook != "" {
+		prefix += webhook + "/"
+	}
+	var entries []Item
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("quarantine: listing: %w", err)
+		}
+		for _, o := range page.Contents {
+			entries = append(entries, Item{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)})
+		}
+	}
+	sortByTime(entries)
+	return entries, nil
+}
