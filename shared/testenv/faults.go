@@ -13,16 +13,85 @@ import (
 // detail-type and detail, whether that entry fails with a throttling error code.
 type EntryFault func(call int, detailType, detail string) bool
 
+// Fault is what the proxy does to one request.
+type Fault int
+
+const (
+	Pass        Fault = iota // forward it
+	Throttle                 // answer as a throttled AWS service does (retryable)
+	Unavailable              // answer 503 ServiceUnavailable (retryable)
+	Drop                     // close the connection without an answer
+)
+
+// RequestFault decides the fault for a request to target: the X-Amz-Target of JSON protocols
+// ("DynamoDB_20120810.PutItem", "AWSEvents.PutEvents"), or "s3 <METHOD> <path>".
+type RequestFault func(target string) Fault
+
 // EventBridgeFaults is a loopback proxy in front of moto that makes chosen PutEvents entries fail
 // the way EventBridge does: HTTP 200, FailedEntryCount > 0, the entry marked with an ErrorCode,
-// and the failed entry not delivered. Everything else passes through untouched.
+// and the failed entry not delivered. With SetRequestFault it also throttles, fails or drops
+// whole requests to any service. Everything else passes through untouched.
 type EventBridgeFaults struct {
 	URL    string
 	server *httptest.Server
 
-	mu    sync.Mutex
-	fault EntryFault
-	calls int
+	mu       sync.Mutex
+	fault    EntryFault
+	reqFault RequestFault
+	calls    int
+}
+
+// SetRequestFault installs fault for whole requests (nil: none).
+func (f *EventBridgeFaults) SetRequestFault(fault RequestFault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqFault = fault
+}
+
+// Target names r for a RequestFault.
+func Target(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		return t
+	}
+	return "s3 " + r.Method + " " + r.URL.Path
+}
+
+// inject answers r with fault; it reports false for Pass.
+func inject(w http.ResponseWriter, r *http.Request, fault Fault) bool {
+	jsonProtocol := r.Header.Get("X-Amz-Target") != ""
+	switch fault {
+	case Throttle:
+		if jsonProtocol {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`))
+		} else {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(503)
+			_, _ = w.Write([]byte(`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`))
+		}
+	case Unavailable:
+		if jsonProtocol {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(503)
+			_, _ = w.Write([]byte(`{"__type":"ServiceUnavailable","message":"Service unavailable"}`))
+		} else {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(503)
+			_, _ = w.Write([]byte(`<Error><Code>ServiceUnavailable</Code><Message>Service unavailable</Message></Error>`))
+		}
+	case Drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return true
+			}
+		}
+		panic(http.ErrAbortHandler)
+	default:
+		return false
+	}
+	return true
 }
 
 // NewEventBridgeFaults starts the proxy in front of endpoint.
@@ -61,12 +130,16 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	fault := f.fault
+	reqFault := f.reqFault
 	call := 0
 	if r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents" {
 		f.calls++
 		call = f.calls
 	}
 	f.mu.Unlock()
+	if reqFault != nil && inject(w, r, reqFault(Target(r))) {
+		return
+	}
 
 	var failed []bool
 	if call > 0 && fault != nil {

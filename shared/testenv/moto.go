@@ -112,6 +112,7 @@ func (m *Moto) Stop() {
 	if m == nil || m.cmd.Process == nil {
 		return
 	}
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGCONT) // a paused server cannot handle SIGTERM
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-m.done:
@@ -120,6 +121,13 @@ func (m *Moto) Stop() {
 		<-m.done
 	}
 }
+
+// Pause stops moto_server's processes (SIGSTOP) without ending them: connections are accepted by
+// the kernel but never answered, like a service that hangs. Resume continues them, state intact.
+func (m *Moto) Pause() error { return syscall.Kill(-m.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume continues a paused moto_server.
+func (m *Moto) Resume() error { return syscall.Kill(-m.cmd.Process.Pid, syscall.SIGCONT) }
 
 // Reset wipes every resource, so tests do not see each other's data.
 func (m *Moto) Reset() error {

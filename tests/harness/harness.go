@@ -1,0 +1,285 @@
+// Package harness wires the three webhook functions as their main.go does (same packages, the
+// functions' own AWS retry and timeout settings, a quarantine, oversized-event offloading) against
+// moto_server behind a fault proxy, and builds authentic deliveries for each: the end-to-end
+// suites under tests/ (bad input, faults, load) drive every webhook through it.
+package harness
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/aps"
+	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+// Dev credentials, as in events/dev/.
+const (
+	APIKey    = "dev-api-key-0123456789abcdefghijklmn"
+	APSPhrase = "dev-response-phrase-0123456789"
+	TopicARN  = snstest.TopicARN
+	// EventSources is an event pattern matching every gateway event.
+	EventSources = `{"source":["` + shipping.EventSource + `","` + aps.EventSource + `","` + amazonpay.EventSource + `"]}`
+)
+
+// Secrets lists every secret value a test run handles: none may appear in a log.
+var Secrets = []string{APIKey, APSPhrase, "dev-password-0123456789abcdefghij", "dev-query-key-0123456789abcdefghijk", "SILgpo7pWbmzuURp2qri"}
+
+// Gateway is the three functions' Lambda handlers and the resources they use.
+type Gateway struct {
+	Local *testenv.Local
+	// AWS is the functions' configuration (awsconfig.Apply) with every service behind Local.Faults.
+	AWS        aws.Config
+	OTPs       *otpstore.Store
+	Quarantine *quarantine.Store
+	Bus        string
+	SNS        *snstest.Server
+	Logs       *testenv.LogBuffer
+
+	Shipping, APS, AmazonPay quarantine.LambdaHandler
+}
+
+// Start creates fresh resources in local's moto and wires the functions to them.
+func Start(t testing.TB, local *testenv.Local) *Gateway {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setup := local.Config
+	otpTable, err := testenv.CreateTable(ctx, setup, local.Template, "OtpTable")
+	must(err)
+	idemTable, err := testenv.CreateTable(ctx, setup, local.Template, "IdempotencyTable")
+	must(err)
+	bus, err := testenv.CreateBus(ctx, setup)
+	must(err)
+	bucket, err := testenv.CreateBucket(ctx, setup)
+	must(err)
+	shippingCreds, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "credentials.json"))
+	must(err)
+	shippingSecret, err := testenv.CreateSecret(ctx, setup, string(shippingCreds))
+	must(err)
+	merchant, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
+	must(err)
+	merchantSecret, err := testenv.CreateSecret(ctx, setup, string(merchant))
+	must(err)
+
+	cfg := awsconfig.Apply(setup.Copy())
+	cfg.BaseEndpoint = aws.String(local.Faults.URL)
+	g := &Gateway{Local: local, AWS: cfg, Bus: bus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}}
+	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := dynamodb.NewFromConfig(cfg)
+	objects := testenv.S3(cfg)
+	g.OTPs = otpstore.New(db, otpTable, nil)
+	g.Quarantine = quarantine.New(objects, bucket)
+	once := idempotency.New(db, idemTable, 48*time.Hour, nil)
+	// As delivery.FromEnv builds it.
+	publisher := eventbus.New(eventbridge.NewFromConfig(cfg), bus, 4, 100*time.Millisecond).
+		OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: bucket})
+	sm := secretsmanager.NewFromConfig(cfg)
+
+	authn, err := auth.New(auth.Config{
+		Modes:       []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic},
+		Credentials: secrets.NewCache(sm, shippingSecret, 5*time.Minute, auth.ParseCredentials),
+	})
+	must(err)
+	headers, query := authn.CredentialNames()
+	ship := &shipping.Handler{
+		Auth: authn, OTPs: g.OTPs, Idempotency: once, Events: publisher, IncludeOTP: true, Log: log,
+		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: shipping.Webhook, Function: "ShippingOtpFunction", SecretHeaders: headers, SecretQuery: query},
+	}
+	g.Shipping = quarantine.Entry(g.Quarantine, shipping.Webhook, log, ship.Handle)
+
+	apsHandler := &aps.Handler{
+		Merchant:    secrets.NewCache(sm, merchantSecret, 5*time.Minute, aps.MerchantParser(apssignature.SHA256)),
+		Idempotency: once, Events: publisher, Log: log,
+		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: aps.Webhook, Function: "ApsFunction"},
+	}
+	g.APS = quarantine.Entry(g.Quarantine, aps.Webhook, log, apsHandler.Handle)
+
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: []string{TopicARN}, HTTPClient: g.SNS.Client()})
+	must(err)
+	pay := &amazonpay.Handler{
+		SNS: sns, Idempotency: once, Events: publisher, Log: log,
+		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: amazonpay.Webhook, Function: "AmazonPayIpnFunction"},
+	}
+	g.AmazonPay = quarantine.Entry(g.Quarantine, amazonpay.Webhook, log, pay.Handle)
+	return g
+}
+
+// Handler returns the entry point serving req's route.
+func (g *Gateway) Handler(req events.APIGatewayV2HTTPRequest) quarantine.LambdaHandler {
+	switch {
+	case strings.HasPrefix(req.RawPath, "/shipping/"):
+		return g.Shipping
+	case strings.HasPrefix(req.RawPath, "/aps/"):
+		return g.APS
+	default:
+		return g.AmazonPay
+	}
+}
+
+// Deliver invokes the function serving req with the 4 s budget Lambda gives it.
+func (g *Gateway) Deliver(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	resp, err := g.Handler(req).Handle(ctx, req)
+	if err != nil {
+		// The handlers never return errors; a test should see it as a failed delivery.
+		return events.APIGatewayV2HTTPResponse{StatusCode: 500, Body: fmt.Sprintf(`{"error":%q}`, err.Error())}
+	}
+	return resp
+}
+
+// RouteAll routes every gateway event on the bus to a new queue and returns its URL.
+func (g *Gateway) RouteAll(t testing.TB) string {
+	t.Helper()
+	q, err := testenv.RouteToQueue(context.Background(), g.Local.Config, g.Bus, EventSources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// Request is an API Gateway HTTP API (payload 2.0) POST to path.
+func Request(path, contentType, body string, base64Encoded bool) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST " + path, RawPath: path, Body: body, IsBase64Encoded: base64Encoded,
+		Headers: map[string]string{},
+	}
+	if contentType != "" {
+		req.Headers["content-type"] = contentType
+	}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.HTTP.Path = path
+	req.RequestContext.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
+	return req
+}
+
+// OTP is one Amazon Shipping OTP detail entry.
+type OTP struct {
+	TrackingID, Code string
+	// TTL is verificationCodeTTL, epoch milliseconds.
+	TTL int64
+}
+
+// ShippingBody is an Amazon Shipping push notification with envelope id and the OTPs (one: a
+// detail object; more: an accumulated detail array).
+func ShippingBody(id string, at time.Time, otps ...OTP) string {
+	var details []map[string]any
+	for _, o := range otps {
+		details = append(details, map[string]any{
+			"verificationCode": o.Code, "verificationCodeTTL": o.TTL, "trackingId": o.TrackingID,
+			"alternateLegTrackingId": "alt-" + o.TrackingID, "shipmentType": "REVERSE", "eventCode": "PIN_GENERATED",
+			"appId": "amzn1.aaa.app.test",
+		})
+	}
+	env := map[string]any{
+		"version": "0", "id": id, "detail-type": "PN Event", "source": "AmazonShipping", "account": "474668380910",
+		"time": at.UTC().Format(time.RFC3339), "region": "eu-west-1", "resources": []string{},
+	}
+	if len(details) == 1 {
+		env["detail"] = details[0]
+	} else {
+		env["detail"] = details
+	}
+	b, _ := json.Marshal(env)
+	return string(b)
+}
+
+// Shipping is an authenticated Amazon Shipping delivery of body.
+func Shipping(body string) events.APIGatewayV2HTTPRequest {
+	req := Request("/shipping/notifications", "application/json; charset=utf-8", body, false)
+	req.Headers["x-api-key"] = APIKey
+	return req
+}
+
+// APSParams is a signed-ready APS purchase success for merchant reference ref.
+func APSParams(ref, fortID string) map[string]string {
+	return map[string]string{
+		"access_code": "SILgpo7pWbmzuURp2qri", "merchant_identifier": "MxvOupuG", "merchant_reference": ref,
+		"command": "PURCHASE", "amount": "10000", "currency": "AED", "fort_id": fortID, "status": "14",
+		"response_code": "14000", "response_message": "Success", "card_number": "400555******0001",
+		"customer_email": "test@example.com", "eci": "ECOMMERCE", "payment_option": "VISA",
+	}
+}
+
+// SignAPS returns params with the dev phrase's SHA-256 signature.
+func SignAPS(params map[string]string) map[string]string {
+	p := map[string]string{}
+	for k, v := range params {
+		p[k] = v
+	}
+	s, _ := apssignature.NewSigner(apssignature.SHA256, APSPhrase)
+	p["signature"] = s.Sign(p)
+	return p
+}
+
+// APS is an APS feedback POST of params (signed as given) to route, as JSON or as a form.
+func APS(route string, params map[string]string, form bool) events.APIGatewayV2HTTPRequest {
+	if form {
+		v := url.Values{}
+		for k, x := range params {
+			v.Set(k, x)
+		}
+		return Request(route, "application/x-www-form-urlencoded", encode64(v.Encode()), true)
+	}
+	b, _ := json.Marshal(params)
+	return Request(route, "application/json", string(b), false)
+}
+
+// Notification is a signed SNS notification carrying an Amazon Pay IPN message.
+func (g *Gateway) Notification(id, message string) *snsverify.Message {
+	m := &snsverify.Message{
+		Type: snsverify.TypeNotification, MessageID: id, TopicARN: TopicARN, Subject: "Amazon Pay IPN",
+		Message: message, Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		UnsubscribeURL: "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x",
+	}
+	g.SNS.Sign(m)
+	return m
+}
+
+// AmazonPay is the SNS delivery of m.
+func AmazonPay(m *snsverify.Message) events.APIGatewayV2HTTPRequest {
+	b, _ := json.Marshal(m)
+	req := Request("/amazon-pay/ipn", "text/plain; charset=UTF-8", string(b), false)
+	req.Headers["x-amz-sns-message-type"] = m.Type
+	req.Headers["x-amz-sns-message-id"] = m.MessageID
+	return req
+}
+
+// ChargeMessage is an Amazon Pay v2 charge IPN message for charge id.
+func ChargeMessage(id string) string {
+	return `{"MerchantID":"A3EXAMPLE","ObjectType":"CHARGE","ObjectId":"` + id + `","ChargePermissionId":"S02-0000000-0000000","NotificationType":"STATE_CHANGE","NotificationId":"n-` + id + `","NotificationVersion":"V1"}`
+}
+
+func encode64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
