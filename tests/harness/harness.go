@@ -6,10 +6,15 @@ package harness
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +35,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
@@ -63,6 +69,33 @@ type Gateway struct {
 	Logs       *testenv.LogBuffer
 
 	Shipping, APS, AmazonPay quarantine.LambdaHandler
+
+	// OAuthKey signs tokens the Shipping function accepts (kid "dev-1", RS256).
+	OAuthKey *rsa.PrivateKey
+}
+
+// OAuth settings of the Shipping function, as events/env.json has them.
+const (
+	Issuer   = "https://dev-issuer.invalid/amazon-webhook-gateway"
+	Audience = "dev-amazon-shipping-client"
+	Scope    = "amazon-shipping-webhook/otp.write"
+)
+
+// Claims are an access token's claims the Shipping function accepts, valid for an hour.
+func Claims() map[string]any {
+	return map[string]any{
+		"iss": Issuer, "client_id": Audience, "token_use": "access", "scope": Scope,
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+	}
+}
+
+// Token signs claims with OAuthKey as RS256, kid "dev-1".
+func (g *Gateway) Token(claims map[string]any) string {
+	tok, err := oauth.Sign(g.OAuthKey, "RS256", "dev-1", claims)
+	if err != nil {
+		panic(err)
+	}
+	return tok
 }
 
 // Start creates fresh resources in local's moto and wires the functions to them.
@@ -107,9 +140,28 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 		OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: bucket})
 	sm := secretsmanager.NewFromConfig(cfg)
 
+	jwks, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
+	must(err)
+	jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}))
+	t.Cleanup(jwksServer.Close)
+	tokens, err := oauth.NewVerifier(oauth.Config{
+		Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json",
+		Audiences: []string{Audience}, RequiredScope: Scope,
+	})
+	must(err)
+	pemBytes, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
+	must(err)
+	blk, _ := pem.Decode(pemBytes)
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	must(err)
+	g.OAuthKey = key.(*rsa.PrivateKey)
 	authn, err := auth.New(auth.Config{
-		Modes:       []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic},
+		Modes:       []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
 		Credentials: secrets.NewCache(sm, shippingSecret, 5*time.Minute, auth.ParseCredentials),
+		Tokens:      tokens,
 	})
 	must(err)
 	headers, query := authn.CredentialNames()

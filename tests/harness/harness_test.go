@@ -35,6 +35,7 @@ func TestBuildersMakeAcceptedDeliveries(t *testing.T) {
 		"shipping-many":  Shipping(ShippingBody("env-2", time.Now(), OTP{TrackingID: "T2", Code: "222222", TTL: ttl}, OTP{TrackingID: "T3", Code: "333333", TTL: ttl})),
 		"aps-json":       APS("/aps/transaction-feedback", SignAPS(APSParams("ORDER-1", "F1")), false),
 		"aps-form":       APS("/aps/notification-feedback", SignAPS(APSParams("ORDER-2", "F2")), true),
+		"shipping-oauth": withBearer(Shipping(ShippingBody("env-3", time.Now(), OTP{TrackingID: "T4", Code: "444444", TTL: ttl})), g.Token(Claims())),
 		"amazon-pay-ipn": AmazonPay(g.Notification("m-1", ChargeMessage("C1"))),
 	}
 	for name, r := range reqs {
@@ -44,8 +45,8 @@ func TestBuildersMakeAcceptedDeliveries(t *testing.T) {
 		}
 	}
 	got := testenv.Consume[map[string]any](t, g.Local.Config, queue, 20)
-	if len(got) != 6 {
-		t.Errorf("%d events on the bus, want 6", len(got))
+	if len(got) != 7 {
+		t.Errorf("%d events on the bus, want 7", len(got))
 	}
 	for _, s := range append(Secrets, "111111") {
 		if strings.Contains(g.Logs.String(), s) {
@@ -55,3 +56,9 @@ func TestBuildersMakeAcceptedDeliveries(t *testing.T) {
 }
 
 type reqType = events.APIGatewayV2HTTPRequest
+
+func withBearer(r reqType, token string) reqType {
+	delete(r.Headers, "x-api-key")
+	r.Headers["authorization"] = "Bearer " + token
+	return r
+}
