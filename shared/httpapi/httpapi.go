@@ -11,6 +11,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -123,11 +124,22 @@ func RetryLater(message string) events.APIGatewayV2HTTPResponse {
 	return WithHeader(Error(503, "temporarily_unavailable", message), "Retry-After", "10")
 }
 
-// Answer runs handle with a logger that carries the request ids, and logs the status it answered
-// at a level that matches: 5xx are errors, 4xx warnings.
+// AnswerReserve is kept back from the invocation's deadline: work that hangs (an AWS service not
+// answering) is cut off in time for the function to answer 503 and release its idempotency claim
+// before Lambda ends the invocation, which the sender would see as a bare gateway error.
+const AnswerReserve = 500 * time.Millisecond
+
+// Answer runs handle, within the invocation's deadline less AnswerReserve, with a logger that
+// carries the request ids, and logs the status it answered at a level that matches: 5xx are
+// errors, 4xx warnings.
 func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest,
 	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse,
 ) events.APIGatewayV2HTTPResponse {
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-AnswerReserve))
+		defer cancel()
+	}
 	log = log.With("requestId", req.RequestContext.RequestID)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With("awsRequestId", lc.AwsRequestID)

@@ -122,6 +122,9 @@ func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
+// releaseTimeout bounds the release of a failed claim; it fits in httpapi.AnswerReserve.
+const releaseTimeout = 400 * time.Millisecond
+
 // ErrNotRecorded: the work succeeded but its completion could not be written; a redelivery would
 // run it again, which callers make harmless.
 var ErrNotRecorded = errors.New("idempotency: completion not recorded")
@@ -134,8 +137,15 @@ func (s *Store) Do(ctx context.Context, key string, inProgressUntil time.Time, w
 		return err
 	}
 	if err := work(ctx); err != nil {
-		// Release even if ctx is done: a stuck claim would hold off retries until its deadline.
-		if rerr := s.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		// Release even if ctx is done (the work may have run out of time): a stuck claim would
+		// hold off retries until its deadline. Bounded, so a hung table cannot hold the answer.
+		budget := releaseTimeout
+		if d, ok := ctx.Deadline(); ok {
+			budget = max(budget, time.Until(d))
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+		defer cancel()
+		if rerr := s.Release(rctx, key); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err

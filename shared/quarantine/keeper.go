@@ -25,6 +25,9 @@ type recordReader interface {
 	Get(ctx context.Context, key string) (Record, error)
 }
 
+// putTimeout bounds writing a record; it fits in httpapi.AnswerReserve.
+const putTimeout = 400 * time.Millisecond
+
 // credentialHeaders never go into a record, whatever the function's authentication settings.
 var credentialHeaders = []string{"authorization", "proxy-authorization", "cookie", "x-api-key", "x-amz-security-token"}
 
@@ -54,6 +57,10 @@ func (k *Keeper) Keep(ctx context.Context, log *slog.Logger, req *events.APIGate
 	if k.Now != nil {
 		now = k.Now
 	}
+	// Kept even when the work ran out of time (a panic late in the budget), bounded like the
+	// idempotency release so that the answer still goes out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(putTimeout, remaining(ctx)))
+	defer cancel()
 	key, err := k.Store.Put(ctx, Record{
 		Webhook:       k.Webhook,
 		Function:      k.Function,
@@ -175,6 +182,14 @@ func Entry(store recordReader, webhook string, log *slog.Logger, handle Handler)
 		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
 		return handle(context.WithValue(ctx, replayKey{}, in.Replay.Key), r.Request)
 	}
+}
+
+// remaining is the time left before ctx's deadline (0 without one).
+func remaining(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return 0
 }
 
 func sortByTime(entries []Item) {
