@@ -76,6 +76,16 @@ safelist: ## safelist URL=<https IPN url> with Amazon Pay [SECRET_ID=...] [SANDB
 	@test -n "$(URL)" || { echo "usage: make safelist URL=https://.../amazon-pay/ipn [SECRET_ID=arn] [SANDBOX=true]"; exit 2; }
 	$(GO) run ./tools/safelist -url '$(URL)' $(if $(SECRET_ID),-secret-id '$(SECRET_ID)') -sandbox=$(SANDBOX)
 
+# Quarantined deliveries in PAYLOAD_BUCKET (or ARGS='-bucket <name>'); AWS settings from the
+# environment (`make run` prints those of the local stack). Bodies are never printed.
+.PHONY: quarantine quarantine-replay
+quarantine: ## list quarantined deliveries [ARGS='-webhook shipping'] (more: go run ./tools/quarantine help)
+	@$(GO) run ./tools/quarantine list $(ARGS)
+
+quarantine-replay: ## replay quarantined deliveries KEYS="k1 k2" or ALL=1 [ARGS='-webhook aps -dry-run']
+	@test -n "$(KEYS)$(filter 1,$(ALL))" || { echo "usage: make quarantine-replay KEYS=\"quarantine/<webhook>/<id>.json ...\" | ALL=1 [ARGS='-webhook W -dry-run']"; exit 2; }
+	@$(GO) run ./tools/quarantine replay $(if $(filter 1,$(ALL)),-all) $(ARGS) $(KEYS)
+
 deploy: ## sam build and sam deploy (first time: sam deploy --guided)
 	sam build && sam deploy
 

@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -172,9 +173,13 @@ func Entry(store recordReader, webhook string, log *slog.Logger, handle Handler)
 			return handle(ctx, in.APIGatewayV2HTTPRequest)
 		}
 		r, err := store.Get(ctx, in.Replay.Key)
+		if errors.Is(err, ErrNotFound) {
+			log.Warn("replay: no such quarantined delivery", "quarantineKey", in.Replay.Key)
+			return httpapi.Error(404, "not_found", "no quarantined delivery with that key"), nil
+		}
 		if err != nil {
 			log.Error("replay: quarantined delivery unreadable", "quarantineKey", in.Replay.Key, "error", err)
-			return httpapi.Error(404, "not_found", "no quarantined delivery with that key"), nil
+			return httpapi.RetryLater("the quarantined delivery could not be read; retry later"), nil
 		}
 		if r.Webhook != webhook {
 			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil

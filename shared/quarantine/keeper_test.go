@@ -34,6 +34,9 @@ func (m *memory) Put(_ context.Context, r Record) (string, error) {
 }
 
 func (m *memory) Get(_ context.Context, key string) (Record, error) {
+	if m.err != nil {
+		return Record{}, m.err
+	}
 	r, ok := m.records[key]
 	if !ok {
 		return r, ErrNotFound
@@ -198,6 +201,11 @@ func TestEntryRoutesRequestsAndReplays(t *testing.T) {
 	if resp := invoke(`{"quarantineReplay":{"key":"quarantine/shipping/nope.json"}}`); resp.StatusCode != 404 || got.calls != 0 {
 		t.Errorf("unknown key: %d, handler called %d times", resp.StatusCode, got.calls)
 	}
+	store.err = errors.New("s3: SlowDown")
+	if resp := invoke(`{"quarantineReplay":{"key":"` + key + `"}}`); resp.StatusCode != 503 || got.calls != 0 {
+		t.Errorf("bucket unavailable: %d, handler called %d times; want 503", resp.StatusCode, got.calls)
+	}
+	store.err = nil
 	if resp := invoke(`{"quarantineReplay":{"key":"` + otherKey + `"}}`); resp.StatusCode != 409 || got.calls != 0 {
 		t.Errorf("another webhook's delivery: %d, handler called %d times", resp.StatusCode, got.calls)
 	}

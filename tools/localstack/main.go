@@ -1,6 +1,7 @@
 // Command localstack runs the gateway on this machine without Docker: moto_server as the local AWS,
 // each function's real `bootstrap` binary against a local Lambda Runtime API, a local HTTP API
-// gateway on the template's routes, and a tail of every event that reaches the bus.
+// gateway on the template's routes, the Lambda Invoke API on the same address (for replays of
+// quarantined deliveries: `make quarantine-replay`), and a tail of every event that reaches the bus.
 //
 //	go run ./tools/localstack run    [-addr 127.0.0.1:3000]          (make run)
 //	go run ./tools/localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-api-key.json   (make invoke)
@@ -169,6 +170,44 @@ func (s *stack) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, 
 	return r.Payload, r.FunctionError, nil
 }
 
+// functionNames maps every name a running function answers to on the Invoke API to its logical
+// ID: the logical ID, and the AWS_LAMBDA_FUNCTION_NAME it runs with (the runtime sets the logical
+// ID unless events/env.json names another), which is what quarantine records name.
+func (s *stack) functionNames() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := map[string]string{}
+	for fn := range s.instances {
+		names[fn] = fn
+		if n := s.env[fn]["AWS_LAMBDA_FUNCTION_NAME"]; n != "" {
+			names[n] = fn
+		}
+	}
+	return names
+}
+
+// handler serves the HTTP API on routes and, under /2015-03-31/functions/, the Lambda Invoke
+// API of the stack's functions.
+func (s *stack) handler(routes []apigateway.Route, logs io.Writer) (http.Handler, error) {
+	for _, r := range routes {
+		if strings.HasPrefix(r.Path, invokePrefix) {
+			return nil, fmt.Errorf("route %s %s is where the local Lambda Invoke API is served", r.Method, r.Path)
+		}
+	}
+	api, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: logs})
+	if err != nil {
+		return nil, err
+	}
+	invoke := &invokeAPI{functions: s.functionNames(), invoker: s, log: logs}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, invokePrefix) {
+			invoke.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}), nil
+}
+
 func (s *stack) Close() {
 	for _, inst := range s.instances {
 		_ = inst.Close()
@@ -236,7 +275,7 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: os.Stderr})
+	h, err := s.handler(routes, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -276,7 +315,28 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 				base, c.APIKeys[0], sample)
 		}
 	}
+	printQuarantineHelp(w, base, s)
 	fmt.Fprintf(w, "Events reaching the bus are printed below. Ctrl-C stops everything.\n\n")
+}
+
+// printQuarantineHelp tells how to run the quarantine CLI against this stack: its S3 in moto,
+// its Lambda Invoke API on base.
+func printQuarantineHelp(w io.Writer, base string, s *stack) {
+	names := s.functionNames()
+	var fns []string
+	for n := range names {
+		fns = append(fns, n)
+	}
+	sort.Strings(fns)
+	fmt.Fprintf(w, "Lambda Invoke API: POST %s%s<name>/invocations  (<name>: %s)\n", base, invokePrefix, strings.Join(fns, ", "))
+	if len(s.res.payloadBuckets) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Quarantined deliveries (bucket %s), from another terminal:\n", strings.Join(s.res.payloadBuckets, ", "))
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_LAMBDA=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing PAYLOAD_BUCKET=%s\n",
+		s.moto.Endpoint, base, testenv.Region, s.res.payloadBuckets[0])
+	fmt.Fprintf(w, "  make quarantine                  (list; ARGS='-webhook shipping')\n")
+	fmt.Fprintf(w, "  make quarantine-replay ALL=1     (or KEYS='quarantine/shipping/<id>.json ...')\n")
 }
 
 // tail prints every event the rule delivers to the tail queue.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -47,7 +48,8 @@ var localSecrets = map[string]string{
 
 // resources are the local stand-ins of the template's resources, named as events/env.json names them.
 type resources struct {
-	tailQueueURL string
+	tailQueueURL   string
+	payloadBuckets []string // every function's PAYLOAD_BUCKET
 }
 
 // createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
@@ -66,13 +68,16 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 			return nil, err
 		}
 	}
-	bucket := shipping["PAYLOAD_BUCKET"]
-	var owned *s3types.BucketAlreadyOwnedByYou
-	if _, err := testenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
-		Bucket:                    &bucket,
-		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(testenv.Region)},
-	}); err != nil && !errors.As(err, &owned) {
-		return nil, fmt.Errorf("creating bucket %s: %w", bucket, err)
+	// Every function's PAYLOAD_BUCKET (quarantined deliveries, oversized event details).
+	buckets := payloadBuckets(env)
+	for _, bucket := range buckets {
+		var owned *s3types.BucketAlreadyOwnedByYou
+		if _, err := testenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
+			Bucket:                    &bucket,
+			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(testenv.Region)},
+		}); err != nil && !errors.As(err, &owned) {
+			return nil, fmt.Errorf("creating bucket %s: %w", bucket, err)
+		}
 	}
 	bus := shipping["EVENT_BUS_NAME"]
 	eb := eventbridge.NewFromConfig(cfg)
@@ -105,5 +110,17 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("tail"), Arn: &arn}}}); err != nil {
 		return nil, err
 	}
-	return &resources{tailQueueURL: aws.ToString(out.QueueUrl)}, nil
+	return &resources{tailQueueURL: aws.ToString(out.QueueUrl), payloadBuckets: buckets}, nil
+}
+
+// payloadBuckets are the distinct PAYLOAD_BUCKETs of env's functions, sorted.
+func payloadBuckets(env envFile) []string {
+	var buckets []string
+	for _, vars := range env {
+		if b := vars["PAYLOAD_BUCKET"]; b != "" && !slices.Contains(buckets, b) {
+			buckets = append(buckets, b)
+		}
+	}
+	slices.Sort(buckets)
+	return buckets
 }

@@ -1,0 +1,322 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+)
+
+// Invoker invokes a Lambda function synchronously; *lambda.Client is one.
+type Invoker interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// ReplayOptions says what Replay replays: Keys, or with All every delivery (of Webhook, when
+// set). Functions names, per webhook, the function to invoke instead of the one the record
+// names (the AWS_LAMBDA_FUNCTION_NAME of the function that quarantined it).
+type ReplayOptions struct {
+	Keys      []string
+	All       bool
+	Webhook   string
+	DryRun    bool
+	Functions map[string]string
+}
+
+// Result is what became of one delivery.
+type Result string
+
+// Results.
+const (
+	// Replayed: the function answered 200 (processed, or already processed before). The
+	// delivery is deleted from the quarantine unless Outcome.Deleted says otherwise.
+	Replayed Result = "replayed"
+	// StillQuarantined: the function answered 202 quarantined; the record was rewritten with
+	// the new reason.
+	StillQuarantined Result = "quarantined"
+	// Failed: no answer, or another one (404, 409, 429, 503, a function error). The delivery
+	// stays in the quarantine.
+	Failed Result = "failed"
+	// WouldReplay: a dry run's outcome.
+	WouldReplay Result = "dry-run"
+)
+
+// Outcome is one delivery's replay. Nothing in it comes from the request.
+type Outcome struct {
+	Key      string
+	Webhook  string
+	Function string
+	Result   Result
+	// Status is the function's HTTP answer; 0 when there was none.
+	Status int
+	// Reason is the answer's error code, or what went wrong before one (not_found,
+	// no_function, invoke_failed, function_error, unexpected_answer); for a replayed delivery
+	// its status (accepted, duplicate); for a dry run the record's reason.
+	Reason  string
+	Field   string
+	Message string
+	// Deleted: a replayed delivery was removed from the quarantine.
+	Deleted bool
+}
+
+// OK reports whether the delivery needs nothing more: replayed and deleted, or a dry run.
+func (o Outcome) OK() bool {
+	return (o.Result == Replayed && o.Deleted) || o.Result == WouldReplay
+}
+
+// Summary is a whole replay's outcomes, in order.
+type Summary struct {
+	DryRun   bool
+	Outcomes []Outcome
+}
+
+// OK reports whether every delivery was replayed (or, in a dry run, could be).
+func (s Summary) OK() bool {
+	for _, o := range s.Outcomes {
+		if !o.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// Count is how many outcomes have result r.
+func (s Summary) Count(r Result) int {
+	n := 0
+	for _, o := range s.Outcomes {
+		if o.Result == r {
+			n++
+		}
+	}
+	return n
+}
+
+// String is the summary line.
+func (s Summary) String() string {
+	n := len(s.Outcomes)
+	if s.DryRun {
+		return fmt.Sprintf("dry run: %d of %d %s would be replayed, %d failed", s.Count(WouldReplay), n,
+			plural(n, "delivery", "deliveries"), s.Count(Failed))
+	}
+	line := fmt.Sprintf("%d %s: %d replayed, %d still quarantined, %d failed", n, plural(n, "delivery", "deliveries"),
+		s.Count(Replayed), s.Count(StillQuarantined), s.Count(Failed))
+	notDeleted := 0
+	for _, o := range s.Outcomes {
+		if o.Result == Replayed && !o.Deleted {
+			notDeleted++
+		}
+	}
+	if notDeleted > 0 {
+		line += fmt.Sprintf(" (%d replayed but not deleted from the quarantine)", notDeleted)
+	}
+	return line
+}
+
+// Replay invokes, for each chosen delivery, the function that quarantined it with a replay
+// order, one delivery at a time, and deletes the deliveries it processed (200). It prints a line
+// per delivery as it goes, then the summary. Its error is for a replay that could not start
+// (bad options, a failed listing) or was interrupted (ctx); a delivery that could not be
+// replayed is an Outcome, and Summary.OK is then false.
+func Replay(ctx context.Context, st Store, inv Invoker, o ReplayOptions, w io.Writer) (Summary, error) {
+	s := Summary{DryRun: o.DryRun}
+	keys, err := replayKeys(ctx, st, o)
+	if err != nil {
+		return s, err
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "no quarantined deliveries")
+		return s, nil
+	}
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			fmt.Fprintln(w, s.String())
+			return s, err
+		}
+		out := replayOne(ctx, st, inv, k, o)
+		s.Outcomes = append(s.Outcomes, out)
+		fmt.Fprintln(w, out.line())
+	}
+	fmt.Fprintln(w, s.String())
+	return s, nil
+}
+
+// replayKeys checks the options and returns the keys to replay.
+func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error) {
+	if o.Webhook != "" {
+		if err := CheckWebhook(o.Webhook); err != nil {
+			return nil, err
+		}
+	}
+	for webhook := range o.Functions {
+		if err := CheckWebhook(webhook); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case o.All && len(o.Keys) > 0:
+		return nil, errors.New("give keys or -all, not both")
+	case !o.All && len(o.Keys) == 0:
+		return nil, errors.New("give the keys to replay, or -all")
+	case o.All:
+		items, err := st.List(ctx, o.Webhook)
+		if err != nil {
+			return nil, err
+		}
+		keys := make([]string, 0, len(items))
+		for _, it := range items {
+			keys = append(keys, it.Key)
+		}
+		return keys, nil
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, k := range o.Keys {
+		if err := CheckKey(k); err != nil {
+			return nil, err
+		}
+		if o.Webhook != "" && webhookOf(k) != o.Webhook {
+			return nil, fmt.Errorf("%s is not a %s delivery (-webhook %s)", k, o.Webhook, o.Webhook)
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// replayOrder is the invocation payload of quarantine.Entry's replay.
+type replayOrder struct {
+	Replay quarantine.Replay `json:"quarantineReplay"`
+}
+
+// answerBody is what the functions answer: httpapi.ErrorBody, quarantine.Answer or
+// delivery's {"status": ...}.
+type answerBody struct {
+	Status  string `json:"status"`
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Field   string `json:"field"`
+}
+
+func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayOptions) Outcome {
+	out := Outcome{Key: key, Webhook: webhookOf(key), Result: Failed}
+	rec, err := st.Get(ctx, key)
+	if err != nil {
+		out.Reason, out.Message = "unreadable", err.Error()
+		if errors.Is(err, quarantine.ErrNotFound) {
+			out.Reason, out.Message = "not_found", "no quarantined delivery with that key"
+		}
+		return out
+	}
+	if rec.Webhook != "" {
+		out.Webhook = rec.Webhook
+	}
+	out.Function = rec.Function
+	if fn := o.Functions[out.Webhook]; fn != "" {
+		out.Function = fn
+	}
+	if out.Function == "" {
+		out.Reason, out.Message = "no_function", fmt.Sprintf("the record names no function: pass -function %s=<name>", out.Webhook)
+		return out
+	}
+	if o.DryRun {
+		out.Result, out.Reason, out.Field = WouldReplay, rec.Reason, rec.Field
+		return out
+	}
+
+	payload, err := json.Marshal(replayOrder{Replay: quarantine.Replay{Key: key}})
+	if err != nil {
+		out.Reason, out.Message = "invoke_failed", err.Error()
+		return out
+	}
+	ictx, cancel := context.WithTimeout(ctx, InvokeTimeout)
+	defer cancel()
+	resp, err := inv.Invoke(ictx, &lambda.InvokeInput{
+		FunctionName:   aws.String(out.Function),
+		InvocationType: lambdatypes.InvocationTypeRequestResponse,
+		Payload:        payload,
+	})
+	if err != nil {
+		// The SDK's error: operation, HTTP status, request id, error code and message.
+		out.Reason, out.Message = "invoke_failed", err.Error()
+		return out
+	}
+	if resp.FunctionError != nil {
+		// Only the error type: the function's error message is for its log, which has it.
+		var doc struct {
+			Type string `json:"errorType"`
+		}
+		_ = json.Unmarshal(resp.Payload, &doc)
+		out.Reason = "function_error"
+		out.Message = fmt.Sprintf("the function failed (%s, %s); see its log", aws.ToString(resp.FunctionError), dash(doc.Type))
+		return out
+	}
+	var answer events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(resp.Payload, &answer); err != nil || answer.StatusCode == 0 {
+		out.Reason = "unexpected_answer"
+		out.Message = fmt.Sprintf("a %d-byte answer that is not an API Gateway response", len(resp.Payload))
+		return out
+	}
+	out.Status = answer.StatusCode
+	var body answerBody
+	_ = json.Unmarshal([]byte(answer.Body), &body)
+	out.Reason, out.Field, out.Message = body.Error, body.Field, body.Message
+	switch {
+	case answer.StatusCode == http.StatusOK:
+		out.Result, out.Reason, out.Message = Replayed, body.Status, ""
+		if err := st.Delete(ctx, key); err != nil {
+			out.Message = err.Error()
+			return out
+		}
+		out.Deleted = true
+	case answer.StatusCode == http.StatusAccepted && body.Status == "quarantined":
+		out.Result = StillQuarantined
+	}
+	if out.Reason == "" && out.Result != Replayed {
+		out.Reason = strings.ToLower(strings.ReplaceAll(http.StatusText(answer.StatusCode), " ", "_"))
+	}
+	return out
+}
+
+// line is the outcome as the CLI prints it.
+func (o Outcome) line() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-11s %s -> %s:", o.Result, o.Key, dash(o.Function))
+	if o.Status != 0 {
+		fmt.Fprintf(&b, " %d", o.Status)
+	}
+	if o.Result == WouldReplay {
+		b.WriteString(" quarantined for")
+	}
+	if o.Reason != "" {
+		b.WriteString(" " + o.Reason)
+	}
+	if o.Field != "" {
+		b.WriteString(" (" + o.Field + ")")
+	}
+	if o.Message != "" {
+		b.WriteString(": " + o.Message)
+	}
+	switch {
+	case o.Result == Replayed && o.Deleted:
+		b.WriteString("; deleted from the quarantine")
+	case o.Result == Replayed:
+		b.WriteString("; NOT deleted from the quarantine (a new replay is answered as a duplicate)")
+	case o.Result == StillQuarantined:
+		b.WriteString("; kept, with the new reason")
+	case o.Result == Failed && o.Reason != "not_found":
+		b.WriteString("; kept")
+	}
+	return b.String()
+}
