@@ -29,6 +29,7 @@ type onceRunner interface {
 }
 
 type quarantiner interface {
+	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, rejection events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
 	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
 }
 
@@ -94,10 +95,10 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 			}
 		}
 	}
-	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse { return h.process(ctx, log, m) })
+	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse { return h.process(ctx, log, req, m) })
 }
 
-func (h *Handler) process(ctx context.Context, log *slog.Logger, m *snsverify.Message) events.APIGatewayV2HTTPResponse {
+func (h *Handler) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m *snsverify.Message) events.APIGatewayV2HTTPResponse {
 	ev := Event(m, h.now().UTC())
 	log = log.With("detailType", ev.DetailType)
 	deadline, ok := ctx.Deadline()
@@ -117,6 +118,11 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, m *snsverify.Me
 		}
 		return h.Events.Publish(ctx, []eventbus.Event{ev})
 	})
+	// A signed confirmation whose SubscribeURL the verifier refuses (not https, not an SNS host)
+	// fails the same way on every retry: keep it instead of asking SNS to retry.
+	if errors.Is(err, snsverify.ErrInvalidSignature) || errors.Is(err, snsverify.ErrMalformed) {
+		return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_subscription", "the SubscribeURL is not an https URL on an SNS host"))
+	}
 	return delivery.Answer(log, err, map[string]any{"messageId": m.MessageID})
 }
 

@@ -38,7 +38,8 @@ func Header(req *events.APIGatewayV2HTTPRequest, name string) string {
 // before any other work.
 func BodySize(req *events.APIGatewayV2HTTPRequest) int {
 	if req.IsBase64Encoded {
-		return base64.StdEncoding.DecodedLen(len(req.Body))
+		// DecodedLen counts the "=" padding as data.
+		return base64.StdEncoding.DecodedLen(len(req.Body)) - min(2, len(req.Body)-len(strings.TrimRight(req.Body, "=")))
 	}
 	return len(req.Body)
 }

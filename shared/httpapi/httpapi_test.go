@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -39,6 +40,17 @@ func TestBody(t *testing.T) {
 				t.Errorf("BodySize %d below the real size %d: the cap could be bypassed", BodySize(&tc.req), len(got))
 			}
 		})
+	}
+}
+
+// BodySize is exact for base64 bodies, padding or not, so a body at the cap is not refused.
+func TestBodySizeIsExact(t *testing.T) {
+	for n := range 10 {
+		body := strings.Repeat("x", n)
+		req := events.APIGatewayV2HTTPRequest{Body: base64.StdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true}
+		if got := BodySize(&req); got != n {
+			t.Errorf("BodySize of %d bytes as base64 %q = %d", n, req.Body, got)
+		}
 	}
 }
 

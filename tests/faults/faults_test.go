@@ -140,7 +140,7 @@ func TestEveryAcknowledgedDeliveryIsKeptAndEveryRefusedOneSucceedsOnRedelivery(t
 			for j, resp := range first {
 				if resp.StatusCode >= 300 {
 					refused++
-				if resp.StatusCode != 429 && resp.StatusCode < 500 {
+					if resp.StatusCode != 429 && resp.StatusCode < 500 {
 						t.Errorf("%s: answered %d during the fault: a 4xx would end Amazon's retries", ds[j].name, resp.StatusCode)
 					}
 				}
