@@ -78,6 +78,9 @@ func newSNSServer(t testing.TB) *snsServer {
 			_, _ = w.Write(body)
 		})
 	}
+	mux.HandleFunc("GET /SimpleNotificationService-unavailable.pem", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	})
 	mux.HandleFunc("GET /SimpleNotificationService-redirect.pem", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/SimpleNotificationService-abc.pem", http.StatusFound)
 	})

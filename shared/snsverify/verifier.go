@@ -248,6 +248,11 @@ func (v *Verifier) fetch(ctx context.Context, rawURL string) (*x509.Certificate,
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCertBytes))
+		// A 4xx is SNS saying there is no such certificate: the message is forged, and a retry
+		// would fail the same way. Anything else (5xx, 429, a redirect) may pass.
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			return nil, invalid("SigningCertURL answered status %d", resp.StatusCode)
+		}
 		return nil, fmt.Errorf("%w: SigningCertURL answered status %d", ErrCertificateUnavailable, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCertBytes+1))

@@ -249,7 +249,8 @@ func TestVerifyCertificates(t *testing.T) {
 		{"ECDSA key", certURL("ecdsa"), nil, ErrInvalidSignature},
 		{"another RSA key", certURL("wrongkey"), nil, ErrInvalidSignature},
 		{"larger than 64 KiB", certURL("big"), nil, ErrInvalidSignature},
-		{"404", certURL("missing"), nil, ErrCertificateUnavailable},
+		{"404: no such certificate", certURL("missing"), nil, ErrInvalidSignature},
+		{"503: try later", certURL("unavailable"), nil, ErrCertificateUnavailable},
 		{"redirect is not followed", certURL("redirect"), nil, ErrCertificateUnavailable},
 		{"TLS certificate not for that host", "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", nil, ErrCertificateUnavailable},
 	}
@@ -302,14 +303,14 @@ func TestCertificateUnavailableIsNotCached(t *testing.T) {
 	s := newSNSServer(t)
 	v := newVerifier(t, s, nil)
 	m := notification("")
-	m.SigningCertURL = "https://" + host + "/SimpleNotificationService-missing.pem"
+	m.SigningCertURL = "https://" + host + "/SimpleNotificationService-unavailable.pem"
 	signed(t, m)
 	for range 2 {
 		if err := v.Verify(t.Context(), m); !errors.Is(err, ErrCertificateUnavailable) {
 			t.Fatalf("Verify = %v", err)
 		}
 	}
-	if n := s.hitsFor("/SimpleNotificationService-missing.pem"); n != 2 {
+	if n := s.hitsFor("/SimpleNotificationService-unavailable.pem"); n != 2 {
 		t.Errorf("fetched %d times, want 2", n)
 	}
 	if v.cacheLen() != 0 {
