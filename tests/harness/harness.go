@@ -54,8 +54,10 @@ const (
 	EventSources = `{"source":["` + shipping.EventSource + `","` + aps.EventSource + `","` + amazonpay.EventSource + `"]}`
 )
 
-// Secrets lists every secret value a test run handles: none may appear in a log.
-var Secrets = []string{APIKey, APSPhrase, "dev-password-0123456789abcdefghij", "dev-query-key-0123456789abcdefghijk", "SILgpo7pWbmzuURp2qri"}
+// Secrets lists every secret value a test run handles, and the card and customer data of
+// APSParams: none may appear in a log.
+var Secrets = []string{APIKey, APSPhrase, "dev-password-0123456789abcdefghij", "dev-query-key-0123456789abcdefghijk", "SILgpo7pWbmzuURp2qri",
+	"400555******0001", "test@example.com"}
 
 // Gateway is the three functions' Lambda handlers and the resources they use.
 type Gateway struct {
