@@ -73,7 +73,38 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkParse(t, body)
+		checkParsePartial(t, body)
 	})
+}
+
+// checkParsePartial: ParsePartial agrees with Parse on deliveries Parse accepts, and otherwise
+// either fails as Parse does or keeps some entries and names every entry it rejected.
+func checkParsePartial(t *testing.T, body []byte) {
+	strict, strictErr := shipping.Parse(body)
+	n, rejected, err := shipping.ParsePartial(body)
+	switch {
+	case strictErr == nil:
+		if err != nil || len(rejected) > 0 || len(n.OTPs) != len(strict.OTPs) || len(n.Others) != len(strict.Others) {
+			t.Fatalf("ParsePartial = %v, %d rejected; Parse accepted the delivery", err, len(rejected))
+		}
+	case err != nil:
+		if n != nil || rejected != nil {
+			t.Fatalf("ParsePartial returned results along with error %v", err)
+		}
+	default:
+		if len(rejected) == 0 || len(n.OTPs)+len(n.Others) == 0 {
+			t.Fatalf("ParsePartial kept %d OTPs and %d others and rejected %d entries, where Parse failed with %v", len(n.OTPs), len(n.Others), len(rejected), strictErr)
+		}
+		for _, r := range rejected {
+			if !strings.HasPrefix(r.Field, "detail[") || r.Problem == "" {
+				t.Fatalf("rejection %+v does not name its entry", r)
+			}
+		}
+		var fe *shipping.FieldError
+		if errors.As(strictErr, &fe) && fe.Field != rejected[0].Field {
+			t.Fatalf("Parse failed on %s, ParsePartial's first rejection is %s", fe.Field, rejected[0].Field)
+		}
+	}
 }
 
 // checkParse asserts the properties Parse keeps for any input.

@@ -3,6 +3,7 @@ package shipping
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,7 +101,7 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 		if err != nil {
 			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_encoding", err.Error()))
 		}
-		n, err := Parse(body)
+		n, rejected, err := ParsePartial(body)
 		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
@@ -109,12 +110,42 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_payload", "payload could not be parsed"))
 		}
 		log := log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others))
+		if len(rejected) > 0 {
+			return h.processPartly(ctx, log, req, n, rejected)
+		}
 		return h.process(ctx, log, n)
 	})
 }
 
+// processPartly handles an accumulated delivery some of whose entries are invalid: the delivery
+// is quarantined whole (for a replay after a fix), then the valid entries are processed now,
+// because their OTPs are needed for pickups today. The answer is 202 with the quarantine's
+// reason and the processing's outcome; 503 if either step failed, so the sender retries both.
+func (h *Handler) processPartly(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, n *Notification, rejected []*FieldError) events.APIGatewayV2HTTPResponse {
+	first := rejected[0]
+	why := fmt.Sprintf("%d of %d detail entries are invalid (first: %s); the others were processed", len(rejected), len(n.Envelope.Details), first.Error())
+	kept := h.Quarantine.Keep(ctx, log, req, httpapi.FieldError(first.Field, why))
+	if kept.StatusCode != 202 {
+		return kept
+	}
+	done := h.process(ctx, log.With("invalidEntries", len(rejected)), n)
+	if done.StatusCode != 200 {
+		return done
+	}
+	body := map[string]any{}
+	for _, b := range []string{done.Body, kept.Body} {
+		_ = json.Unmarshal([]byte(b), &body)
+	}
+	body["status"] = "quarantined"
+	return httpapi.JSON(202, body)
+}
+
 func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification) events.APIGatewayV2HTTPResponse {
 	key := "shipping:" + n.Envelope.ID
+	if quarantine.IsReplay(ctx) {
+		// A replay may follow a partly processed delivery whose key is completed: it must run again.
+		key += ":replay"
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = h.now().Add(30 * time.Second)

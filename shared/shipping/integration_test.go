@@ -734,3 +734,44 @@ func assertQuarantined(t *testing.T, q *quarantine.Store, answer map[string]any,
 		}
 	}
 }
+
+// An accumulated delivery with one invalid entry: the valid OTPs are stored and announced now, the
+// delivery is quarantined whole, and a replay that still finds the entry invalid keeps it there.
+func TestPartlyInvalidDeliveryProcessesTheValidEntriesAndQuarantinesTheWhole(t *testing.T) {
+	e := newEnv(t)
+	e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+	req := testenv.LoadEvent(t, "shipping-otp-accumulated.json")
+	var body map[string]any
+	_ = json.Unmarshal([]byte(req.Body), &body)
+	details := body["detail"].([]any)
+	delete(details[1].(map[string]any), "verificationCodeTTL")
+	b, _ := json.Marshal(body)
+	req.Body = string(b)
+
+	resp, answer := e.post(t, req)
+	if resp.StatusCode != 202 || answer["status"] != "quarantined" || answer["field"] != "detail[1].verificationCodeTTL" || answer["events"] != float64(1) {
+		t.Fatalf("got %d %v", resp.StatusCode, answer)
+	}
+	if _, err := e.store.ByTrackingID(context.Background(), "1709913037950"); err != nil {
+		t.Errorf("the valid entry's OTP was not stored: %v", err)
+	}
+	if _, err := e.store.ByTrackingID(context.Background(), "1709913037951"); err == nil {
+		t.Error("the invalid entry's OTP was stored")
+	}
+	if got := e.consumed(t); len(got) != 1 || got[0].Detail.Data.TrackingID != "1709913037950" {
+		t.Errorf("events: %+v, want one for the valid entry", got)
+	}
+	assertQuarantined(t, e.quarantine, answer, req, "invalid_payload", "detail[1].verificationCodeTTL")
+
+	// A replay before the fix: still partly invalid, so it stays quarantined (the replay command
+	// deletes only on 200), and the valid entry is announced again under the same key.
+	replay := quarantine.Entry(e.quarantine, shipping.Webhook, slog.New(slog.DiscardHandler), e.handler.Handle)
+	order, _ := json.Marshal(map[string]any{"quarantineReplay": map[string]string{"key": answer["quarantineKey"].(string)}})
+	again, err := replay(context.Background(), order)
+	if err != nil || again.StatusCode != 202 {
+		t.Fatalf("replay: %d %s %v", again.StatusCode, again.Body, err)
+	}
+	if got := e.consumed(t); len(got) != 1 || got[0].Detail.Metadata.IdempotencyKey != "shipping:6f1c2a9e-5b7d-4c1e-9a0b-3d2e1f4a5b6c:1709913037950" {
+		t.Errorf("replayed events: %+v", got)
+	}
+}

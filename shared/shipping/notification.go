@@ -6,6 +6,7 @@ package shipping
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,74 +85,105 @@ func fieldErr(field, format string, args ...any) *FieldError {
 
 // Parse validates a delivery body. Unknown fields are tolerated; every error is a *FieldError.
 func Parse(body []byte) (*Notification, error) {
-	top, err := object(body, "body")
+	n, rejected, err := ParsePartial(body)
 	if err != nil {
 		return nil, err
+	}
+	if len(rejected) > 0 {
+		return nil, rejected[0]
+	}
+	return n, nil
+}
+
+// ParsePartial is Parse for accumulated deliveries (a detail array): an entry that fails
+// validation is returned as a FieldError instead of failing the delivery, so the other entries'
+// OTPs are not held back by it. The envelope must validate and at least one entry must.
+func ParsePartial(body []byte) (*Notification, []*FieldError, error) {
+	n, rejected, err := parse(body)
+	if err == nil && len(rejected) > 0 && len(n.OTPs)+len(n.Others) == 0 {
+		return nil, nil, rejected[0]
+	}
+	return n, rejected, err
+}
+
+func parse(body []byte) (*Notification, []*FieldError, error) {
+	top, err := object(body, "body")
+	if err != nil {
+		return nil, nil, err
 	}
 	var env Envelope
 	if env.Version, err = reqString(top, "", "version", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.ID, err = reqString(top, "", "id", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.DetailType, err = reqString(top, "", "detail-type", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.Source, err = reqString(top, "", "source", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.Source != SourceAmazonShipping {
-		return nil, fieldErr("source", "must be %q", SourceAmazonShipping)
+		return nil, nil, fieldErr("source", "must be %q", SourceAmazonShipping)
 	}
 	if env.Account, err = reqString(top, "", "account", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.Region, err = optString(top, "", "region", maxIDLength); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ts, err := reqString(top, "", "time", 64)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.Time, err = time.Parse(time.RFC3339, ts); err != nil {
-		return nil, fieldErr("time", "must be an RFC 3339 timestamp")
+		return nil, nil, fieldErr("time", "must be an RFC 3339 timestamp")
 	}
 	if raw, ok := top["resources"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &env.Resources); err != nil {
-			return nil, fieldErr("resources", "must be an array of strings")
+			return nil, nil, fieldErr("resources", "must be an array of strings")
 		}
 	}
 	if env.Details, err = details(top["detail"]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	n := &Notification{Envelope: env}
+	var rejected []*FieldError
 	for i, raw := range env.Details {
 		field := "detail"
 		if len(env.Details) > 1 || isArray(top["detail"]) {
 			field = fmt.Sprintf("detail[%d]", i)
 		}
 		d, err := object(raw, field)
-		if err != nil {
-			return nil, err
-		}
-		code, _ := optString(d, field, "eventCode", maxIDLength)
-		if env.DetailType == DetailTypePN && code == EventCodePinGenerated {
-			otp, err := parseOTP(d, field)
-			if err != nil {
-				return nil, err
+		if err == nil {
+			code, _ := optString(d, field, "eventCode", maxIDLength)
+			if env.DetailType == DetailTypePN && code == EventCodePinGenerated {
+				var otp OTP
+				if otp, err = parseOTP(d, field); err == nil {
+					n.OTPs = append(n.OTPs, otp)
+					continue
+				}
+			} else {
+				// Entries without an OTP are passed on whole: a field of an unexpected type must not
+				// cost the delivery, so they are only read when they are strings.
+				tid, _ := optString(d, field, "trackingId", maxIDLength)
+				n.Others = append(n.Others, Other{TrackingID: tid, EventCode: code, Raw: raw})
+				continue
 			}
-			n.OTPs = append(n.OTPs, otp)
-			continue
 		}
-		// Entries without an OTP are passed on whole: a field of an unexpected type must not
-		// cost the delivery (a 4xx is final for Amazon), so they are only read when they are strings.
-		tid, _ := optString(d, field, "trackingId", maxIDLength)
-		n.Others = append(n.Others, Other{TrackingID: tid, EventCode: code, Raw: raw})
+		if !isArray(top["detail"]) {
+			return nil, nil, err
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			return nil, nil, err
+		}
+		rejected = append(rejected, fe)
 	}
 	n.OTPs = newestPerTrackingID(n.OTPs)
-	return n, nil
+	return n, rejected, nil
 }
 
 func parseOTP(d map[string]json.RawMessage, field string) (OTP, error) {

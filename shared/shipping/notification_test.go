@@ -596,3 +596,57 @@ func TestParseRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestParsePartialKeepsTheValidEntriesOfAnAccumulatedDelivery(t *testing.T) {
+	bad := otpEntry("TBA002", "123456", seedTTL)
+	delete(bad, "verificationCodeTTL")
+	tests := []struct {
+		name         string
+		body         []byte
+		wantOTPs     []string // tracking IDs kept
+		wantRejected []string // fields rejected
+		wantErr      string   // field of a whole-delivery error
+	}{
+		{"one invalid entry among valid ones", withDetail(t, []any{otpEntry("TBA001", "938492", seedTTL), bad, otpEntry("TBA003", "555111", seedTTL)}),
+			[]string{"TBA001", "TBA003"}, []string{"detail[1].verificationCodeTTL"}, ""},
+		{"a number among the entries", withDetail(t, []any{5, otpEntry("TBA001", "938492", seedTTL)}), []string{"TBA001"}, []string{"detail[0]"}, ""},
+		{"every entry invalid", withDetail(t, []any{bad, 5}), nil, nil, "detail[0].verificationCodeTTL"},
+		{"a single invalid object is the whole delivery", withDetail(t, bad), nil, nil, "detail.verificationCodeTTL"},
+		{"an invalid envelope fails whatever the entries", parseSampleWith(t, func(top, _ map[string]any) {
+			top["detail"] = []any{otpEntry("TBA001", "938492", seedTTL)}
+			delete(top, "id")
+		}), nil, nil, "id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, rejected, err := shipping.ParsePartial(tt.body)
+			if tt.wantErr != "" {
+				var fe *shipping.FieldError
+				if !errors.As(err, &fe) || fe.Field != tt.wantErr || n != nil {
+					t.Fatalf("ParsePartial = %v, %v, %v; want an error on %s", n, rejected, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids, fields []string
+			for _, o := range n.OTPs {
+				ids = append(ids, o.TrackingID)
+			}
+			for _, r := range rejected {
+				fields = append(fields, r.Field)
+				if strings.Contains(r.Error(), "123456") {
+					t.Errorf("the rejection names the code: %v", r)
+				}
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(tt.wantOTPs) || fmt.Sprint(fields) != fmt.Sprint(tt.wantRejected) {
+				t.Errorf("kept %v rejected %v, want %v and %v", ids, fields, tt.wantOTPs, tt.wantRejected)
+			}
+			// Parse stays strict: the same body is refused whole.
+			if _, err := shipping.Parse(tt.body); err == nil {
+				t.Error("Parse accepted a delivery with an invalid entry")
+			}
+		})
+	}
+}
