@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -31,6 +32,10 @@ func main() {
 	lambda.Start(h)
 }
 
+// maxMessageAge refuses replayed IPNs: SNS retries within minutes, and the idempotency store
+// remembers a MessageId for 48 h, so a captured message is a duplicate until it is refused.
+const maxMessageAge = 24 * time.Hour
+
 func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, error) {
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
@@ -51,7 +56,7 @@ func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, err
 	if err != nil {
 		return nil, err
 	}
-	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics})
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics, MaxAge: maxMessageAge})
 	if err != nil {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}

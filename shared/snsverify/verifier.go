@@ -45,7 +45,15 @@ type Config struct {
 	// whole host (it is anchored whether or not it has ^ and $). Default:
 	// ^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$ (AWS's documented pattern; case-sensitive).
 	CertHostPattern *regexp.Regexp
+	// MaxAge, when positive, refuses a message whose Timestamp is more than MaxAge before Now
+	// (or more than MaxClockSkew after it) as a replay: with MaxAge below the time a receiver
+	// remembers a MessageId, a captured message can only ever be a duplicate or refused.
+	// 0: no age check.
+	MaxAge time.Duration
 }
+
+// MaxClockSkew is how far in the future a Timestamp may be when Config.MaxAge is set.
+const MaxClockSkew = 5 * time.Minute
 
 // Verifier verifies SNS messages. It is safe for concurrent use.
 type Verifier struct {
@@ -54,6 +62,7 @@ type Verifier struct {
 	now    func() time.Time
 	host   *regexp.Regexp
 	max    int
+	maxAge time.Duration
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate
@@ -65,7 +74,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if len(cfg.TopicARNs) == 0 {
 		return nil, errors.New("snsverify: Config.TopicARNs is empty: no topic would be accepted")
 	}
-	v := &Verifier{topics: make(map[string]struct{}, len(cfg.TopicARNs)), now: cfg.Now, max: cfg.MaxCachedCerts}
+	v := &Verifier{topics: make(map[string]struct{}, len(cfg.TopicARNs)), now: cfg.Now, max: cfg.MaxCachedCerts, maxAge: cfg.MaxAge}
 	for _, t := range cfg.TopicARNs {
 		if strings.TrimSpace(t) == "" {
 			return nil, errors.New("snsverify: Config.TopicARNs has an empty entry")
@@ -112,6 +121,16 @@ func (v *Verifier) Verify(ctx context.Context, m *Message) error {
 	}
 	if err := validate(m); err != nil {
 		return err
+	}
+	// Before any network call: an old message is refused whoever signed it.
+	if v.maxAge > 0 {
+		ts, _ := time.Parse(time.RFC3339, m.Timestamp) // validate checked it
+		switch now := v.now(); {
+		case now.Sub(ts) > v.maxAge:
+			return invalid("Timestamp is more than %s old: a replayed message", v.maxAge)
+		case ts.Sub(now) > MaxClockSkew:
+			return invalid("Timestamp is in the future")
+		}
 	}
 	h, err := hashFor(m.SignatureVersion)
 	if err != nil {

@@ -562,3 +562,52 @@ func BenchmarkVerifyCached(b *testing.B) {
 		b.Errorf("certificate fetched %d times", n)
 	}
 }
+
+func TestMaxAgeRefusesReplayedMessages(t *testing.T) {
+	sent := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC) // notification()'s Timestamp
+	tests := []struct {
+		name   string
+		maxAge time.Duration
+		now    time.Time
+		wantIs error
+	}{
+		{"fresh", 24 * time.Hour, sent.Add(time.Minute), nil},
+		{"just inside the age", 24 * time.Hour, sent.Add(24 * time.Hour), nil},
+		{"older than the age: a replay", 24 * time.Hour, sent.Add(24*time.Hour + time.Second), ErrInvalidSignature},
+		{"a little ahead of our clock", 24 * time.Hour, sent.Add(-MaxClockSkew), nil},
+		{"far in the future", 24 * time.Hour, sent.Add(-MaxClockSkew - time.Second), ErrInvalidSignature},
+		{"no age check", 0, sent.Add(365 * 24 * time.Hour), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSNSServer(t)
+			v := newVerifier(t, s, func(c *Config) {
+				c.MaxAge = tt.maxAge
+				// The certificate is valid around the real clock; the age check reads this one.
+				c.Now = func() time.Time { return tt.now }
+			})
+			m := signed(t, notification("s"))
+			err := v.Verify(t.Context(), m)
+			if tt.maxAge == 0 {
+				// Without an age check the certificate's validity decides, at a year ahead: refused
+				// for that reason, not for the age.
+				if err != nil && strings.Contains(err.Error(), "old") {
+					t.Fatalf("refused for its age without MaxAge: %v", err)
+				}
+				return
+			}
+			if tt.wantIs == nil {
+				if err != nil && (strings.Contains(err.Error(), "old") || strings.Contains(err.Error(), "future")) {
+					t.Fatalf("refused for its age: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantIs) {
+				t.Fatalf("Verify = %v, want %v", err, tt.wantIs)
+			}
+			if s.totalHits() != 0 {
+				t.Errorf("a stale message cost a certificate fetch")
+			}
+		})
+	}
+}

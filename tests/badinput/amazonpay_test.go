@@ -406,6 +406,13 @@ func amazonPayCertURLs(c *corpus) {
 	} {
 		c.payUnauthorized("SigningCertURL "+v.name, c.after(func(m *snsverify.Message) { m.SigningCertURL = v.url }))
 	}
+	// A message signed by SNS long ago is a replay: refused before any certificate fetch.
+	c.payUnauthorized("validly signed message sent 25 hours ago", ipn(c.ipnMsg(func(m *snsverify.Message) {
+		m.Timestamp = time.Now().Add(-25 * time.Hour).UTC().Format(snsTimestamp)
+	})))
+	c.payUnauthorized("validly signed message dated an hour ahead", ipn(c.ipnMsg(func(m *snsverify.Message) {
+		m.Timestamp = time.Now().Add(time.Hour).UTC().Format(snsTimestamp)
+	})))
 	// An SNS URL is fetched: when SNS answers that nothing is there (4xx), the message is forged.
 	c.payUnauthorized("SigningCertURL on an SNS host where no certificate is", c.after(func(m *snsverify.Message) {
 		m.SigningCertURL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-missing.pem"
@@ -466,7 +473,7 @@ func amazonPayVerified(c *corpus) {
 		{"no Subject", func(m *snsverify.Message) { m.Subject = "" }},
 		{"a Subject with an RTL override", func(m *snsverify.Message) { m.Subject = "\u202e" + m.Subject }},
 		{"SignatureVersion 1 (SHA1)", func(m *snsverify.Message) { m.SignatureVersion = "1" }},
-		{"a Timestamp a year old", func(m *snsverify.Message) { m.Timestamp = time.Now().AddDate(-1, 0, 0).UTC().Format(snsTimestamp) }},
+		{"a Timestamp an hour old", func(m *snsverify.Message) { m.Timestamp = time.Now().Add(-time.Hour).UTC().Format(snsTimestamp) }},
 	} {
 		c.payOK("signed, "+v.name, ipn(c.ipnMsg(v.pre)))
 	}

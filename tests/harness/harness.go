@@ -180,7 +180,8 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	}
 	g.APS = quarantine.Entry(g.Quarantine, aps.Webhook, log, apsHandler.Handle)
 
-	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: []string{TopicARN}, HTTPClient: g.SNS.Client()})
+	// MaxAge as functions/amazon-pay-ipn sets it.
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: []string{TopicARN}, HTTPClient: g.SNS.Client(), MaxAge: 24 * time.Hour})
 	must(err)
 	pay := &amazonpay.Handler{
 		SNS: sns, Idempotency: once, Events: publisher, Log: log,
