@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -38,6 +39,21 @@ func StartLocal() (*Local, error) {
 	}
 	l.Faults = NewEventBridgeFaults(moto.Endpoint)
 	return l, nil
+}
+
+// RunWithLocal is a TestMain body for a package whose tests share one Local: it starts it into
+// *l, runs the tests and closes it.
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
+func RunWithLocal(m interface{ Run() int }, l **Local) int {
+	local, err := StartLocal()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer local.Close()
+	*l = local
+	return m.Run()
 }
 
 // Close stops the proxy and moto_server.

@@ -51,16 +51,7 @@ const workers = 8
 
 var local *testenv.Local
 
-func TestMain(m *testing.M) {
-	var err error
-	if local, err = testenv.StartLocal(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	local.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 
 // statuses are the answers the contract has for bad input, with the code each may carry.
 var statuses = map[int][]string{

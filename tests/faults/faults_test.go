@@ -29,16 +29,7 @@ import (
 
 var local *testenv.Local
 
-func TestMain(m *testing.M) {
-	var err error
-	if local, err = testenv.StartLocal(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	local.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 
 // delivery is one webhook delivery and what must follow from it once acknowledged.
 type delivery struct {

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,16 +13,7 @@ import (
 
 var local *testenv.Local
 
-func TestMain(m *testing.M) {
-	var err error
-	if local, err = testenv.StartLocal(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	local.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 
 // Every builder makes a delivery its function accepts, and the events reach a consumer's queue.
 func TestBuildersMakeAcceptedDeliveries(t *testing.T) {

@@ -5,7 +5,6 @@ package limits
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -20,16 +19,7 @@ import (
 
 var local *testenv.Local
 
-func TestMain(m *testing.M) {
-	var err error
-	if local, err = testenv.StartLocal(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	local.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 
 // An Amazon Pay IPN may carry an SNS message of up to 256 KB; with the gateway's metadata its
 // event is over the 256 KB entry budget.
