@@ -24,28 +24,44 @@ type Deps struct {
 	Quarantine *quarantine.Store
 }
 
-// FromEnv builds Deps from IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME and PAYLOAD_BUCKET (quarantined
-// deliveries and the full detail of oversized events).
+// Resources names what Deps are built on.
+type Resources struct {
+	IdempotencyTable string
+	EventBus         string
+	// PayloadBucket holds quarantined deliveries and the full detail of oversized events.
+	PayloadBucket string
+}
+
+// FromEnv builds Deps from IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME and PAYLOAD_BUCKET.
 func FromEnv(awsCfg aws.Config) (Deps, error) {
-	var d Deps
-	table, err := envconfig.Required("IDEMPOTENCY_TABLE_NAME")
-	if err != nil {
-		return d, err
+	var r Resources
+	var err error
+	if r.IdempotencyTable, err = envconfig.Required("IDEMPOTENCY_TABLE_NAME"); err != nil {
+		return Deps{}, err
 	}
-	bus, err := envconfig.Required("EVENT_BUS_NAME")
-	if err != nil {
-		return d, err
+	if r.EventBus, err = envconfig.Required("EVENT_BUS_NAME"); err != nil {
+		return Deps{}, err
 	}
-	bucket, err := envconfig.Required("PAYLOAD_BUCKET")
-	if err != nil {
-		return d, err
+	if r.PayloadBucket, err = envconfig.Required("PAYLOAD_BUCKET"); err != nil {
+		return Deps{}, err
 	}
-	// Path-style addressing works for the bucket's name (no dots) in AWS and in local emulators.
-	objects := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
-	d.Once = idempotency.New(dynamodb.NewFromConfig(awsCfg), table, keepCompleted, nil)
-	// Four attempts with 100 ms jittered backoff stay well inside the 4 s function timeout.
-	d.Events = eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, 4, 100*time.Millisecond).
-		OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: bucket})
-	d.Quarantine = quarantine.New(objects, bucket)
-	return d, nil
+	return New(awsCfg, r), nil
+}
+
+// New builds Deps on r.
+func New(awsCfg aws.Config, r Resources) Deps {
+	objects := Objects(awsCfg)
+	return Deps{
+		Once: idempotency.New(dynamodb.NewFromConfig(awsCfg), r.IdempotencyTable, keepCompleted, nil),
+		// Four attempts with 100 ms jittered backoff stay well inside the 4 s function timeout.
+		Events: eventbus.New(eventbridge.NewFromConfig(awsCfg), r.EventBus, 4, 100*time.Millisecond).
+			OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: r.PayloadBucket}),
+		Quarantine: quarantine.New(objects, r.PayloadBucket),
+	}
+}
+
+// Objects is the S3 client for the payload bucket. Path-style addressing works for the bucket's
+// name (no dots) in AWS and in local emulators.
+func Objects(awsCfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
+	return s3.NewFromConfig(awsCfg, append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = true }}, optFns...)...)
 }

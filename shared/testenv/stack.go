@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"gopkg.in/yaml.v3"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
@@ -148,10 +149,8 @@ func QuarantineStore(ctx context.Context, cfg aws.Config) (*quarantine.Store, er
 	return quarantine.New(S3(cfg), bucket), nil
 }
 
-// S3 is an S3 client as the functions make it (path-style addressing).
-func S3(cfg aws.Config) *s3.Client {
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-}
+// S3 is an S3 client as the functions make it.
+func S3(cfg aws.Config) *s3.Client { return delivery.Objects(cfg) }
 
 // CreateBus creates an event bus and returns its name.
 func CreateBus(ctx context.Context, cfg aws.Config) (string, error) {

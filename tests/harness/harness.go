@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
@@ -33,8 +32,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
@@ -132,14 +130,10 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
 	g := &Gateway{Local: local, AWS: cfg, Bus: bus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := dynamodb.NewFromConfig(cfg)
-	objects := testenv.S3(cfg)
-	g.OTPs = otpstore.New(db, otpTable, nil)
-	g.Quarantine = quarantine.New(objects, bucket)
-	once := idempotency.New(db, idemTable, 48*time.Hour, nil)
-	// As delivery.FromEnv builds it.
-	publisher := eventbus.New(eventbridge.NewFromConfig(cfg), bus, 4, 100*time.Millisecond).
-		OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: bucket})
+	deps := delivery.New(cfg, delivery.Resources{IdempotencyTable: idemTable, EventBus: bus, PayloadBucket: bucket})
+	once, publisher := deps.Once, deps.Events
+	g.OTPs = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil)
+	g.Quarantine = deps.Quarantine
 	sm := secretsmanager.NewFromConfig(cfg)
 
 	jwks, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
