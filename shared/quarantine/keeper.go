@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -195,8 +194,4 @@ func remaining(ctx context.Context) time.Duration {
 		return time.Until(d)
 	}
 	return 0
-}
-
-func sortByTime(entries []Item) {
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].LastModified.Before(entries[j].LastModified) })
 }

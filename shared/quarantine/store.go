@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +153,6 @@ func (s *Store) List(ctx context.Context, webhook string) ([]Item, error) {
 			entries = append(entries, Item{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)})
 		}
 	}
-	sortByTime(entries)
+	slices.SortStableFunc(entries, func(a, b Item) int { return a.LastModified.Compare(b.LastModified) })
 	return entries, nil
 }

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -58,28 +59,16 @@ func Target(r *http.Request) string {
 
 // inject answers r with fault; it reports false for Pass.
 func inject(w http.ResponseWriter, r *http.Request, fault Fault) bool {
-	jsonProtocol := r.Header.Get("X-Amz-Target") != ""
+	var status int
+	var code, message string
 	switch fault {
 	case Throttle:
-		if jsonProtocol {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(400)
-			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`))
-		} else {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(503)
-			_, _ = w.Write([]byte(`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`))
+		status, code, message = 503, "SlowDown", "Please reduce your request rate."
+		if r.Header.Get("X-Amz-Target") != "" {
+			status, code, message = 400, "com.amazonaws.dynamodb.v20120810#ThrottlingException", "Rate of requests exceeds the allowed throughput."
 		}
 	case Unavailable:
-		if jsonProtocol {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(503)
-			_, _ = w.Write([]byte(`{"__type":"ServiceUnavailable","message":"Service unavailable"}`))
-		} else {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(503)
-			_, _ = w.Write([]byte(`<Error><Code>ServiceUnavailable</Code><Message>Service unavailable</Message></Error>`))
-		}
+		status, code, message = 503, "ServiceUnavailable", "Service unavailable"
 	case Drop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -90,6 +79,16 @@ func inject(w http.ResponseWriter, r *http.Request, fault Fault) bool {
 		panic(http.ErrAbortHandler)
 	default:
 		return false
+	}
+	// JSON protocols (X-Amz-Target) and S3's XML spell errors differently.
+	if r.Header.Get("X-Amz-Target") != "" {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"__type":%q,"message":%q}`, code, message)
+	} else {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `<Error><Code>%s</Code><Message>%s</Message></Error>`, code, message)
 	}
 	return true
 }
