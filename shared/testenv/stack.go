@@ -133,11 +133,21 @@ func CreateTableNamed(ctx context.Context, cfg aws.Config, t *Template, logicalI
 // CreateBucket creates an S3 bucket and returns its name.
 func CreateBucket(ctx context.Context, cfg aws.Config) (string, error) {
 	name := strings.ToLower(unique("payloads"))
+	return name, CreateBucketNamed(ctx, cfg, name)
+}
+
+// CreateBucketNamed creates the bucket name. One that exists already is this caller's own (names
+// are unique to the caller; the SDK may have retried a request moto cut short).
+func CreateBucketNamed(ctx context.Context, cfg aws.Config, name string) error {
+	var owned *s3types.BucketAlreadyOwnedByYou
 	_, err := S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
 		Bucket:                    &name,
 		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(Region)},
 	})
-	return name, err
+	if err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("creating bucket %s: %w", name, err)
+	}
+	return nil
 }
 
 // QuarantineStore creates a bucket and returns a quarantine store on it.

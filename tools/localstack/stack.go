@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -71,12 +69,8 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	// Every function's PAYLOAD_BUCKET (quarantined deliveries, oversized event details).
 	buckets := payloadBuckets(env)
 	for _, bucket := range buckets {
-		var owned *s3types.BucketAlreadyOwnedByYou
-		if _, err := testenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{
-			Bucket:                    &bucket,
-			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(testenv.Region)},
-		}); err != nil && !errors.As(err, &owned) {
-			return nil, fmt.Errorf("creating bucket %s: %w", bucket, err)
+		if err := testenv.CreateBucketNamed(ctx, cfg, bucket); err != nil {
+			return nil, err
 		}
 	}
 	bus := shipping["EVENT_BUS_NAME"]
