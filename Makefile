@@ -36,9 +36,11 @@ build: ## build every function into .aws-sam/build/<LogicalId>/bootstrap
 test: ## run every test (unit, fuzz seeds, integration against a moto_server the tests start)
 	$(GO) test -count=1 -race ./...
 
-lint: ## gofmt, go vet, cfn-lint
+lint: ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
 	cfn-lint template.yaml
 
 fmt: ## format the Go code

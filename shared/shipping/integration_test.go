@@ -101,7 +101,6 @@ type envConfig struct {
 	modes      []auth.Mode
 	includeOTP bool
 	secretARN  string
-	clock      func() time.Time
 }
 
 func withModes(m ...auth.Mode) envOption { return func(c *envConfig) { c.modes = m } }

@@ -166,14 +166,14 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 	}
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, endpoint+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
-		http.Error(w, err.Error(), 502)
+		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	out.Header = r.Header.Clone()
 	out.Header.Del("Content-Length")
 	resp, err := http.DefaultClient.Do(out)
 	if err != nil {
-		http.Error(w, err.Error(), 502)
+		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	defer resp.Body.Close()
