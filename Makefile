@@ -18,10 +18,16 @@ DIR_AmazonPayIpnFunction := amazon-pay-ipn
 DIR_AmazonPaySafelistFunction := amazon-pay-safelist
 FUNCTIONS := ShippingOtpFunction ApsFunction AmazonPayIpnFunction AmazonPaySafelistFunction
 
+# moto_server and cfn-lint: the ones on PATH, else the pinned ones that `make tools` puts in $(VENV).
+VENV ?= .venv
+export VENV
+export PATH := $(PATH):$(abspath $(VENV))/bin
+PYTHON_TOOLS := moto_server cfn-lint
+
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json
 
-.PHONY: help build test lint fmt bench fuzz run invoke safelist deploy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test lint fmt bench fuzz run invoke safelist deploy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,10 +39,13 @@ $(addprefix build-,$(FUNCTIONS)): build-%:
 build: ## build every function into .aws-sam/build/<LogicalId>/bootstrap
 	@for fn in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$fn ARTIFACTS_DIR=.aws-sam/build/$$fn || exit 1; done
 
-test: ## run every test (unit, fuzz seeds, integration against a moto_server the tests start)
+tools: ## make moto_server and cfn-lint available (PATH, else pinned into $(VENV))
+	@bash tools/devtools/ensure.sh $(PYTHON_TOOLS)
+
+test: tools ## run every test (unit, fuzz seeds, integration against a moto_server the tests start)
 	$(GO) test -count=1 -race ./...
 
-lint: ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
+lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
@@ -58,12 +67,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (bounded; crashers land in test
 	  done; done
 
 ADDR ?= 127.0.0.1:3000
-run: ## local stack without Docker: moto, real bootstrap binaries, HTTP API on ADDR, event tail
+run: tools ## local stack without Docker: moto, real bootstrap binaries, HTTP API on ADDR, event tail
 	@$(GO) build -o .aws-sam/localstack ./tools/localstack
 	@exec .aws-sam/localstack run -addr $(ADDR)
 
 # USE_SAM=1 uses `sam local invoke` (needs sam and Docker) instead of the Docker-free runtime.
-invoke: ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
+invoke: tools ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
 ifeq ($(USE_SAM),1)
 	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
 else
