@@ -47,8 +47,11 @@ var ErrInvalidToken = errors.New("oauth: invalid token")
 var ErrKeysUnavailable = errors.New("oauth: signing keys unavailable")
 
 const (
-	maxTokenLen         = 8 << 10
-	defaultLeeway       = 60 * time.Second
+	maxTokenLen   = 8 << 10
+	defaultLeeway = 60 * time.Second
+	// Cognito access tokens live at most one day; a longer-lived token is a leaked credential's
+	// best friend, so none is accepted unless the issuer is configured otherwise.
+	defaultMaxLifetime  = 24 * time.Hour
 	defaultJWKSCacheTTL = time.Hour
 	defaultHTTPTimeout  = 2 * time.Second
 )
@@ -71,6 +74,9 @@ type Config struct {
 	RequiredScope string
 	// Leeway is the clock-skew allowance for exp, nbf and iat. Zero means 60s.
 	Leeway time.Duration
+	// MaxLifetime bounds how far exp may lie beyond now, and beyond iat when the token has one.
+	// Zero means 24h, the longest access-token validity Cognito allows.
+	MaxLifetime time.Duration
 	// JWKSCacheTTL is how long fetched keys are trusted before a refresh.
 	// Zero means 1h.
 	JWKSCacheTTL time.Duration
@@ -99,6 +105,7 @@ type Verifier struct {
 	audiences     map[string]struct{}
 	requiredScope string
 	leeway        time.Duration
+	maxLifetime   time.Duration
 	now           func() time.Time
 	keys          *keyCache
 }
@@ -119,8 +126,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		auds[a] = struct{}{}
 	}
-	if cfg.Leeway < 0 || cfg.JWKSCacheTTL < 0 {
-		return nil, errors.New("oauth: Config.Leeway and Config.JWKSCacheTTL must not be negative")
+	if cfg.Leeway < 0 || cfg.JWKSCacheTTL < 0 || cfg.MaxLifetime < 0 {
+		return nil, errors.New("oauth: Config.Leeway, Config.MaxLifetime and Config.JWKSCacheTTL must not be negative")
 	}
 	if strings.ContainsAny(cfg.RequiredScope, " \t\r\n") {
 		return nil, errors.New("oauth: Config.RequiredScope must be a single scope")
@@ -135,6 +142,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	leeway := cfg.Leeway
 	if leeway == 0 {
 		leeway = defaultLeeway
+	}
+	maxLifetime := cfg.MaxLifetime
+	if maxLifetime == 0 {
+		maxLifetime = defaultMaxLifetime
 	}
 	ttl := cfg.JWKSCacheTTL
 	if ttl == 0 {
@@ -158,6 +169,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		audiences:     auds,
 		requiredScope: cfg.RequiredScope,
 		leeway:        leeway,
+		maxLifetime:   maxLifetime,
 		now:           now,
 		keys:          newKeyCache(jwksURL, client, ttl, now),
 	}, nil
@@ -337,6 +349,9 @@ func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
 	if !now.Before(exp.Add(v.leeway)) {
 		return nil, invalid("token expired")
 	}
+	if exp.Sub(now) > v.maxLifetime+v.leeway {
+		return nil, invalid("token lifetime too long")
+	}
 	c.ExpiresAt = exp
 	nbf, ok, err := claimTime(raw, "nbf")
 	if err != nil {
@@ -352,6 +367,9 @@ func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
 	if ok {
 		if iat.After(now.Add(v.leeway)) {
 			return nil, invalid("token issued in the future")
+		}
+		if exp.Sub(iat) > v.maxLifetime+v.leeway {
+			return nil, invalid("token lifetime too long")
 		}
 		c.IssuedAt = iat
 	}

@@ -62,6 +62,8 @@ func TestVerifyAccepts(t *testing.T) {
 			}},
 		{name: "no token_use (non-Cognito issuer)", alg: "RS256", kid: "rsa1",
 			mutate: func(c map[string]any) { delete(c, "token_use") }},
+		{name: "Cognito's longest lifetime, 24h", alg: "RS256", kid: "rsa1",
+			mutate: func(c map[string]any) { c["exp"] = now.Add(24 * time.Hour).Unix() }},
 		{name: "expired within leeway", alg: "RS256", kid: "rsa1",
 			mutate: func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() }},
 		{name: "nbf in future within leeway", alg: "RS256", kid: "rsa1",
@@ -169,6 +171,11 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "exp exactly at leeway edge", want: "token expired", tok: signWith(func(c map[string]any) { c["exp"] = now.Add(-60 * time.Second).Unix() })},
 		{name: "nbf in future", want: "token not yet valid", tok: signWith(func(c map[string]any) { c["nbf"] = now.Add(2 * time.Minute).Unix() })},
 		{name: "iat in future", want: "token issued in the future", tok: signWith(func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() })},
+		{name: "exp beyond max lifetime", want: "token lifetime too long", tok: signWith(func(c map[string]any) { c["exp"] = now.Add(24*time.Hour + 2*time.Minute).Unix(); delete(c, "iat") })},
+		{name: "iat to exp beyond max lifetime", want: "token lifetime too long", tok: signWith(func(c map[string]any) {
+			c["iat"] = now.Add(-24 * time.Hour).Unix()
+			c["exp"] = now.Add(2 * time.Minute).Unix()
+		})},
 		{name: "missing exp", want: "missing exp", tok: signWith(func(c map[string]any) { delete(c, "exp") })},
 		{name: "exp as string", want: "malformed exp claim", tok: signWith(func(c map[string]any) { c["exp"] = fmt.Sprint(now.Add(time.Hour).Unix()) })},
 		{name: "exp absurdly large", want: "malformed exp claim", tok: signWith(func(c map[string]any) { c["exp"] = 1e300 })},
@@ -635,6 +642,7 @@ func TestNewVerifierConfig(t *testing.T) {
 		"no audiences":       func(c *Config) { c.Audiences = nil },
 		"empty audience":     func(c *Config) { c.Audiences = []string{""} },
 		"negative leeway":    func(c *Config) { c.Leeway = -time.Second },
+		"negative lifetime":  func(c *Config) { c.MaxLifetime = -time.Second },
 		"negative ttl":       func(c *Config) { c.JWKSCacheTTL = -time.Second },
 		"plain http jwks":    func(c *Config) { c.JWKSURL = "http://example.com/jwks.json" },
 		"relative jwks":      func(c *Config) { c.JWKSURL = "/jwks.json" },
