@@ -28,7 +28,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
 
-// The rule a consumer of APS events writes (README).
+// The rule a consumer of APS events writes (docs/aps.md, "Consumer rule").
 const apsRulePattern = `{"source":["amazon-webhook-gateway.aps"]}`
 
 const devPhrase = "dev-response-phrase-0123456789"

@@ -32,7 +32,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
 
-// The rule consumers are told to write in the README.
+// The rule consumers are told to write in docs/shipping.md ("Consumer rule").
 const otpRulePattern = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping OTP Generated"]}`
 
 const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"

@@ -43,6 +43,14 @@ type Template struct {
 		} `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
+	// Description, Parameters and Outputs, for the tests that hold the docs to the template.
+	Description string `yaml:"Description"`
+	Parameters  map[string]struct {
+		Default any `yaml:"Default"`
+	} `yaml:"Parameters"`
+	Outputs map[string]struct {
+		Condition string `yaml:"Condition"`
+	} `yaml:"Outputs"`
 }
 
 // FunctionEnv lists the environment variable names a function gets, its own and the Globals'.
