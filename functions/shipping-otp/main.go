@@ -98,11 +98,16 @@ func buildAuth(awsCfg aws.Config, log *slog.Logger) (*auth.Authenticator, error)
 			if err != nil {
 				return nil, err
 			}
+			lifetime, err := envconfig.Duration("OAUTH_MAX_TOKEN_LIFETIME", 0)
+			if err != nil {
+				return nil, err
+			}
 			v, err := oauth.NewVerifier(oauth.Config{
 				Issuer:        issuer,
 				JWKSURL:       os.Getenv("OAUTH_JWKS_URL"),
 				Audiences:     envconfig.List("OAUTH_AUDIENCES"),
 				RequiredScope: os.Getenv("OAUTH_REQUIRED_SCOPE"),
+				MaxLifetime:   lifetime,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("OAuth: %w", err)

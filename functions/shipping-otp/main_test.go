@@ -44,7 +44,7 @@ func deployEnv(t testing.TB) {
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
-		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write",
+		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
 	}
 	testenv.SetFunctionEnv(t, "ShippingOtpFunction", values)
 }
@@ -77,6 +77,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"no secret", "AUTH_SECRET_ARN", "", "AUTH_SECRET_ARN"},
 		{"no issuer", "OAUTH_ISSUER", "", "OAUTH_ISSUER"},
 		{"no audience", "OAUTH_AUDIENCES", "", "OAuth"},
+		{"bad token lifetime", "OAUTH_MAX_TOKEN_LIFETIME", "1d", "OAUTH_MAX_TOKEN_LIFETIME"},
 		{"bad refresh interval", "SECRET_REFRESH_INTERVAL", "soon", "SECRET_REFRESH_INTERVAL"},
 		{"bad body cap", "MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
 	}

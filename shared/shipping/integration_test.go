@@ -125,6 +125,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	verifier, err := oauth.NewVerifier(oauth.Config{
 		Issuer: devIssuer, JWKSURL: jwksURL,
 		Audiences: []string{"dev-amazon-shipping-client"}, RequiredScope: "amazon-shipping-webhook/otp.write",
+		MaxLifetime: 876000 * time.Hour, // the sample's development token is valid until 2100, as events/env.json allows
 	})
 	if err != nil {
 		t.Fatal(err)
