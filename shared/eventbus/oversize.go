@@ -30,6 +30,11 @@ type OffloadedPayload struct {
 	SHA256   string `json:"sha256"`
 }
 
+// OffloadPrefix is where the full details of one source's oversized events are stored:
+// oversized/<source>/<sha256>.json. Each function's role may write under its own source's prefix
+// only (template.yaml), so the layout is part of the deployment.
+func OffloadPrefix(source string) string { return "oversized/" + source + "/" }
+
 type payloadWriter interface {
 	PutPayload(ctx context.Context, key string, body []byte) (location string, err error)
 }
@@ -54,7 +59,7 @@ func (p *Publisher) reduce(ctx context.Context, e Event, detail []byte) ([]byte,
 	}
 	sum := sha256.Sum256(detail)
 	digest := hex.EncodeToString(sum[:])
-	location, err := p.payloads.PutPayload(ctx, "oversized/"+e.Source+"/"+digest+".json", detail)
+	location, err := p.payloads.PutPayload(ctx, OffloadPrefix(e.Source)+digest+".json", detail)
 	if err != nil {
 		return nil, fmt.Errorf("%w: storing an oversized %s event: %w", ErrNotPublished, e.DetailType, err)
 	}

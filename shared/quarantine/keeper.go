@@ -171,6 +171,11 @@ func Entry(store recordReader, webhook string, log *slog.Logger, handle Handler)
 		if in.Replay == nil {
 			return handle(ctx, in.APIGatewayV2HTTPRequest)
 		}
+		// Checked before reading: the function's role may read only its own webhook's prefix, so
+		// another webhook's key would fail as access denied (503, "retry later") instead of 409.
+		if other, ok := WebhookOf(in.Replay.Key); ok && other != webhook {
+			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
+		}
 		r, err := store.Get(ctx, in.Replay.Key)
 		if errors.Is(err, ErrNotFound) {
 			log.Warn("replay: no such quarantined delivery", "quarantineKey", in.Replay.Key)

@@ -27,6 +27,20 @@ import (
 // Prefix is where quarantined deliveries live in the bucket: Prefix/<webhook>/<id>.json.
 const Prefix = "quarantine/"
 
+// WebhookPrefix is where webhook's deliveries live. Each function's role may read and write
+// under its own webhook's prefix only (template.yaml).
+func WebhookPrefix(webhook string) string { return Prefix + webhook + "/" }
+
+// WebhookOf reads the webhook out of a key under Prefix (quarantine/<webhook>/<id>.json).
+func WebhookOf(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, Prefix)
+	if !ok {
+		return "", false
+	}
+	webhook, _, ok := strings.Cut(rest, "/")
+	return webhook, ok
+}
+
 // ErrNotFound: no quarantined delivery has that key.
 var ErrNotFound = errors.New("quarantine: no such delivery")
 
@@ -51,7 +65,7 @@ func Key(webhook string, req *events.APIGatewayV2HTTPRequest) string {
 	h.Write([]byte(req.RawPath))
 	h.Write([]byte{0})
 	h.Write([]byte(req.Body))
-	return Prefix + webhook + "/" + hex.EncodeToString(h.Sum(nil)[:20]) + ".json"
+	return WebhookPrefix(webhook) + hex.EncodeToString(h.Sum(nil)[:20]) + ".json"
 }
 
 type objects interface {
@@ -140,7 +154,7 @@ type Item struct {
 func (s *Store) List(ctx context.Context, webhook string) ([]Item, error) {
 	prefix := Prefix
 	if webhook != "" {
-		prefix += webhook + "/"
+		prefix = WebhookPrefix(webhook)
 	}
 	var entries []Item
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})

@@ -72,6 +72,9 @@ type Gateway struct {
 
 	// OAuthKey signs tokens the Shipping function accepts (kid "dev-1", RS256).
 	OAuthKey *rsa.PrivateKey
+
+	// IdempotencyTable is the idempotency table's name.
+	IdempotencyTable string
 }
 
 // OAuth settings of the Shipping function, as events/env.json has them.
@@ -128,7 +131,7 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 
 	cfg := awsconfig.Apply(setup.Copy())
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
-	g := &Gateway{Local: local, AWS: cfg, Bus: bus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}}
+	g := &Gateway{Local: local, AWS: cfg, Bus: bus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, IdempotencyTable: idemTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps := delivery.New(cfg, delivery.Resources{IdempotencyTable: idemTable, EventBus: bus, PayloadBucket: bucket})
 	once, publisher := deps.Once, deps.Events

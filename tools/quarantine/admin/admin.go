@@ -81,7 +81,7 @@ func CheckKey(key string) error {
 
 // webhookOf is the webhook a (checked) key belongs to.
 func webhookOf(key string) string {
-	webhook, _, _ := strings.Cut(strings.TrimPrefix(key, quarantine.Prefix), "/")
+	webhook, _ := quarantine.WebhookOf(key)
 	return webhook
 }
 
