@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -18,36 +19,46 @@ import (
 
 func main() {
 	log := envconfig.Logger()
-	newClient, err := build(context.Background())
+	h, region, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("configuration error", "error", err)
-		os.Exit(1)
+		// Still answer every event: a function that exits never answers, and the stack would wait
+		// for the resource's ServiceTimeout. Create and Update fail with the error, Delete succeeds.
+		h = safelist.Unconfigured(log, err)
 	}
-	// LambdaWrap always answers CloudFormation (SUCCESS or FAILED), so a stack never hangs.
-	lambda.Start(cfn.LambdaWrap(safelist.ResourceHandler(newClient)))
+	// LambdaWrap (inside LambdaHandler) always answers CloudFormation (SUCCESS or FAILED).
+	lambda.Start(safelist.LambdaHandler(log, region, h))
 }
 
-// build returns the client factory: credentials are read on every event, so a rotated secret is
-// used by the next deploy without a redeploy of this function.
-func build(ctx context.Context) (func(context.Context, map[string]any) (*safelist.Client, error), error) {
+// build returns the custom resource function for the target in the environment (the template sets
+// AMAZON_PAY_IPN_ENDPOINT and AMAZON_PAY_SANDBOX from the same values as the resource's
+// properties) and the function's region (Lambda sets AWS_REGION). Credentials are read on every event, so a rotated secret
+// is used by the next deploy without a redeploy of this function.
+func build(ctx context.Context, log *slog.Logger) (cfn.CustomResourceFunction, string, error) {
+	region := os.Getenv("AWS_REGION")
 	secretARN, err := envconfig.Required("AMAZON_PAY_SECRET_ARN")
 	if err != nil {
-		return nil, err
+		return nil, region, err
+	}
+	endpoint, err := envconfig.Required("AMAZON_PAY_IPN_ENDPOINT")
+	if err != nil {
+		return nil, region, err
+	}
+	target, err := safelist.ParseTarget(endpoint, os.Getenv("AMAZON_PAY_SANDBOX"))
+	if err != nil {
+		return nil, region, fmt.Errorf("AMAZON_PAY_IPN_ENDPOINT or AMAZON_PAY_SANDBOX: %w", err)
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, region, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	return func(ctx context.Context, props map[string]any) (*safelist.Client, error) {
-		host, err := safelist.HostFromProps(props)
-		if err != nil {
-			return nil, err
-		}
+	newClient := func(ctx context.Context, host string) (*safelist.Client, error) {
 		creds, err := safelist.LoadCredentials(ctx, sm, secretARN)
 		if err != nil {
 			return nil, err
 		}
 		return safelist.New(creds, safelist.WithHost(host))
-	}, nil
+	}
+	return safelist.ResourceHandler(log, target, newClient), region, nil
 }
