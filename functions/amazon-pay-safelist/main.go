@@ -19,46 +19,50 @@ import (
 
 func main() {
 	log := envconfig.Logger()
-	h, region, err := build(context.Background(), log)
-	if err != nil {
-		log.Error("configuration error", "error", err)
-		// Still answer every event: a function that exits never answers, and the stack would wait
-		// for the resource's ServiceTimeout. Create and Update fail with the error, Delete succeeds.
-		h = safelist.Unconfigured(log, err)
-	}
-	// LambdaWrap (inside LambdaHandler) always answers CloudFormation (SUCCESS or FAILED).
-	lambda.Start(safelist.LambdaHandler(log, region, h))
+	// LambdaWrap (inside LambdaHandler) always answers CloudFormation (SUCCESS or FAILED). Lambda
+	// sets AWS_REGION, the region of the stack and so of its response bucket.
+	lambda.Start(safelist.LambdaHandler(log, os.Getenv("AWS_REGION"), handler(context.Background(), log)))
 }
 
-// build returns the custom resource function for the target in the environment (the template sets
-// AMAZON_PAY_IPN_ENDPOINT and AMAZON_PAY_SANDBOX from the same values as the resource's
-// properties) and the function's region (Lambda sets AWS_REGION). Credentials are read on every event, so a rotated secret
-// is used by the next deploy without a redeploy of this function.
-func build(ctx context.Context, log *slog.Logger) (cfn.CustomResourceFunction, string, error) {
-	region := os.Getenv("AWS_REGION")
+// handler is the custom resource function. On a configuration error it still answers every event
+// (Create and Update fail with the error, Delete succeeds): a function that exits never answers,
+// and the stack would wait for the resource's ServiceTimeout.
+func handler(ctx context.Context, log *slog.Logger) cfn.CustomResourceFunction {
+	target, newClient, err := build(ctx)
+	if err != nil {
+		log.Error("configuration error", "error", err)
+		return safelist.Unconfigured(log, err)
+	}
+	return safelist.ResourceHandler(log, target, newClient)
+}
+
+// build reads the target from the environment (the template sets AMAZON_PAY_IPN_ENDPOINT and
+// AMAZON_PAY_SANDBOX from the same values as the resource's properties) and returns the client
+// factory. Credentials are read on every event, so a rotated secret is used by the next deploy
+// without a redeploy of this function.
+func build(ctx context.Context) (safelist.Target, func(context.Context, string) (*safelist.Client, error), error) {
 	secretARN, err := envconfig.Required("AMAZON_PAY_SECRET_ARN")
 	if err != nil {
-		return nil, region, err
+		return safelist.Target{}, nil, err
 	}
 	endpoint, err := envconfig.Required("AMAZON_PAY_IPN_ENDPOINT")
 	if err != nil {
-		return nil, region, err
+		return safelist.Target{}, nil, err
 	}
 	target, err := safelist.ParseTarget(endpoint, os.Getenv("AMAZON_PAY_SANDBOX"))
 	if err != nil {
-		return nil, region, fmt.Errorf("AMAZON_PAY_IPN_ENDPOINT or AMAZON_PAY_SANDBOX: %w", err)
+		return safelist.Target{}, nil, fmt.Errorf("AMAZON_PAY_IPN_ENDPOINT or AMAZON_PAY_SANDBOX: %w", err)
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, region, fmt.Errorf("loading AWS configuration: %w", err)
+		return safelist.Target{}, nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	newClient := func(ctx context.Context, host string) (*safelist.Client, error) {
+	return target, func(ctx context.Context, host string) (*safelist.Client, error) {
 		creds, err := safelist.LoadCredentials(ctx, sm, secretARN)
 		if err != nil {
 			return nil, err
 		}
 		return safelist.New(creds, safelist.WithHost(host))
-	}
-	return safelist.ResourceHandler(log, target, newClient), region, nil
+	}, nil
 }

@@ -51,6 +51,12 @@ func CheckResponseURL(raw, region string) error {
 	case u.Port() != "":
 		return fail(fmt.Sprintf("host %q has a port", truncate(u.Host, 128)))
 	}
+	// A client or proxy that resolves dot segments would move a path-style URL to another bucket.
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return fail("the path has a dot segment")
+		}
+	}
 	host := strings.ToLower(u.Hostname())
 	bucket := ResponseBucketPrefix + strings.ReplaceAll(region, "-", "")
 	domain := "amazonaws.com"
