@@ -124,6 +124,7 @@ func ResourceHandler(log *slog.Logger, target Target, newClient func(ctx context
 		asked, err := targetFrom(ev.ResourceProperties)
 		if err == nil && asked != target {
 			if old, oerr := targetFrom(ev.OldResourceProperties); ev.RequestType == cfn.RequestUpdate && oerr == nil && old == target {
+				// A rollback: the previous endpoint was safelisted when it was deployed.
 				log.WarnContext(ctx, "safelist: update away from the deployed target, nothing done",
 					"asked", asked.String(), "deployed", target.String(), "physicalResourceId", ev.PhysicalResourceID)
 				return ev.PhysicalResourceID, map[string]any{"Message": RollbackNote}, nil
