@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,27 +66,24 @@ func TestResourceHandler(t *testing.T) {
 	responses := newCFNResponses(t)
 	var newClientCalls int
 	var newClientErr error
-	var sawSandbox []string
-	newClient := func(ctx context.Context, props map[string]any) (*Client, error) {
+	var sawHosts []string
+	newClient := func(ctx context.Context, host string) (*Client, error) {
 		newClientCalls++
 		if newClientErr != nil {
 			return nil, newClientErr
 		}
-		host, err := HostFromProps(props)
-		if err != nil {
-			return nil, err
-		}
-		sawSandbox = append(sawSandbox, host)
+		sawHosts = append(sawHosts, host)
 		return amazon.client(t), nil
 	}
-	fn := cfn.LambdaWrap(ResourceHandler(newClient))
 	const otherEndpoint = "https://www.merchantwebhook.in/ipn2"
+	deployed := Target{Endpoint: exEndpoint, Sandbox: true}
+	moved := Target{Endpoint: otherEndpoint, Sandbox: true}
 
-	event := func(rt cfn.RequestType, physical string, props map[string]any) cfn.Event {
+	event := func(rt cfn.RequestType, physical string, props, old map[string]any) cfn.Event {
 		return cfn.Event{
 			RequestType: rt, RequestID: "cfn-req-" + string(rt), ResponseURL: responses.srv.URL + "/signed?X-Amz-Signature=abc",
 			ResourceType: "Custom::AmazonPayIpnSafelist", PhysicalResourceID: physical, LogicalResourceID: "IpnSafelist",
-			StackID: "arn:aws:cloudformation:eu-west-1:123456789012:stack/gw/1", ResourceProperties: props,
+			StackID: "arn:aws:cloudformation:eu-west-1:123456789012:stack/gw/1", ResourceProperties: props, OldResourceProperties: old,
 		}
 	}
 	props := func(endpoint string) map[string]any {
@@ -95,6 +93,7 @@ func TestResourceHandler(t *testing.T) {
 
 	steps := []struct {
 		name         string
+		target       *Target // the function's environment; nil = deployed
 		ev           cfn.Event
 		respond      int   // Amazon's status (0 = 200)
 		clientErr    error // newClient fails
@@ -104,34 +103,34 @@ func TestResourceHandler(t *testing.T) {
 		wantClients  int // newClient calls so far
 		wantReason   []string
 	}{
-		{name: "create", ev: event(cfn.RequestCreate, "", props(exEndpoint)),
+		{name: "create", ev: event(cfn.RequestCreate, "", props(exEndpoint), nil),
 			wantStatus: cfn.StatusSuccess, wantPhysical: physical, wantCalls: 1, wantClients: 1},
-		{name: "update, same endpoint, calls again", ev: event(cfn.RequestUpdate, physical, props(exEndpoint)),
+		{name: "update, same endpoint, calls again", ev: event(cfn.RequestUpdate, physical, props(exEndpoint), props(exEndpoint)),
 			wantStatus: cfn.StatusSuccess, wantPhysical: physical, wantCalls: 2, wantClients: 2},
-		{name: "update, new endpoint, new ID", ev: event(cfn.RequestUpdate, physical, props(otherEndpoint)),
+		{name: "update, new endpoint (environment updated first), new ID", target: &moved, ev: event(cfn.RequestUpdate, physical, props(otherEndpoint), props(exEndpoint)),
 			wantStatus: cfn.StatusSuccess, wantPhysical: PhysicalIDPrefix + otherEndpoint, wantCalls: 3, wantClients: 3},
-		{name: "delete does nothing", ev: event(cfn.RequestDelete, physical, props(exEndpoint)),
+		{name: "delete of the old endpoint does nothing", target: &moved, ev: event(cfn.RequestDelete, physical, props(exEndpoint), nil),
 			wantStatus: cfn.StatusSuccess, wantPhysical: physical, wantCalls: 3, wantClients: 3},
-		{name: "create refused by Amazon Pay", ev: event(cfn.RequestCreate, "", props(exEndpoint)), respond: 401,
+		{name: "create refused by Amazon Pay", ev: event(cfn.RequestCreate, "", props(exEndpoint), nil), respond: 401,
 			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 4, wantClients: 4,
 			wantReason: []string{"AuthorizationFailed", "check accessKeyId/secretKey"}},
-		{name: "update refused keeps the ID", ev: event(cfn.RequestUpdate, physical, props(otherEndpoint)), respond: 403,
+		{name: "update refused keeps the ID", target: &moved, ev: event(cfn.RequestUpdate, physical, props(otherEndpoint), props(exEndpoint)), respond: 403,
 			wantStatus: cfn.StatusFailed, wantPhysical: physical, wantCalls: 5, wantClients: 5,
 			wantReason: []string{"LimitExceeded"}},
-		{name: "newClient fails", ev: event(cfn.RequestCreate, "", props(exEndpoint)), clientErr: errors.New("secret amazon-pay/in: safelist: invalid credentials: secretKey is empty"),
+		{name: "newClient fails", ev: event(cfn.RequestCreate, "", props(exEndpoint), nil), clientErr: errors.New("secret amazon-pay/in: safelist: invalid credentials: secretKey is empty"),
 			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 6,
 			wantReason: []string{"secretKey is empty"}},
-		{name: "no Endpoint", ev: event(cfn.RequestCreate, "", map[string]any{"Sandbox": "false"}),
+		{name: "no Endpoint", ev: event(cfn.RequestCreate, "", map[string]any{"Sandbox": "false"}, nil),
 			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 6,
-			wantReason: []string{"property Endpoint"}},
-		{name: "http Endpoint", ev: event(cfn.RequestCreate, "", props("http://www.merchantwebhook.in/ipn")),
+			wantReason: []string{"Endpoint"}},
+		{name: "http Endpoint", ev: event(cfn.RequestCreate, "", props("http://www.merchantwebhook.in/ipn"), nil),
 			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 6,
 			wantReason: []string{"invalid endpoint", "https only"}},
-		{name: "bad Sandbox", ev: event(cfn.RequestCreate, "", map[string]any{"Endpoint": exEndpoint, "Sandbox": "yes please"}),
-			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 7,
+		{name: "bad Sandbox", ev: event(cfn.RequestCreate, "", map[string]any{"Endpoint": exEndpoint, "Sandbox": "yes please"}, nil),
+			wantStatus: cfn.StatusFailed, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 6,
 			wantReason: []string{"Sandbox"}},
-		{name: "delete after a failed create", ev: event(cfn.RequestDelete, "cfn-req-Create", map[string]any{}),
-			wantStatus: cfn.StatusSuccess, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 7},
+		{name: "delete after a failed create", ev: event(cfn.RequestDelete, "cfn-req-Create", map[string]any{}, nil),
+			wantStatus: cfn.StatusSuccess, wantPhysical: "cfn-req-Create", wantCalls: 5, wantClients: 6},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -144,6 +143,11 @@ func TestResourceHandler(t *testing.T) {
 				amazon.respond(403, "application/json", `{"code":"LimitExceeded","message":"Maximum limit of subscriptions reached."}`)
 			}
 			newClientErr = st.clientErr
+			target := deployed
+			if st.target != nil {
+				target = *st.target
+			}
+			fn := cfn.LambdaWrap(ResourceHandler(slog.New(slog.DiscardHandler), target, newClient))
 			if _, err := fn(lambdaCtx(t), st.ev); err != nil {
 				t.Fatalf("LambdaWrap: %v", err)
 			}
@@ -180,9 +184,9 @@ func TestResourceHandler(t *testing.T) {
 		})
 	}
 	amazon.assertClean(t)
-	for _, h := range sawSandbox {
+	for _, h := range sawHosts {
 		if h != SandboxHost {
-			t.Errorf("newClient picked %s for Sandbox \"true\"", h)
+			t.Errorf("newClient got host %s for Sandbox \"true\"", h)
 		}
 	}
 }
@@ -197,7 +201,7 @@ func TestResourceHandlerAnswersBeforeDeadline(t *testing.T) {
 	amazon.hang = release
 	amazon.mu.Unlock()
 	responses := newCFNResponses(t)
-	fn := cfn.LambdaWrap(ResourceHandler(func(context.Context, map[string]any) (*Client, error) { return amazon.client(t), nil }))
+	fn := cfn.LambdaWrap(ResourceHandler(slog.New(slog.DiscardHandler), Target{Endpoint: exEndpoint}, func(context.Context, string) (*Client, error) { return amazon.client(t), nil }))
 
 	const budget = 2 * time.Second
 	ctx, cancel := context.WithTimeout(lambdaCtx(t), budget)
@@ -216,36 +220,50 @@ func TestResourceHandlerAnswersBeforeDeadline(t *testing.T) {
 	}
 }
 
-func TestHostFromProps(t *testing.T) {
+func TestParseTarget(t *testing.T) {
 	tests := []struct {
-		v    any
-		want string
-		err  bool
+		endpoint string
+		sandbox  any
+		want     Target
+		err      string
 	}{
-		{nil, ProductionHost, false},
-		{"", ProductionHost, false},
-		{"false", ProductionHost, false},
-		{"true", SandboxHost, false},
-		{"TRUE", SandboxHost, false},
-		{true, SandboxHost, false},
-		{false, ProductionHost, false},
-		{"sandbox", "", true},
-		{1, "", true},
+		{exEndpoint, nil, Target{exEndpoint, false}, ""},
+		{exEndpoint, "", Target{exEndpoint, false}, ""},
+		{exEndpoint, "false", Target{exEndpoint, false}, ""},
+		{exEndpoint, "true", Target{exEndpoint, true}, ""},
+		{exEndpoint, "TRUE", Target{exEndpoint, true}, ""},
+		{exEndpoint, true, Target{exEndpoint, true}, ""},
+		{exEndpoint, false, Target{exEndpoint, false}, ""},
+		{exEndpoint, "sandbox", Target{}, "Sandbox"},
+		{exEndpoint, 1, Target{}, "Sandbox"},
+		{"", "true", Target{}, "Endpoint"},
+		{"http://www.merchantwebhook.in/ipn", "true", Target{}, "https only"},
 	}
 	for _, tt := range tests {
-		props := map[string]any{}
-		if tt.v != nil {
-			props["Sandbox"] = tt.v
+		props := map[string]any{"Endpoint": tt.endpoint}
+		if tt.sandbox != nil {
+			props["Sandbox"] = tt.sandbox
 		}
-		got, err := HostFromProps(props)
-		if got != tt.want || (err != nil) != tt.err {
-			t.Errorf("Sandbox %#v: %q, %v", tt.v, got, err)
+		got, err := targetFrom(props)
+		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("Endpoint %q Sandbox %#v: %+v, %v", tt.endpoint, tt.sandbox, got, err)
 		}
+		if s, ok := tt.sandbox.(string); ok || tt.sandbox == nil {
+			if got2, err2 := ParseTarget(tt.endpoint, s); got2 != got || (err2 == nil) != (err == nil) {
+				t.Errorf("ParseTarget(%q, %q) = %+v, %v; targetFrom gave %+v, %v", tt.endpoint, s, got2, err2, got, err)
+			}
+		}
+	}
+	if h := (Target{Sandbox: true}).Host(); h != SandboxHost {
+		t.Errorf("sandbox host %s", h)
+	}
+	if h := (Target{}).Host(); h != ProductionHost {
+		t.Errorf("production host %s", h)
 	}
 }
 
 func TestResourceHandlerUnknownRequestType(t *testing.T) {
-	_, _, err := ResourceHandler(nil)(t.Context(), cfn.Event{RequestType: "Frobnicate"})
+	_, _, err := ResourceHandler(slog.New(slog.DiscardHandler), Target{}, nil)(t.Context(), cfn.Event{RequestType: "Frobnicate"})
 	if err == nil || !strings.Contains(err.Error(), "Frobnicate") {
 		t.Errorf("err = %v", err)
 	}

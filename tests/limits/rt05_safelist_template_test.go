@@ -1,0 +1,123 @@
+package limits
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+)
+
+// RT-05: the safelisting function gets what to safelist from its environment, wired from exactly
+// the values of the custom resource's Endpoint and Sandbox properties (same intrinsic function,
+// same arguments), so that a genuine event always matches and an invocation cannot choose them.
+// The resource bounds CloudFormation's wait, and ResponseURL mismatches are counted and alarmed.
+func TestRT05_SafelistEnvironmentEqualsResourceProperties(t *testing.T) {
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := tmpl.Resources["AmazonPaySafelistFunction"].Properties
+	res := tmpl.Resources["AmazonPayIpnSafelist"].Properties
+	env, _ := fn["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	if res == nil || vars == nil {
+		t.Fatal("AmazonPaySafelistFunction's environment or AmazonPayIpnSafelist's properties are missing")
+	}
+
+	// The decoder drops tags (!Sub, !Ref): compare the nodes too, so that a plain string in one
+	// place and !Sub in the other cannot pass as equal.
+	root := templateNode(t)
+	for envName, prop := range map[string]string{"AMAZON_PAY_IPN_ENDPOINT": "Endpoint", "AMAZON_PAY_SANDBOX": "Sandbox"} {
+		if vars[envName] == nil || flatten(vars[envName]) != flatten(res[prop]) {
+			t.Errorf("%s = %v, property %s = %v; want equal", envName, vars[envName], prop, res[prop])
+		}
+		envNode := path(root, "Resources", "AmazonPaySafelistFunction", "Properties", "Environment", "Variables", envName)
+		propNode := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", prop)
+		if envNode == nil || propNode == nil || !sameNode(envNode, propNode) {
+			t.Errorf("%s and property %s are not the same YAML (tag and value)", envName, prop)
+		}
+	}
+	if n := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", "Endpoint"); n == nil || n.Tag != "!Sub" || !strings.HasSuffix(n.Value, "/amazon-pay/ipn") {
+		t.Errorf("Endpoint is not the stack's own IPN URL: %+v", n)
+	}
+	if n := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", "Sandbox"); n == nil || n.Tag != "!Ref" || n.Value != "AmazonPaySandbox" {
+		t.Errorf("Sandbox is not the AmazonPaySandbox parameter: %+v", n)
+	}
+
+	// CloudFormation waits an hour by default for an answer that never comes.
+	timeout, _ := res["ServiceTimeout"].(int)
+	fnTimeout, _ := fn["Timeout"].(int)
+	if timeout <= fnTimeout || timeout > 3600 {
+		t.Errorf("ServiceTimeout %v, want above the function's timeout %d s and at most 3600", res["ServiceTimeout"], fnTimeout)
+	}
+
+	var metric string
+	for _, r := range tmpl.Resources {
+		if r.Type == "AWS::Logs::MetricFilter" && r.Properties["LogGroupName"] == "AmazonPaySafelistFunctionLogGroup" &&
+			strings.Contains(flatten(r.Properties["FilterPattern"]), `$.msg = "`+safelist.MsgResponseURLMismatch+`"`) {
+			mt, _ := r.Properties["MetricTransformations"].([]any)
+			if len(mt) == 1 {
+				metric, _ = mt[0].(map[string]any)["MetricName"].(string)
+			}
+		}
+	}
+	if metric == "" {
+		t.Fatal("no metric filter counts ResponseURL mismatches in the safelisting function's log group")
+	}
+	alarmed := false
+	for _, r := range tmpl.Resources {
+		alarmed = alarmed || r.Type == "AWS::CloudWatch::Alarm" && r.Properties["MetricName"] == metric &&
+			strings.Contains(flatten(r.Properties["AlarmActions"]), "AlarmTopicArn")
+	}
+	if !alarmed {
+		t.Errorf("no alarm on %s notifies AlarmTopicArn", metric)
+	}
+}
+
+func templateNode(t *testing.T) *yaml.Node {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) != 1 {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return doc.Content[0]
+}
+
+// path walks mapping keys; nil when one is missing.
+func path(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// sameNode compares kind, tag, value and children, not positions or comments.
+func sameNode(a, b *yaml.Node) bool {
+	if a.Kind != b.Kind || a.Tag != b.Tag || a.Value != b.Value || len(a.Content) != len(b.Content) {
+		return false
+	}
+	for i := range a.Content {
+		if !sameNode(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}
