@@ -35,7 +35,7 @@ import (
 const TopicARN = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn-test"
 
 const (
-	host     = "sns.eu-west-1.amazonaws.com"
+	host = "sns.eu-west-1.amazonaws.com"
 	// SNS names its certificates SimpleNotificationService-<hex>.pem.
 	certPath = "/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem"
 )
