@@ -119,7 +119,9 @@ func (e *env) withLog() *syncBuffer {
 	return buf
 }
 
-type teeWriter struct{ a, b interface{ Write([]byte) (int, error) } }
+type teeWriter struct {
+	a, b interface{ Write([]byte) (int, error) }
+}
 
 func (w teeWriter) Write(p []byte) (int, error) {
 	if _, err := w.b.Write(p); err != nil {
