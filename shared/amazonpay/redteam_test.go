@@ -3,12 +3,11 @@ package amazonpay_test
 // Regression tests for the red-team findings of issue 10 on the Amazon Pay IPN handler.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
 
 // RT-01: SNS's string to sign is "Name\nvalue\n" pairs; moving "\nSubject\n<subject>" into
@@ -80,25 +80,11 @@ func TestRT01_ReplayedIPNIsNeverAnnouncedTwice(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink for one test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// records are the JSON log lines written so far.
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
+// logRecords are the JSON log lines in buf.
+func logRecords(t *testing.T, buf *testenv.LogBuffer) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		if line == "" {
 			continue
 		}
@@ -111,23 +97,12 @@ func (s *syncBuffer) records(t *testing.T) []map[string]any {
 	return out
 }
 
-// withLog sends e's handler log to a buffer of its own (and to the shared sink, which the token
-// check reads).
-func (e *env) withLog() *syncBuffer {
-	buf := &syncBuffer{}
-	e.handler.Log = slog.New(slog.NewJSONHandler(teeWriter{buf, logSink}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// withLog sends e's handler log to a buffer of its own too (the shared sink is where the run's
+// token check looks).
+func (e *env) withLog() *testenv.LogBuffer {
+	buf := &testenv.LogBuffer{}
+	e.handler.Log = slog.New(slog.NewJSONHandler(io.MultiWriter(buf, logSink), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return buf
-}
-
-type teeWriter struct {
-	a, b interface{ Write([]byte) (int, error) }
-}
-
-func (w teeWriter) Write(p []byte) (int, error) {
-	if _, err := w.b.Write(p); err != nil {
-		return 0, err
-	}
-	return w.a.Write(p)
 }
 
 const intruder = "arn:aws:sns:eu-west-1:210987654321:not-amazon-pay"
@@ -159,7 +134,7 @@ func TestRT02_UnknownTopicIsAnUnverifiedClaim(t *testing.T) {
 		t.Errorf("a refused topic cost %d connections and %d confirmations", e.sns.Dials(), len(e.sns.Confirmations()))
 	}
 	refusals := 0
-	for _, r := range logs.records(t) {
+	for _, r := range logRecords(t, logs) {
 		if r["topicArn"] == intruder || r["messageId"] != nil || r["snsType"] != nil {
 			t.Errorf("an unverified value is logged as a fact: %v", r)
 		}
@@ -215,7 +190,7 @@ func TestRT02_SetUpModeVerifiesAndNeverConfirms(t *testing.T) {
 		t.Errorf("%d events in set-up mode", n)
 	}
 	verified := 0
-	for _, r := range logs.records(t) {
+	for _, r := range logRecords(t, logs) {
 		switch {
 		case r["verified"] == true:
 			verified++
