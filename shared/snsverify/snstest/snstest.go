@@ -38,6 +38,8 @@ const (
 	host = "sns.eu-west-1.amazonaws.com"
 	// SNS names its certificates SimpleNotificationService-<hex>.pem.
 	certPath = "/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem"
+	// redirectPath answers 302 to certPath (SNS never redirects).
+	redirectPath = "/SimpleNotificationService-30230230230230230230230230230230.pem"
 )
 
 // Server is a running SNS look-alike. Its methods are safe for concurrent use.
@@ -64,6 +66,9 @@ func NewServer(t testing.TB) *Server {
 	mux.HandleFunc("GET "+certPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(s.certPEM)
+	})
+	mux.HandleFunc("GET "+redirectPath, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, certPath, http.StatusFound)
 	})
 	mux.HandleFunc("GET /{$}", s.confirm)
 	s.fx = snsfixture.Start(t, mux)
@@ -92,6 +97,9 @@ func (s *Server) Client() *http.Client { return s.fx.Client() }
 // CertURL is where the signing certificate is served:
 // https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem.
 func (s *Server) CertURL() string { return "https://" + host + certPath }
+
+// RedirectCertURL is an SNS-shaped certificate URL that answers 302 to CertURL.
+func (s *Server) RedirectCertURL() string { return "https://" + host + redirectPath }
 
 // Key is the signing key (the private half of the certificate at CertURL).
 func (s *Server) Key() *rsa.PrivateKey { return s.key }
