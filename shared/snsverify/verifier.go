@@ -22,8 +22,7 @@ import (
 // defaultCertHostPattern is the host a SigningCertURL or SubscribeURL must have. AWS documents
 // ^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$, which also matches legacy S3 virtual-host names of
 // a bucket called "sns" (sns.s3.amazonaws.com, sns.s3-external-1.amazonaws.com): the label here must
-// look like a region, and the host must also be the TopicArn's region's SNS host (see certPathPattern
-// and Verifier.checkURL).
+// look like a region, and the host must also be the SNS host of the TopicArn's region (snsHost).
 var defaultCertHostPattern = regexp.MustCompile(`^sns\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?$`)
 
 // certPathPattern is the path of every SNS signing certificate URL.
@@ -212,7 +211,7 @@ func (v *Verifier) verify(ctx context.Context, m *Message) error {
 
 // Confirm verifies m (as Verify does), which must be a SubscriptionConfirmation, and then
 // confirms the subscription with a GET of its SubscribeURL. The SubscribeURL must be https on a host
-// matching CertHostPattern, with no userinfo or port (else an error wrapping ErrInvalidSignature,
+// matching CertHostPattern that is the SNS host of the TopicArn's region, with no userinfo or port (else an error wrapping ErrInvalidSignature,
 // and no request is made). A network error or a non-2xx answer is ErrConfirmFailed (transient).
 func (v *Verifier) Confirm(ctx context.Context, m *Message) error {
 	if m == nil {
