@@ -33,7 +33,8 @@ func main() {
 }
 
 // maxMessageAge refuses replayed IPNs: SNS retries within minutes, and the idempotency store
-// remembers a MessageId for 48 h, so a captured message is a duplicate until it is refused.
+// remembers a MessageId and a signed text for 48 h, so a captured message is a duplicate until it
+// is refused.
 const maxMessageAge = 24 * time.Hour
 
 func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, error) {
@@ -46,21 +47,33 @@ func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, err
 		return nil, err
 	}
 	topics := envconfig.List("IPN_TOPIC_ARNS")
-	if len(topics) == 0 {
-		// Amazon Pay's topic ARN is first seen in its SubscriptionConfirmation. Until it is configured
-		// every message is refused (403) and the log names its TopicArn, so the operator can add it.
-		log.Warn("IPN_TOPIC_ARNS is empty: every message is refused until its topic is allowed")
+	discovery, err := envconfig.Bool("IPN_TOPIC_DISCOVERY", false)
+	if err != nil {
+		return nil, err
+	}
+	setUp := false
+	switch {
+	case len(topics) > 0 && discovery:
+		// Set-up is over once a topic is allowed: never verify other topics' messages again.
+		log.Warn("IPN_TOPIC_DISCOVERY is ignored: IPN_TOPIC_ARNS is set")
+	case len(topics) == 0 && discovery:
+		// Amazon Pay's topic ARN is first seen in its SubscriptionConfirmation: in set-up mode a
+		// verified one is logged (never confirmed) and every message is refused.
+		log.Warn("set-up mode: every message is refused; verified SubscriptionConfirmations are logged with their topic, never confirmed")
+		setUp = true
+	case len(topics) == 0:
+		log.Warn("IPN_TOPIC_ARNS is empty: every message is refused until its topic is allowed (see IPN_TOPIC_DISCOVERY)")
 		topics = []string{noTopic}
 	}
 	maxBody, err := envconfig.PositiveInt("MAX_BODY_BYTES", amazonpay.DefaultMaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
-	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics, MaxAge: maxMessageAge})
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics, SetUp: setUp, MaxAge: maxMessageAge})
 	if err != nil {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
-	log.Info("Amazon Pay IPN configured", "topics", len(topics))
+	log.Info("Amazon Pay IPN configured", "topics", len(topics), "setUp", setUp)
 	h := &amazonpay.Handler{
 		SNS:          sns,
 		Idempotency:  deps.Once,

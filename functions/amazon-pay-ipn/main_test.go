@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -34,7 +35,7 @@ func deployEnv(t *testing.T) {
 	bucket, _ := testenv.CreateBucket(ctx, cfg)
 	values := map[string]string{
 		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
-		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "MAX_BODY_BYTES": "327680",
+		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "IPN_TOPIC_DISCOVERY": "false", "MAX_BODY_BYTES": "327680",
 	}
 	testenv.SetFunctionEnv(t, "AmazonPayIpnFunction", values)
 }
@@ -48,13 +49,62 @@ func TestBuildFromTemplateEnvironment(t *testing.T) {
 	}
 	// A message from a topic not on the list is refused before any network call.
 	req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"},
-		Body: `{"Type":"Notification","MessageId":"m","TopicArn":"arn:aws:sns:eu-west-1:999999999999:other","Message":"{}",
-"Timestamp":"2026-11-23T10:00:00.000Z","SignatureVersion":"2","Signature":"AAAA","SigningCertURL":"https://sns.eu-west-1.amazonaws.com/x.pem"}`}
+		Body: message("Notification", "arn:aws:sns:eu-west-1:999999999999:other", "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem")}
 	if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != 403 {
 		t.Fatalf("foreign topic: %d %s", resp.StatusCode, resp.Body)
 	}
-	if !strings.Contains(logs.String(), "arn:aws:sns:eu-west-1:999999999999:other") {
-		t.Error("the refused topic is not named in the log; the operator could not learn Amazon Pay's topic ARN")
+	// Named as the sender's claim, not as a fact (RT-02).
+	if !strings.Contains(logs.String(), `"claimedTopicArn":"arn:aws:sns:eu-west-1:999999999999:other","verified":false`) ||
+		strings.Contains(logs.String(), `"topicArn":"arn:aws:sns:eu-west-1:999999999999:other"`) {
+		t.Errorf("the refused topic is not logged as an unverified claim: %s", logs.String())
+	}
+}
+
+// message is an unsigned SNS message body of typ from topic, its certificate at certURL.
+func message(typ, topic, certURL string) string {
+	extra := ""
+	if typ == "SubscriptionConfirmation" {
+		extra = `"Token":"t","SubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription",`
+	}
+	return `{"Type":"` + typ + `","MessageId":"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324","TopicArn":"` + topic + `","Message":"{}",` + extra +
+		`"Timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `","SignatureVersion":"2","Signature":"AAAA","SigningCertURL":"` + certURL + `"}`
+}
+
+// RT-02: set-up mode (topic discovery) is explicit and only while no topic is allowed. These
+// messages are built to be refused before any network call whichever mode is on: a
+// SubscriptionConfirmation whose certificate URL is in another region than its topic is 401 if
+// set-up mode verified it, 403 if the topic check refused it first.
+func TestRT02_SetUpModeOnlyWithoutTopics(t *testing.T) {
+	const foreign = "arn:aws:sns:eu-west-1:999999999999:other"
+	wrongRegion := "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-abc.pem"
+	for _, tc := range []struct {
+		name, topics, discovery string
+		typ                     string
+		want                    int
+		log                     string
+	}{
+		{"set-up mode verifies a confirmation", "", "true", "SubscriptionConfirmation", 401, `"msg":"authentication failed"`},
+		{"set-up mode refuses a notification", "", "true", "Notification", 403, `"msg":"topic not allowed"`},
+		{"no topic, no set-up: refused", "", "false", "SubscriptionConfirmation", 403, `"msg":"topic not allowed"`},
+		{"set-up ignored once a topic is allowed", "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "true", "SubscriptionConfirmation", 403, `"msg":"IPN_TOPIC_DISCOVERY is ignored`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			deployEnv(t)
+			t.Setenv("IPN_TOPIC_ARNS", tc.topics)
+			t.Setenv("IPN_TOPIC_DISCOVERY", tc.discovery)
+			var logs bytes.Buffer
+			h, err := build(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"}, Body: message(tc.typ, foreign, wrongRegion)}
+			if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != tc.want {
+				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, tc.want)
+			}
+			if !strings.Contains(logs.String(), tc.log) || !strings.Contains(logs.String(), `"claimedTopicArn":"`+foreign+`","verified":false`) {
+				t.Errorf("log lacks %s or the unverified claim:\n%s", tc.log, logs.String())
+			}
+		})
 	}
 }
 
@@ -66,8 +116,7 @@ func TestEmptyTopicListRefusesEverything(t *testing.T) {
 		t.Fatalf("an empty list must start (and refuse), so the topic can be learned from the log: %v", err)
 	}
 	req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"},
-		Body: `{"Type":"Notification","MessageId":"m","TopicArn":"arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn","Message":"{}",
-"Timestamp":"2026-11-23T10:00:00.000Z","SignatureVersion":"2","Signature":"AAAA","SigningCertURL":"https://sns.eu-west-1.amazonaws.com/x.pem"}`}
+		Body: message("Notification", "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem")}
 	if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != 403 {
 		t.Fatalf("with no topic configured: %d %s, want 403", resp.StatusCode, resp.Body)
 	}
@@ -76,6 +125,7 @@ func TestEmptyTopicListRefusesEverything(t *testing.T) {
 func TestBuildRejectsBadConfiguration(t *testing.T) {
 	for _, tc := range []struct{ key, value string }{
 		{"IDEMPOTENCY_TABLE_NAME", ""}, {"EVENT_BUS_NAME", ""}, {"PAYLOAD_BUCKET", ""}, {"MAX_BODY_BYTES", "0"},
+		{"IPN_TOPIC_DISCOVERY", "yes please"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			deployEnv(t)

@@ -1,6 +1,8 @@
 package amazonpay
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -25,7 +27,9 @@ const (
 // Metadata is `detail.metadata`.
 type Metadata struct {
 	SchemaVersion string `json:"schemaVersion"`
-	// IdempotencyKey is "amazonpay:" + the SNS MessageId, which SNS keeps on retries.
+	// IdempotencyKey is "amazonpay:" + the SNS MessageId, which SNS keeps on retries. (The gateway
+	// also claims SignedTextKey, so a copy of a processed message is never announced under another
+	// MessageId.)
 	IdempotencyKey string    `json:"idempotencyKey"`
 	MessageID      string    `json:"messageId"`
 	TopicARN       string    `json:"topicArn"`
@@ -97,6 +101,16 @@ func classify(message string) (string, Data) {
 func withKind(d Data, kind string) Data {
 	d.Kind = kind
 	return d
+}
+
+// SignedTextKey is the second idempotency record of a message: "amazonpay:signed:" + the hex SHA-256
+// of SNS's string to sign, so that a message whose signed text was processed before is a duplicate
+// whatever its fields say. It is an internal record, not in the event: consumers keep deduping on
+// IdempotencyKey.
+func SignedTextKey(m *snsverify.Message) string {
+	s, _ := snsverify.StringToSign(m) // Parse checked every signed field
+	sum := sha256.Sum256([]byte(s))
+	return idempotencyKeyScopePrefix + "signed:" + hex.EncodeToString(sum[:])
 }
 
 // Event builds the normalised event for a verified SNS message.

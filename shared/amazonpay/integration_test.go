@@ -64,12 +64,20 @@ type env struct {
 	handler    *amazonpay.Handler
 	sns        *snstest.Server
 	queue      string
+	table      string // the idempotency table
 	quarantine *quarantine.Store
 }
 
 func newEnv(t *testing.T) *env { return newEnvWithTopic(t, topic) }
 
 func newEnvWithTopic(t *testing.T, allowed string) *env {
+	t.Helper()
+	return newEnvWith(t, snsverify.Config{TopicARNs: []string{allowed}})
+}
+
+// newEnvWith wires the handler with a verifier configured as cfg (its HTTP client is the SNS
+// look-alike's).
+func newEnvWith(t *testing.T, cfg snsverify.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	idem, err := testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable")
@@ -85,7 +93,8 @@ func newEnvWithTopic(t *testing.T, allowed string) *env {
 		t.Fatal(err)
 	}
 	sns := snstest.NewServer(t)
-	v, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: []string{allowed}, HTTPClient: sns.Client()})
+	cfg.HTTPClient = sns.Client()
+	v, err := snsverify.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +107,7 @@ func newEnvWithTopic(t *testing.T, allowed string) *env {
 	return &env{
 		sns:        sns,
 		queue:      queue,
+		table:      idem,
 		quarantine: q,
 		handler: &amazonpay.Handler{
 			Quarantine:  &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
@@ -214,17 +224,18 @@ func TestSubscriptionChargeRefundBecomeEvents(t *testing.T) {
 		}
 	}
 	// The whole parsed message is kept, and the v2 fields are lifted out.
-	v2 := byID["m-charge-v2"].Detail.Data
+	v2 := byID[snstest.MessageID("m-charge-v2")].Detail.Data
 	if v2.ObjectID != "S02-0000000-0000000-C000001" || v2.ChargePermissionID != "S02-0000000-0000000" || v2.MerchantID != "A3EXAMPLE" || v2.NotificationType != "STATE_CHANGE" {
 		t.Errorf("v2 charge data = %+v", v2)
 	}
 	var india map[string]any
-	if err := json.Unmarshal(byID["m-charge"].Detail.Data.Message, &india); err != nil || india["amazonOrderId"] != "S04-1234567-1234567" {
-		t.Errorf("charge message not kept whole: %s", byID["m-charge"].Detail.Data.Message)
+	charge := byID[snstest.MessageID("m-charge")].Detail.Data.Message
+	if err := json.Unmarshal(charge, &india); err != nil || india["amazonOrderId"] != "S04-1234567-1234567" {
+		t.Errorf("charge message not kept whole: %s", charge)
 	}
 	var text string
-	if err := json.Unmarshal(byID["m-text"].Detail.Data.Message, &text); err != nil || text != "plain text, not JSON" {
-		t.Errorf("text message = %s", byID["m-text"].Detail.Data.Message)
+	if msg := byID[snstest.MessageID("m-text")].Detail.Data.Message; json.Unmarshal(msg, &text) != nil || text != "plain text, not JSON" {
+		t.Errorf("text message = %s", msg)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	mrand "math/rand/v2"
@@ -31,7 +33,7 @@ var fuzzNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const (
 	fuzzTopic   = "arn:aws:sns:ap-south-1:123456789012:amazon-pay-ipn"
-	fuzzCertURL = "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-fuzz.pem"
+	fuzzCertURL = "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-f022f022f022f022f022f022f022f022.pem"
 )
 
 var fuzzKey = sync.OnceValue(func() *rsa.PrivateKey {
@@ -69,16 +71,16 @@ var fuzzKey = sync.OnceValue(func() *rsa.PrivateKey {
 func fuzzSeedMessages() []*Message {
 	sub := "https://sns.ap-south-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=" + fuzzTopic + "&Token=2336412f37fb687f"
 	return []*Message{
-		{Type: TypeNotification, MessageID: "f1d9b7c4-0001", TopicARN: fuzzTopic, Subject: "ChargeNotification",
+		{Type: TypeNotification, MessageID: "f1d9b7c4-0001-4a5b-8c6d-7e8f90a1b2c3", TopicARN: fuzzTopic, Subject: "ChargeNotification",
 			Message:   `{"NotificationType":"ChargeNotification","NotificationData":"{\"amount\":\"100.00\"}"}`,
 			Timestamp: "2026-01-01T00:00:00.000Z", SignatureVersion: "2", SigningCertURL: fuzzCertURL},
-		{Type: TypeNotification, MessageID: "f1d9b7c4-0002", TopicARN: fuzzTopic,
+		{Type: TypeNotification, MessageID: "f1d9b7c4-0002-4a5b-8c6d-7e8f90a1b2c3", TopicARN: fuzzTopic,
 			Message:   `{"NotificationType":"RefundNotification"}`,
 			Timestamp: "2026-01-01T00:00:01Z", SignatureVersion: "1", SigningCertURL: fuzzCertURL},
-		{Type: TypeSubscriptionConfirmation, MessageID: "f1d9b7c4-0003", TopicARN: fuzzTopic, Token: "2336412f37fb687f",
+		{Type: TypeSubscriptionConfirmation, MessageID: "f1d9b7c4-0003-4a5b-8c6d-7e8f90a1b2c3", TopicARN: fuzzTopic, Token: "2336412f37fb687f",
 			Message: "You have chosen to subscribe to the topic " + fuzzTopic + ".", SubscribeURL: sub,
 			Timestamp: "2026-01-01T00:00:02.123Z", SignatureVersion: "1", SigningCertURL: fuzzCertURL},
-		{Type: TypeUnsubscribeConfirmation, MessageID: "f1d9b7c4-0004", TopicARN: fuzzTopic, Token: "2336412f37fb687f",
+		{Type: TypeUnsubscribeConfirmation, MessageID: "f1d9b7c4-0004-4a5b-8c6d-7e8f90a1b2c3", TopicARN: fuzzTopic, Token: "2336412f37fb687f",
 			Message: "You have unsubscribed.", SubscribeURL: sub,
 			Timestamp: "2026-01-01T00:00:03Z", SignatureVersion: "2", SigningCertURL: fuzzCertURL},
 	}
@@ -98,8 +100,10 @@ func (s staticTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 type fuzzSetup struct {
 	v     *Verifier
-	known map[string]bool // StringToSign + "\x00" + signature bytes of every message signed here
+	known map[string]bool // signedKey of every message signed here
 	seeds []*Message
+	// certPEM is the signing certificate, as the certificate URL serves it.
+	certPEM []byte
 }
 
 var fuzzFixture = sync.OnceValues(func() (*fuzzSetup, error) {
@@ -123,14 +127,12 @@ var fuzzFixture = sync.OnceValues(func() (*fuzzSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := &fuzzSetup{v: v, known: map[string]bool{}}
+	fs := &fuzzSetup{v: v, known: map[string]bool{}, certPEM: pemCert}
 	for _, m := range fuzzSeedMessages() {
 		if err := Sign(m, key); err != nil {
 			return nil, err
 		}
-		s, _ := StringToSign(m)
-		sig, _ := base64.StdEncoding.DecodeString(m.Signature)
-		fs.known[s+"\x00"+string(sig)] = true
+		fs.known[signedKey(m)] = true
 		fs.seeds = append(fs.seeds, m)
 	}
 	return fs, nil
@@ -169,10 +171,11 @@ func FuzzParseAndVerify(f *testing.F) {
 		}
 		err = fs.v.Verify(context.Background(), m)
 		if err == nil {
-			s, _ := StringToSign(m)
-			sig, _ := base64.StdEncoding.DecodeString(m.Signature)
-			if !fs.known[s+"\x00"+string(sig)] {
-				t.Fatalf("a message this test never signed verified:\n%q", s)
+			// Field by field, not just the signed text: the same text split into other fields
+			// (RT-01) is a message nobody signed.
+			if !fs.known[signedKey(m)] {
+				s, _ := StringToSign(m)
+				t.Fatalf("a message this test never signed verified:\n%q\n%+v", s, m)
 			}
 			return
 		}
@@ -185,6 +188,43 @@ func FuzzParseAndVerify(f *testing.F) {
 			if len(secret) >= 16 && strings.Contains(err.Error(), secret) {
 				t.Fatalf("error %q contains a message value", err)
 			}
+		}
+	})
+}
+
+// signedKey identifies a message by each signed field and the signature bytes.
+func signedKey(m *Message) string {
+	sig, _ := base64.StdEncoding.DecodeString(m.Signature)
+	return fmt.Sprintf("%q", []string{m.Type, m.MessageID, m.Token, m.TopicARN, m.Subject, m.Message, m.Timestamp, m.SubscribeURL, string(sig)})
+}
+
+// FuzzParseCertificate: whatever a certificate URL answers, a certificate is accepted only when the
+// body is one PEM CERTIFICATE block (and whitespace) for an RSA key, issued to an SNS name.
+func FuzzParseCertificate(f *testing.F) {
+	fs, err := fuzzFixture()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := fs.certPEM
+	f.Add(good)
+	f.Add(append([]byte("<xml><value>\n"), append(append([]byte{}, good...), "</value></xml>"...)...))
+	f.Add(append(append([]byte{}, good...), good...))
+	f.Add(append([]byte(" \n"), good...))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		cert, err := parseCert(body)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidSignature) || cert != nil {
+				t.Fatalf("parseCert = %v, %v; want nil, ErrInvalidSignature", cert, err)
+			}
+			return
+		}
+		block, rest := pem.Decode(bytes.TrimSpace(body))
+		if block == nil || block.Type != "CERTIFICATE" || len(block.Headers) != 0 || len(rest) != 0 || !bytes.Equal(block.Bytes, cert.Raw) {
+			t.Fatalf("accepted a body that is not exactly one PEM certificate: %q", body)
+		}
+		if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !namesSNS(cert) {
+			t.Fatalf("accepted a certificate that is not RSA or not SNS's: %q", cert.Subject.CommonName)
 		}
 	})
 }

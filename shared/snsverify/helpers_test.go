@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,11 +16,14 @@ import (
 )
 
 const (
-	topicA = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn"
-	topicB = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn-other"
-	host   = "sns.eu-west-1.amazonaws.com"
-	certA  = "https://" + host + "/SimpleNotificationService-abc.pem"
-	certCN = "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem"
+	topicA  = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn"
+	topicB  = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn-other"
+	topicCN = "arn:aws-cn:sns:cn-north-1:123456789012:amazon-pay-ipn"
+	topicAP = "arn:aws:sns:ap-south-1:123456789012:amazon-pay-ipn"
+	topicUS = "arn:aws:sns:us-east-1:123456789012:amazon-pay-ipn"
+	host    = "sns.eu-west-1.amazonaws.com"
+	certA   = "https://" + host + "/SimpleNotificationService-abc.pem"
+	certCN  = "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem"
 	// subscribeToken is what the confirmation messages carry; the SNS look-alike checks it.
 	subscribeToken = "2336412f37fb687f5d51e6e2425c464de12884d4b4ca5d3e0b2f9d3fa7e1a5b3c0a8a8f4ed1e6ff9"
 )
@@ -74,15 +78,15 @@ func newSNSServer(t testing.TB) *snsServer {
 	s := &snsServer{hits: map[string]int{}}
 	mux := http.NewServeMux()
 	for name, body := range files {
-		mux.HandleFunc("GET /SimpleNotificationService-"+name+".pem", func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("GET "+certPath(name), func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write(body)
 		})
 	}
-	mux.HandleFunc("GET /SimpleNotificationService-unavailable.pem", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+certPath("unavailable"), func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "try later", http.StatusServiceUnavailable)
 	})
-	mux.HandleFunc("GET /SimpleNotificationService-redirect.pem", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/SimpleNotificationService-abc.pem", http.StatusFound)
+	mux.HandleFunc("GET "+certPath("redirect"), func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, certPath("abc"), http.StatusFound)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -108,6 +112,18 @@ func newSNSServer(t testing.TB) *snsServer {
 	return s
 }
 
+// certPath is where the test server serves the certificate called name. SNS's certificate names
+// are hex, so a name that is not is hex-encoded ("abc" stays "abc").
+func certPath(name string) string {
+	if strings.Trim(name, "0123456789abcdef") != "" {
+		name = hex.EncodeToString([]byte(name))
+	}
+	return "/SimpleNotificationService-" + name + ".pem"
+}
+
+// certURL is certPath on the eu-west-1 SNS host.
+func certURL(name string) string { return "https://" + host + certPath(name) }
+
 func (s *snsServer) hitsFor(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,7 +148,7 @@ func (s *snsServer) confirmed() []string {
 
 func newVerifier(t testing.TB, s *snsServer, mod func(*Config)) *Verifier {
 	t.Helper()
-	cfg := Config{TopicARNs: []string{topicA, topicB}, HTTPClient: s.Client()}
+	cfg := Config{TopicARNs: []string{topicA, topicB, topicCN, topicAP}, HTTPClient: s.Client()}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -6,10 +6,13 @@
 //     order that depends on Type (see [StringToSign]);
 //   - SignatureVersion "1" is SHA1withRSA and "2" is SHA256withRSA (RSASSA-PKCS1-v1_5); anything
 //     else is rejected;
-//   - the signing certificate is fetched over HTTPS from SigningCertURL, which must end in ".pem"
-//     and whose host must be an SNS host (^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$);
-//     certificates are cached by URL;
-//   - only TopicArns on an allow-list are accepted.
+//   - the signing certificate is fetched over HTTPS from SigningCertURL, which must be exactly
+//     https://sns.<region>.amazonaws.com[.cn]/SimpleNotificationService-<hex>.pem with the region
+//     (and partition) of the TopicArn; the body must be one PEM certificate naming an SNS host;
+//     certificates are cached by that URL;
+//   - only TopicArns on an allow-list are accepted;
+//   - no field but Message may hold a control character (the string to sign separates fields with
+//     "\n"), and MessageId must be SNS's lower-case UUID.
 //
 // [Sign] produces real signatures, so tests exercise the same code that runs in production.
 //
@@ -29,8 +32,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Message types SNS sends to HTTP(S) endpoints.
@@ -42,13 +47,14 @@ const (
 
 var (
 	// ErrMalformed: not a JSON object, a required field is missing or empty, a field is not a
-	// string, a field appears twice, Type is unknown or Timestamp is not RFC 3339. Answer 400.
+	// string, a field appears twice, Type is unknown, Timestamp is not RFC 3339, MessageId is not a
+	// lower-case UUID, or a field other than Message holds a control character. Answer 400.
 	ErrMalformed = errors.New("snsverify: malformed SNS message")
 	// ErrInvalidSignature: the signature does not verify, SignatureVersion is unsupported, the
 	// certificate URL is not an SNS one, or the certificate is unusable (not PEM, not RSA, outside
 	// its validity period). Answer 401.
 	ErrInvalidSignature = errors.New("snsverify: invalid SNS signature")
-	// ErrTopicNotAllowed: TopicArn is not on the allow-list. Answer 403.
+	// ErrTopicNotAllowed: TopicArn is not on the allow-list (or, in set-up mode, no list). Answer 403.
 	ErrTopicNotAllowed = errors.New("snsverify: SNS topic not allowed")
 	// ErrCertificateUnavailable: the signing certificate could not be fetched (network, TLS,
 	// non-200). Transient: answer 503 so that SNS retries.
@@ -119,7 +125,8 @@ func invalid(format string, args ...any) error {
 // Parse decodes an SNS HTTP(S) message body (bounded by the caller) and checks that every field
 // required for its Type is present: for all types Type, MessageId, TopicArn, Message, Timestamp
 // (RFC 3339), SignatureVersion, Signature and SigningCertURL; confirmations also need Token and
-// SubscribeURL. A JSON null counts as absent. Members other than the SNS fields are ignored; a field
+// SubscribeURL. MessageId must be a lower-case UUID, and no field but Message may hold a control
+// character. A JSON null counts as absent. Members other than the SNS fields are ignored; a field
 // given twice (including as both SigningCertURL and SigningCertUrl) is malformed. It does not verify
 // the signature: call [Verifier.Verify]. Errors wrap ErrMalformed and name the field, never a value.
 func Parse(body []byte) (*Message, error) {
@@ -195,10 +202,38 @@ func validate(m *Message) error {
 			return malformed("missing field %s", f.name)
 		}
 	}
+	// The string to sign is "Name\nvalue\n" pairs: a line break moved into a field can re-split the
+	// same signed text into different fields. Only Message may hold one (SNS allows any text there).
+	for _, f := range []struct{ name, value string }{
+		{"Type", m.Type}, {"MessageId", m.MessageID}, {"Token", m.Token}, {"TopicArn", m.TopicARN},
+		{"Subject", m.Subject}, {"Timestamp", m.Timestamp}, {"SignatureVersion", m.SignatureVersion},
+		{"Signature", m.Signature}, {"SigningCertURL", m.SigningCertURL}, {"SubscribeURL", m.SubscribeURL},
+		{"UnsubscribeURL", m.UnsubscribeURL},
+	} {
+		if strings.IndexFunc(f.value, unicode.IsControl) >= 0 {
+			return malformed("field %s holds a control character", f.name)
+		}
+	}
+	if !messageIDPattern.MatchString(m.MessageID) {
+		return malformed("field MessageId is not an SNS message id (a lower-case UUID)")
+	}
 	if _, err := time.Parse(time.RFC3339, m.Timestamp); err != nil {
 		return malformed("field Timestamp is not RFC 3339")
 	}
 	return nil
+}
+
+// messageIDPattern is the form of every MessageId SNS sends.
+var messageIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// SplitTopicARN splits an SNS topic ARN, arn:<partition>:sns:<region>:<account>:<name>. ok is
+// false when arn does not have that shape (the parts are not otherwise checked).
+func SplitTopicARN(arn string) (partition, region, account string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[1] == "" || parts[3] == "" || parts[4] == "" || parts[5] == "" {
+		return "", "", "", false
+	}
+	return parts[1], parts[3], parts[4], true
 }
 
 // StringToSign builds the string SNS signs, each field as "Name\nvalue\n":

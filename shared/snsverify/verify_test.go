@@ -49,7 +49,7 @@ func TestNewVerifierConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"sns.eu-west-1.amazonaws.com.evil.com", "evil-sns.eu-west-1.amazonaws.com"} {
-		if _, err := v.checkURL("https://"+h+"/x.pem", "SigningCertURL", true); !errors.Is(err, ErrInvalidSignature) {
+		if _, err := v.checkURL("https://"+h+"/SimpleNotificationService-abc.pem", "SigningCertURL", topicA, true); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("host %s accepted by an unanchored pattern", h)
 		}
 	}
@@ -72,10 +72,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{"subscription confirmation v2", with2(confirmation(TypeSubscriptionConfirmation, subscribeToken)), nil},
 		{"unsubscribe confirmation v1", confirmation(TypeUnsubscribeConfirmation, subscribeToken), nil},
 		{"unsubscribe confirmation v2", with2(confirmation(TypeUnsubscribeConfirmation, subscribeToken)), nil},
-		{".cn host", notification(""), func(m *Message) { m.SigningCertURL = certCN }},
-		{"ap-south-1 host", notification(""), func(m *Message) {
-			m.SigningCertURL = "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-abc.pem"
-		}},
+		{".cn host", inTopic(notification(""), topicCN, certCN), nil},
+		{"ap-south-1 host", inTopic(notification(""), topicAP, "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-abc.pem"), nil},
 		{"other allowed topic", func() *Message { m := notification(""); m.TopicARN = topicB; return m }(), nil},
 		{"UnsubscribeURL is not signed", notification("s"), func(m *Message) { m.UnsubscribeURL = "" }},
 		{"Unicode and newlines in Message", func() *Message {
@@ -106,6 +104,12 @@ func TestVerifyAccepts(t *testing.T) {
 }
 
 func with1(m *Message) *Message { m.SignatureVersion = "1"; return m }
+
+// inTopic moves m to topic, whose region's SNS host certURL is on.
+func inTopic(m *Message, topic, certURL string) *Message {
+	m.TopicARN, m.SigningCertURL = topic, certURL
+	return m
+}
 func with2(m *Message) *Message { m.SignatureVersion = "2"; return m }
 
 func TestVerifyRejectsTampering(t *testing.T) {
@@ -222,8 +226,12 @@ func TestVerifyRejectsCertURL(t *testing.T) {
 			v := newVerifier(t, s, nil)
 			m := signed(t, notification("s"))
 			m.SigningCertURL = tt.url
-			if err := v.Verify(t.Context(), m); !errors.Is(err, ErrInvalidSignature) {
-				t.Fatalf("Verify = %v, want ErrInvalidSignature", err)
+			want := ErrInvalidSignature
+			if strings.ContainsRune(tt.url, '\n') {
+				want = ErrMalformed // no field but Message may hold a control character
+			}
+			if err := v.Verify(t.Context(), m); !errors.Is(err, want) {
+				t.Fatalf("Verify = %v, want %v", err, want)
 			}
 			if s.Dials() != 0 || s.totalHits() != 0 {
 				t.Errorf("%d connections, %d requests made for a rejected URL", s.Dials(), s.totalHits())
@@ -234,7 +242,6 @@ func TestVerifyRejectsCertURL(t *testing.T) {
 
 func TestVerifyCertificates(t *testing.T) {
 	s := newSNSServer(t)
-	certURL := func(name string) string { return "https://" + host + "/SimpleNotificationService-" + name + ".pem" }
 	tests := []struct {
 		name   string
 		url    string
@@ -251,14 +258,20 @@ func TestVerifyCertificates(t *testing.T) {
 		{"larger than 64 KiB", certURL("big"), nil, ErrInvalidSignature},
 		{"404: no such certificate", certURL("missing"), nil, ErrInvalidSignature},
 		{"503: try later", certURL("unavailable"), nil, ErrCertificateUnavailable},
-		{"redirect is not followed", certURL("redirect"), nil, ErrCertificateUnavailable},
+		{"redirect is not followed: no certificate there", certURL("redirect"), nil, ErrInvalidSignature},
 		{"TLS certificate not for that host", "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", nil, ErrCertificateUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newVerifier(t, s, func(c *Config) { c.Now = tt.now })
+			v := newVerifier(t, s, func(c *Config) {
+				c.Now = tt.now
+				c.TopicARNs = append(c.TopicARNs, topicUS)
+			})
 			m := notification("s")
 			m.SigningCertURL = tt.url
+			if strings.Contains(tt.url, "us-east-1") {
+				m.TopicARN = topicUS
+			}
 			signed(t, m)
 			err := v.Verify(t.Context(), m)
 			if !errors.Is(err, tt.wantIs) {
@@ -303,14 +316,14 @@ func TestCertificateUnavailableIsNotCached(t *testing.T) {
 	s := newSNSServer(t)
 	v := newVerifier(t, s, nil)
 	m := notification("")
-	m.SigningCertURL = "https://" + host + "/SimpleNotificationService-unavailable.pem"
+	m.SigningCertURL = certURL("unavailable")
 	signed(t, m)
 	for range 2 {
 		if err := v.Verify(t.Context(), m); !errors.Is(err, ErrCertificateUnavailable) {
 			t.Fatalf("Verify = %v", err)
 		}
 	}
-	if n := s.hitsFor("/SimpleNotificationService-unavailable.pem"); n != 2 {
+	if n := s.hitsFor(certPath("unavailable")); n != 2 {
 		t.Errorf("fetched %d times, want 2", n)
 	}
 	if v.cacheLen() != 0 {
@@ -358,7 +371,7 @@ func TestCertCacheBounded(t *testing.T) {
 	verify := func(name string) {
 		t.Helper()
 		m := notification("s")
-		m.SigningCertURL = "https://" + host + "/SimpleNotificationService-" + name + ".pem"
+		m.SigningCertURL = certURL(name)
 		if err := v.Verify(t.Context(), signed(t, m)); err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +387,7 @@ func TestCertCacheBounded(t *testing.T) {
 	// b: fetch, evicts c -> {a,b}; a: hit; b: hit.
 	want := map[string]int{"a": 2, "b": 2, "c": 1}
 	for name, n := range want {
-		if got := s.hitsFor("/SimpleNotificationService-" + name + ".pem"); got != n {
+		if got := s.hitsFor(certPath(name)); got != n {
 			t.Errorf("%s.pem fetched %d times, want %d", name, got, n)
 		}
 	}
@@ -508,8 +521,8 @@ func TestErrorsDoNotLeak(t *testing.T) {
 		func(m *Message) { m.Signature = "%" + m.Signature },
 		func(m *Message) { m.SigningCertURL += "?Token=" + subscribeToken },
 		func(m *Message) { m.SigningCertURL = "https://evil.com/x.pem?" + subscribeToken },
-		func(m *Message) { m.SigningCertURL = "https://" + host + "/SimpleNotificationService-missing.pem" },
-		func(m *Message) { m.SigningCertURL = "https://" + host + "/SimpleNotificationService-notpem.pem" },
+		func(m *Message) { m.SigningCertURL = certURL("missing") },
+		func(m *Message) { m.SigningCertURL = certURL("notpem") },
 		func(m *Message) { m.Timestamp = "not " + subscribeToken },
 		func(m *Message) { m.Type = subscribeToken },
 		func(m *Message) { m.TopicARN = subscribeToken },

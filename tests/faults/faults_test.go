@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
@@ -63,7 +64,7 @@ func workload(g *harness.Gateway, run string) []delivery {
 		ds = append(ds, delivery{name: ref, req: harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams(ref, ref)), i%2 == 0), events: 1})
 	}
 	for i := range 6 {
-		id := fmt.Sprintf("%s-ipn-%d", run, i)
+		id := snstest.MessageID(fmt.Sprintf("%s-ipn-%d", run, i)) // SNS's form, so the event's messageId names the delivery
 		ds = append(ds, delivery{name: id, req: harness.AmazonPay(g.Notification(id, harness.ChargeMessage(id))), events: 1})
 	}
 	// Authenticated but invalid: a Shipping payload without its TTL, an APS message without status.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
@@ -51,7 +52,7 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 	if err := json.Unmarshal(got[0].Detail, &reduced); err != nil {
 		t.Fatal(err)
 	}
-	if got[0].DetailType != "Amazon Pay Charge Notification" || reduced.Metadata.IdempotencyKey != "amazonpay:m-big" || reduced.Data["objectId"] != "C-BIG" {
+	if got[0].DetailType != "Amazon Pay Charge Notification" || reduced.Metadata.IdempotencyKey != "amazonpay:"+snstest.MessageID("m-big") || reduced.Data["objectId"] != "C-BIG" {
 		t.Errorf("the reduced event lost its essentials: %s %s", got[0].DetailType, got[0].Detail[:min(len(got[0].Detail), 400)])
 	}
 	if len(got[0].Detail) > eventbus.MaxEntryBytes/4 {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
@@ -268,7 +269,7 @@ func buildPlan(g *harness.Gateway, rng *rand.Rand, now time.Time, sz sizes) *pla
 
 	// Amazon Pay: SNS notifications, three charges to one refund.
 	for j := range sz.payMessages {
-		id := fmt.Sprintf("load-msg-%05d", j)
+		id := snstest.MessageID(fmt.Sprintf("load-msg-%05d", j)) // SNS's form: the key below is the event's
 		msg := harness.ChargeMessage(fmt.Sprintf("C-%05d", j))
 		if j%4 == 3 {
 			msg = `{"MerchantID":"A3EXAMPLE","ObjectType":"REFUND","ObjectId":"R-` + strconv.Itoa(j) + `","ChargePermissionId":"S02-0000000-0000000","NotificationType":"STATE_CHANGE","NotificationId":"n-` + id + `","NotificationVersion":"V1"}`

@@ -17,8 +17,11 @@ package snstest
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sync"
 	"testing"
@@ -32,8 +35,11 @@ import (
 const TopicARN = "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn-test"
 
 const (
-	host     = "sns.eu-west-1.amazonaws.com"
-	certPath = "/SimpleNotificationService-test.pem"
+	host = "sns.eu-west-1.amazonaws.com"
+	// SNS names its certificates SimpleNotificationService-<hex>.pem.
+	certPath = "/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem"
+	// redirectPath answers 302 to certPath (SNS never redirects).
+	redirectPath = "/SimpleNotificationService-30230230230230230230230230230230.pem"
 )
 
 // Server is a running SNS look-alike. Its methods are safe for concurrent use.
@@ -61,6 +67,9 @@ func NewServer(t testing.TB) *Server {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(s.certPEM)
 	})
+	mux.HandleFunc("GET "+redirectPath, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, certPath, http.StatusFound)
+	})
 	mux.HandleFunc("GET /{$}", s.confirm)
 	s.fx = snsfixture.Start(t, mux)
 	return s
@@ -86,16 +95,21 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Client() *http.Client { return s.fx.Client() }
 
 // CertURL is where the signing certificate is served:
-// https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem.
+// https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem.
 func (s *Server) CertURL() string { return "https://" + host + certPath }
+
+// RedirectCertURL is an SNS-shaped certificate URL that answers 302 to CertURL.
+func (s *Server) RedirectCertURL() string { return "https://" + host + redirectPath }
 
 // Key is the signing key (the private half of the certificate at CertURL).
 func (s *Server) Key() *rsa.PrivateKey { return s.key }
 
-// Sign sets m.SigningCertURL to CertURL and m.SignatureVersion to "2" if they are empty, then
-// signs m with Key. It fails the test if m cannot be signed.
+// Sign sets m.SigningCertURL to CertURL and m.SignatureVersion to "2" if they are empty, replaces a
+// MessageID that is not SNS's lower-case UUID with MessageID(m.MessageID), then signs m with Key.
+// It fails the test if m cannot be signed.
 func (s *Server) Sign(m *snsverify.Message) {
 	s.t.Helper()
+	m.MessageID = MessageID(m.MessageID)
 	if m.SigningCertURL == "" {
 		m.SigningCertURL = s.CertURL()
 	}
@@ -106,6 +120,23 @@ func (s *Server) Sign(m *snsverify.Message) {
 		s.t.Fatalf("snstest: Sign: %v", err)
 	}
 }
+
+// MessageID is an SNS-shaped MessageId (a lower-case UUID) for name: name itself if it is one,
+// else a UUID derived from name (the same for the same name), so tests can name their messages.
+func MessageID(name string) string {
+	if uuid.MatchString(name) {
+		return name
+	}
+	h := sha256.Sum256([]byte(name))
+	h[6] = h[6]&0x0f | 0x50 // a name-based UUID (version 5 layout, SHA-256)
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+var uuid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Dials is the number of connections Client has opened: 0 proves that nothing was fetched.
+func (s *Server) Dials() int64 { return s.fx.Dials() }
 
 // SubscribeURL is an SNS-shaped SubscribeURL for TopicARN that confirms token on this server.
 func (s *Server) SubscribeURL(token string) string {

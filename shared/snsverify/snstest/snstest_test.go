@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
@@ -12,7 +13,7 @@ import (
 
 func TestServer(t *testing.T) {
 	sns := snstest.NewServer(t)
-	if got := sns.CertURL(); got != "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem" {
+	if got := sns.CertURL(); got != "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-7e57ce57ce57ce57ce57ce57ce57ce57.pem" {
 		t.Errorf("CertURL = %s", got)
 	}
 	if sns.Key() == nil || sns.Key().N.BitLen() != 2048 {
@@ -26,7 +27,7 @@ func TestServer(t *testing.T) {
 	n := &snsverify.Message{Type: snsverify.TypeNotification, MessageID: "id-1", TopicARN: snstest.TopicARN,
 		Message: `{"NotificationType":"ChargeNotification"}`, Timestamp: "2026-01-02T03:04:05.678Z"}
 	sns.Sign(n)
-	if n.SignatureVersion != "2" || n.SigningCertURL != sns.CertURL() || n.Signature == "" {
+	if n.SignatureVersion != "2" || n.SigningCertURL != sns.CertURL() || n.Signature == "" || n.MessageID != snstest.MessageID("id-1") {
 		t.Fatalf("Sign left %+v", n)
 	}
 	body, err := json.Marshal(n)
@@ -69,5 +70,25 @@ func TestServer(t *testing.T) {
 	}
 	if got := sns.Confirmations(); !slices.Equal(got, []string{"token-a", "token b&c=d"}) {
 		t.Errorf("Confirmations = %q", got)
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"},
+		{"22B80B92-FDEA-4C2C-8F9D-BDFB0C7BF324", ""}, // not SNS's form: derived
+		{"m-1", ""},
+		{"", ""},
+	} {
+		got := snstest.MessageID(tc.name)
+		if tc.want != "" && got != tc.want {
+			t.Errorf("MessageID(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+		if len(got) != 36 || got != snstest.MessageID(tc.name) || strings.ToLower(got) != got || strings.Count(got, "-") != 4 {
+			t.Errorf("MessageID(%q) = %q: not a stable lower-case UUID", tc.name, got)
+		}
+	}
+	if snstest.MessageID("a") == snstest.MessageID("b") {
+		t.Error("two names, one MessageId")
 	}
 }
