@@ -21,9 +21,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
-// DefaultDedupeRetentionDays is ApsDedupeRetentionDays' default in template.yaml.
-const DefaultDedupeRetentionDays = 400
-
 func main() {
 	log := envconfig.Logger()
 	h, err := build(context.Background(), log)
@@ -65,7 +62,7 @@ func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, err
 	}
 	// APS messages carry no timestamp: a captured one stays valid for ever, so its dedupe record
 	// is kept for months, not for the 48 h that outlast the other senders' retries.
-	retentionDays, err := envconfig.PositiveInt("APS_DEDUPE_RETENTION_DAYS", DefaultDedupeRetentionDays)
+	retentionDays, err := envconfig.PositiveInt("APS_DEDUPE_RETENTION_DAYS", aps.DefaultDedupeRetentionDays)
 	if err != nil {
 		return nil, err
 	}

@@ -88,8 +88,8 @@ func TestRT03_TemplateParameter(t *testing.T) {
 	if !ok {
 		t.Fatal("template.yaml has no ApsDedupeRetentionDays parameter")
 	}
-	if p.Default != DefaultDedupeRetentionDays || DefaultDedupeRetentionDays < 365 || p.MinValue != 2 || p.MaxValue != 3650 {
-		t.Errorf("ApsDedupeRetentionDays = %+v, want default %d (>= a year), 2..3650", p, DefaultDedupeRetentionDays)
+	if p.Default != aps.DefaultDedupeRetentionDays || aps.DefaultDedupeRetentionDays < 365 || p.MinValue != 2 || p.MaxValue != 3650 {
+		t.Errorf("ApsDedupeRetentionDays = %+v, want default %d (>= a year), 2..3650", p, aps.DefaultDedupeRetentionDays)
 	}
 }
 

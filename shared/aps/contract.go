@@ -59,6 +59,12 @@ type Detail struct {
 	Data     Data     `json:"data"`
 }
 
+// DefaultDedupeRetentionDays is how long an APS message's dedupe record is kept unless configured
+// (template.yaml's ApsDedupeRetentionDays). APS messages carry no timestamp, so a captured one stays
+// valid for ever: the record must outlive the months in which refunds and chargebacks follow a
+// purchase, not just APS's minutes of retries.
+const DefaultDedupeRetentionDays = 400
+
 // IdempotencyKey identifies one message: a hash of the text APS signed (every parameter but the
 // signature), and nothing else. Not the route: the same signed message on the other feedback URL
 // is a duplicate. Not a subset of fields: a second partial refund differs from the first in some
