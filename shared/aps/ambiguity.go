@@ -62,7 +62,7 @@ func Ambiguity(p map[string]string) error {
 			return &AmbiguityError{"body", "the signed text can be read in too many ways to check"}
 		}
 		if r.Forward && len(r.Skipped) <= 1 && r.In != "" {
-			return &AmbiguityError{r.In, "holds \"" + r.Moved + "=\" next to " + r.Moved + ": the signed text also reads as another message"}
+			return &AmbiguityError{r.In, "holds \"" + r.Moved + "=\", its own or the previous parameter's name: the signed text also reads as another message"}
 		}
 	}
 	if in, ok := readsOtherwise(p); ok {
