@@ -60,10 +60,19 @@ func build(ctx context.Context, log *slog.Logger) (quarantine.LambdaHandler, err
 	if err != nil {
 		return nil, err
 	}
-	log.Info("APS webhook configured", "algorithm", string(alg))
+	// APS messages carry no timestamp: a captured one stays valid for ever, so its dedupe record
+	// is kept for months, not for the 48 h that outlast the other senders' retries.
+	retentionDays, err := envconfig.PositiveInt("APS_DEDUPE_RETENTION_DAYS", aps.DefaultDedupeRetentionDays)
+	if err != nil {
+		return nil, err
+	}
+	if retentionDays < 2 || retentionDays > 3650 {
+		return nil, fmt.Errorf("APS_DEDUPE_RETENTION_DAYS: %d is not between 2 (the 48 h every webhook keeps) and 3650", retentionDays)
+	}
+	log.Info("APS webhook configured", "algorithm", string(alg), "dedupeRetentionDays", retentionDays)
 	h := &aps.Handler{
 		Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), secretARN, refresh, aps.MerchantParser(alg)),
-		Idempotency:       deps.Once,
+		Idempotency:       deps.Once.Keeping(time.Duration(retentionDays) * 24 * time.Hour),
 		Events:            deps.Events,
 		Quarantine:        &quarantine.Keeper{Store: deps.Quarantine, Webhook: aps.Webhook, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")},
 		IncludeCardFields: includeCard,

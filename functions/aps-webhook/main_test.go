@@ -17,8 +17,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
 // deployEnv sets every variable the template gives ApsFunction, with values for local resources,
-// and fails when main and the template disagree on the names.
-func deployEnv(t *testing.T) {
+// and fails when main and the template disagree on the names. It returns the idempotency table.
+func deployEnv(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := testenv.Config(ctx)
@@ -46,8 +46,10 @@ func deployEnv(t *testing.T) {
 	values := map[string]string{
 		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket, "APS_SIGNATURE_ALGORITHM": "SHA-256",
 		"APS_SECRET_ARN": secret, "SECRET_REFRESH_INTERVAL": "5m", "APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536",
+		"APS_DEDUPE_RETENTION_DAYS": "400",
 	}
 	testenv.SetFunctionEnv(t, "ApsFunction", values)
+	return idem
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
@@ -82,6 +84,10 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"SECRET_REFRESH_INTERVAL", "0s", "SECRET_REFRESH_INTERVAL"},
 		{"APS_INCLUDE_CARD_FIELDS", "maybe", "APS_INCLUDE_CARD_FIELDS"},
 		{"MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES"},
+		{"APS_DEDUPE_RETENTION_DAYS", "0", "APS_DEDUPE_RETENTION_DAYS"},
+		{"APS_DEDUPE_RETENTION_DAYS", "1", "APS_DEDUPE_RETENTION_DAYS"},
+		{"APS_DEDUPE_RETENTION_DAYS", "3651", "APS_DEDUPE_RETENTION_DAYS"},
+		{"APS_DEDUPE_RETENTION_DAYS", "a year", "APS_DEDUPE_RETENTION_DAYS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {

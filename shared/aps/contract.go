@@ -30,9 +30,10 @@ var cardFields = []string{"card_number", "card_holder_name", "expiry_date", "car
 type Metadata struct {
 	SchemaVersion string `json:"schemaVersion"`
 	// IdempotencyKey is the same for every redelivery of one message; consumers dedupe on it.
-	IdempotencyKey string    `json:"idempotencyKey"`
-	Feedback       Feedback  `json:"feedback"`
-	ReceivedAt     time.Time `json:"receivedAt"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Feedback is the route the message first arrived on; a copy on the other route is a duplicate.
+	Feedback   Feedback  `json:"feedback"`
+	ReceivedAt time.Time `json:"receivedAt"`
 }
 
 // Data is `detail.data`.
@@ -58,12 +59,20 @@ type Detail struct {
 	Data     Data     `json:"data"`
 }
 
-// IdempotencyKey identifies one message across redeliveries: a hash of the feedback type and the
-// signed parameters without the signature. APS resends the very same parameters, so a retry maps
-// to the same key even if the SHA phrase was rotated in between (which changes the signature); two
-// different messages (a second partial refund, a later status) differ in some parameter.
-func IdempotencyKey(f Feedback, p map[string]string) string {
-	sum := sha256.Sum256([]byte(string(f) + "\n" + apssignature.Canonical(p)))
+// DefaultDedupeRetentionDays is how long an APS message's dedupe record is kept unless configured
+// (template.yaml's ApsDedupeRetentionDays). APS messages carry no timestamp, so a captured one stays
+// valid for ever: the record must outlive the months in which refunds and chargebacks follow a
+// purchase, not just APS's minutes of retries.
+const DefaultDedupeRetentionDays = 400
+
+// IdempotencyKey identifies one message: a hash of the text APS signed (every parameter but the
+// signature), and nothing else. Not the route: the same signed message on the other feedback URL
+// is a duplicate. Not a subset of fields: a second partial refund differs from the first in some
+// parameter and is a message of its own. APS resends the very same parameters, so a retry maps to
+// the same key even if the SHA phrase was rotated in between (which changes the signature); so
+// does any re-split of the same text, which signs the same.
+func IdempotencyKey(p map[string]string) string {
+	sum := sha256.Sum256([]byte(apssignature.Canonical(p)))
 	return "aps:" + hex.EncodeToString(sum[:])
 }
 
@@ -99,7 +108,7 @@ func Event(f Feedback, p map[string]string, received time.Time, includeCard bool
 		Source:     EventSource,
 		DetailType: o.DetailType,
 		Detail: Detail{
-			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: IdempotencyKey(f, p), Feedback: f, ReceivedAt: received},
+			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: IdempotencyKey(p), Feedback: f, ReceivedAt: received},
 			Data:     d,
 		},
 	}

@@ -129,7 +129,7 @@ func FuzzValidate(f *testing.F) {
 		err := Validate(p)
 		o := OutcomeOf(p)
 		a, hasAmount := AmountOf(p)
-		_ = IdempotencyKey(TransactionFeedback, p)
+		_ = IdempotencyKey(p)
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {

@@ -124,6 +124,12 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIG
 		if err := Validate(params); err != nil {
 			return h.Quarantine.Keep(ctx, log, req, fieldError(log, err))
 		}
+		// Verified is not enough: the same signature may cover a re-split of what APS sent.
+		var amb *AmbiguityError
+		if errors.As(Ambiguity(params), &amb) {
+			log.Warn("ambiguous message", "field", amb.Field)
+			return h.Quarantine.Keep(ctx, log, req, httpapi.JSON(400, httpapi.ErrorBody{Error: "ambiguous_parameters", Message: amb.Error(), Field: amb.Field}))
+		}
 		return h.process(ctx, log, feedback, params)
 	})
 }

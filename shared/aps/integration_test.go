@@ -287,14 +287,14 @@ func TestRedeliveryEmitsOnce(t *testing.T) {
 			t.Fatalf("delivery %d: %d %v, want %s", i, status, body, want)
 		}
 	}
-	// The same parameters on the other webhook are another message.
+	// The same parameters on the other webhook are the same message (RT-03).
 	other := testenv.LoadEvent(t, "aps-transaction-feedback-json.json")
 	other.RouteKey, other.RawPath = "POST /aps/notification-feedback", "/aps/notification-feedback"
-	if status, body := e.post(t, other); status != 200 || body["status"] != "accepted" {
+	if status, body := e.post(t, other); status != 200 || body["status"] != "duplicate" {
 		t.Fatalf("other route: %d %v", status, body)
 	}
-	if evs := e.consumed(t); len(evs) != 2 {
-		t.Errorf("%d events, want 2", len(evs))
+	if evs := e.consumed(t); len(evs) != 1 {
+		t.Errorf("%d events, want 1", len(evs))
 	}
 	// A later status for the same order is a new message.
 	p := purchase()

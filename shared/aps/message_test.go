@@ -506,7 +506,7 @@ func TestExponent(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	base := validParams()
 	base["signature"] = "94c38afc7bdae0114fc8c740edf12416f22998241ce4b4ea70d5521233a2c882"
-	key := IdempotencyKey(TransactionFeedback, base)
+	key := IdempotencyKey(base)
 	if !strings.HasPrefix(key, "aps:") || len(key) != len("aps:")+64 {
 		t.Fatalf("key %q: want aps: and 64 hex digits", key)
 	}
@@ -524,11 +524,11 @@ func TestIdempotencyKey(t *testing.T) {
 		for i := len(names) - 1; i >= 0; i-- {
 			rebuilt[names[i]] = base[names[i]]
 		}
-		if got := IdempotencyKey(TransactionFeedback, rebuilt); got != key {
+		if got := IdempotencyKey(rebuilt); got != key {
 			t.Fatalf("rebuilt map: key %q, want %q", got, key)
 		}
 	}
-	if got := IdempotencyKey(TransactionFeedback, maps.Clone(base)); got != key {
+	if got := IdempotencyKey(maps.Clone(base)); got != key {
 		t.Errorf("clone: key %q, want %q", got, key)
 	}
 
@@ -540,7 +540,7 @@ func TestIdempotencyKey(t *testing.T) {
 		} else {
 			p["signature"] = sig
 		}
-		if got := IdempotencyKey(TransactionFeedback, p); got != key {
+		if got := IdempotencyKey(p); got != key {
 			t.Errorf("signature %q: key %q, want %q", sig, got, key)
 		}
 	}
@@ -554,32 +554,30 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		seen[k] = name
 	}
-	check("notification feedback", IdempotencyKey(NotificationFeedback, base))
-	check("empty feedback", IdempotencyKey("", base))
 	for k := range base {
 		if k == "signature" {
 			continue
 		}
 		p := maps.Clone(base)
 		p[k] += "1"
-		check("changed "+k, IdempotencyKey(TransactionFeedback, p))
+		check("changed "+k, IdempotencyKey(p))
 		p = maps.Clone(base)
 		p[k] = ""
-		check("emptied "+k, IdempotencyKey(TransactionFeedback, p))
+		check("emptied "+k, IdempotencyKey(p))
 		p = maps.Clone(base)
 		delete(p, k)
-		check("removed "+k, IdempotencyKey(TransactionFeedback, p))
+		check("removed "+k, IdempotencyKey(p))
 	}
 	p := maps.Clone(base)
 	p["refund_reference"] = "R2"
-	check("added parameter", IdempotencyKey(TransactionFeedback, p))
+	check("added parameter", IdempotencyKey(p))
 	p = maps.Clone(base)
 	p["Amount"] = p["amount"]
 	delete(p, "amount")
-	check("renamed parameter (case)", IdempotencyKey(TransactionFeedback, p))
-	check("empty params", IdempotencyKey(TransactionFeedback, map[string]string{}))
+	check("renamed parameter (case)", IdempotencyKey(p))
+	check("empty params", IdempotencyKey(map[string]string{}))
 
-	if IdempotencyKey(TransactionFeedback, nil) != IdempotencyKey(TransactionFeedback, map[string]string{}) {
+	if IdempotencyKey(nil) != IdempotencyKey(map[string]string{}) {
 		t.Error("nil and empty params give different keys")
 	}
 }
@@ -613,7 +611,7 @@ func TestEvent(t *testing.T) {
 			}
 			m := d.Metadata
 			if m.SchemaVersion != "1" || m.Feedback != TransactionFeedback || !m.ReceivedAt.Equal(received) ||
-				m.IdempotencyKey != IdempotencyKey(TransactionFeedback, p) {
+				m.IdempotencyKey != IdempotencyKey(p) {
 				t.Errorf("Metadata = %+v", m)
 			}
 			if _, has := d.Data.Fields["signature"]; has {

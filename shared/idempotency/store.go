@@ -55,6 +55,14 @@ func New(client dynamoAPI, table string, keep time.Duration, now func() time.Tim
 	return &Store{client: client, table: table, keep: keep, now: now}
 }
 
+// Keeping returns a store on the same table that remembers completed keys for keep instead: a
+// webhook whose messages stay valid for ever (APS's carry no timestamp) keeps its records longer.
+func (s *Store) Keeping(keep time.Duration) *Store {
+	c := *s
+	c.keep = keep
+	return &c
+}
+
 // Claim takes key for this invocation until inProgressUntil (the Lambda's deadline), after which
 // a crashed invocation's claim lapses. It returns ErrCompleted or ErrInProgress when it cannot.
 func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time) error {

@@ -148,6 +148,7 @@ func apsCases(c *corpus) {
 	apsTypes(c)
 	apsUnicode(c)
 	apsControls(c)
+	apsResplitCases(c)
 }
 
 // apsEarly: 405 and 413 come before the route, the type and the signature.
@@ -636,7 +637,7 @@ func apsUnicode(c *corpus) {
 	}
 	p := c.apsParams()
 	p["command"], _ = homoglyph(p["command"])
-	c.apsOK("JSON signed, a homoglyph in the command", apsEncodings[0].req(signed(p)))
+	c.aps("JSON signed, a homoglyph in the command", apsEncodings[0].req(signed(p)), 202, "ambiguous_parameters", "command")
 	for _, key := range []string{"mеrchant_identifier", "\u202emerchant_identifier", "merchant_identifier\x00", "\ufeffamount"} {
 		p := c.apsParams()
 		p[key] = "MxvOupuG"

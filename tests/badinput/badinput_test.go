@@ -56,7 +56,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 // statuses are the answers the contract has for bad input, with the code each may carry.
 var statuses = map[int][]string{
 	200: {"accepted", "duplicate"},
-	202: {"unsupported_media_type", "invalid_encoding", "invalid_payload", "invalid_subscription", "internal_error"},
+	202: {"unsupported_media_type", "invalid_encoding", "invalid_payload", "invalid_subscription", "internal_error", "ambiguous_parameters"},
 	400: {"invalid_payload", "invalid_encoding"},
 	401: {"unauthorized"},
 	403: {"forbidden"},

@@ -171,8 +171,9 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	g.Shipping = quarantine.Entry(g.Quarantine, shipping.Webhook, log, ship.Handle)
 
 	apsHandler := &aps.Handler{
-		Merchant:    secrets.NewCache(sm, merchantSecret, 5*time.Minute, aps.MerchantParser(apssignature.SHA256)),
-		Idempotency: once, Events: publisher, Log: log,
+		Merchant: secrets.NewCache(sm, merchantSecret, 5*time.Minute, aps.MerchantParser(apssignature.SHA256)),
+		// Records kept as functions/aps-webhook keeps them by default.
+		Idempotency: once.Keeping(aps.DefaultDedupeRetentionDays * 24 * time.Hour), Events: publisher, Log: log,
 		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: aps.Webhook, Function: "ApsFunction"},
 	}
 	g.APS = quarantine.Entry(g.Quarantine, aps.Webhook, log, apsHandler.Handle)

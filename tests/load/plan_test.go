@@ -262,7 +262,7 @@ func buildPlan(g *harness.Gateway, rng *rand.Rand, now time.Time, sz sizes) *pla
 		p.deliveries = append(p.deliveries, &delivery{
 			hook:  apsHook,
 			name:  fmt.Sprintf("APS %s feedback for %s", feedback, ref),
-			key:   aps.IdempotencyKey(feedback, signed),
+			key:   aps.IdempotencyKey(signed),
 			build: func() events.APIGatewayV2HTTPRequest { return harness.APS(route, signed, form) },
 		})
 	}
