@@ -37,7 +37,7 @@ func gatewayRoles() []gatewayRole {
 		{"ShippingOtpFunction", "ShippingOtpFunctionRole", shipping.Webhook, shipping.EventSource, "shipping:*",
 			shipping.OTPEvent(env, shipping.OTP{TrackingID: "T1"}, time.Now(), false).Detail.(shipping.Detail[shipping.OTPData]).Metadata.IdempotencyKey},
 		{"ApsFunction", "ApsFunctionRole", aps.Webhook, aps.EventSource, "aps:*",
-			aps.IdempotencyKey(aps.TransactionFeedback, map[string]string{"status": "14"})},
+			aps.IdempotencyKey(map[string]string{"status": "14"})},
 		{"AmazonPayIpnFunction", "AmazonPayIpnFunctionRole", amazonpay.Webhook, amazonpay.EventSource, "amazonpay:*",
 			amazonpay.Event(&snsverify.Message{MessageID: "m-1"}, time.Now()).Detail.(amazonpay.Detail).Metadata.IdempotencyKey},
 	}
