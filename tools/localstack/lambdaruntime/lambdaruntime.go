@@ -120,7 +120,7 @@ type Instance struct {
 
 	invokeMu sync.Mutex // one invocation (and so one cold start) at a time
 
-	mu       sync.Mutex // guards the fields below and sandbox.current/initDone, invocation results
+	mu       sync.Mutex // guards the fields below and sandbox.current, invocation results
 	sb       *sandbox
 	closed   bool
 	coldInit time.Duration // init duration of sb not yet reported by an invocation
@@ -139,7 +139,6 @@ type sandbox struct {
 	exited     chan struct{}     // closed once the process is reaped and its output drained
 	exitStatus string            // written before exited is closed, e.g. "exit status 3"
 	current    *invocation       // guarded by Instance.mu
-	initDone   bool              // guarded by Instance.mu
 	stdout     *os.File          // read ends of the output pipes
 	stderr     *os.File
 	readers    sync.WaitGroup // the goroutines copying them to the logs
@@ -325,9 +324,17 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		maxMem = maxMemoryMB(sb.pid)
 	}
 	res.Report = reportLine(inv.id, res.Duration, initDur, i.fn.MemoryMB, maxMem, "", "")
-	i.log.line("END RequestId: " + inv.id)
+	return i.end(res), nil
+}
+
+// end writes lines, then the END and REPORT lines of res, and returns res.
+func (i *Instance) end(res Result, lines ...string) Result {
+	for _, l := range lines {
+		i.log.line(l)
+	}
+	i.log.line("END RequestId: " + res.RequestID)
 	i.log.line(res.Report)
-	return res, nil
+	return res
 }
 
 // settle marks inv as finished by something other than the runtime; false when the runtime's
@@ -347,18 +354,14 @@ func (i *Instance) timedOut(inv *invocation, sb *sandbox, initDur time.Duration)
 	i.kill(sb)
 	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds",
 		time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, i.fn.Timeout.Seconds())
-	res := Result{
+	return i.end(Result{
 		RequestID:     inv.id,
 		Payload:       errorJSON(msg, "Sandbox.Timedout"),
 		FunctionError: "Sandbox.Timedout",
 		Duration:      i.fn.Timeout,
 		InitDuration:  initDur,
 		Report:        reportLine(inv.id, i.fn.Timeout, initDur, i.fn.MemoryMB, maxMem, "timeout", ""),
-	}
-	i.log.line(msg)
-	i.log.line("END RequestId: " + inv.id)
-	i.log.line(res.Report)
-	return res
+	}, msg)
 }
 
 func (i *Instance) exited(inv *invocation, sb *sandbox, dur, initDur time.Duration) Result {
@@ -370,19 +373,14 @@ func (i *Instance) exited(inv *invocation, sb *sandbox, dur, initDur time.Durati
 	if s, ok := strings.CutPrefix(status, "signal: "); ok {
 		msg = "RequestId: " + inv.id + " Error: Runtime exited with signal: " + s
 	}
-	res := Result{
+	return i.end(Result{
 		RequestID:     inv.id,
 		Payload:       errorJSON(msg, "Runtime.ExitError"),
 		FunctionError: "Runtime.ExitError",
 		Duration:      dur,
 		InitDuration:  initDur,
 		Report:        reportLine(inv.id, dur, initDur, i.fn.MemoryMB, 0, "error", "Runtime.ExitError"),
-	}
-	i.log.line(msg)
-	i.log.line("Runtime.ExitError")
-	i.log.line("END RequestId: " + inv.id)
-	i.log.line(res.Report)
-	return res
+	}, msg, "Runtime.ExitError")
 }
 
 // initFailed is the answer to an invocation whose cold start failed: like Lambda, a function
@@ -396,21 +394,17 @@ func (i *Instance) initFailed(inv *invocation, ie *InitError, dur time.Duration,
 	if ie.ErrorType == "Runtime.InitTimeout" {
 		status = "timeout"
 	}
-	res := Result{
+	lines := []string{ie.Report}
+	if !startLogged {
+		lines = append(lines, "START RequestId: "+inv.id+" Version: $LATEST")
+	}
+	return i.end(Result{
 		RequestID:     inv.id,
 		Payload:       errorJSON(msg, ie.ErrorType),
 		FunctionError: ie.ErrorType,
 		Duration:      dur,
 		Report:        reportLine(inv.id, dur, 0, i.fn.MemoryMB, 0, status, ie.ErrorType),
-	}
-	i.log.line(ie.Report)
-	if !startLogged {
-		i.log.line("START RequestId: " + inv.id + " Version: $LATEST")
-	}
-	i.log.line(msg)
-	i.log.line("END RequestId: " + inv.id)
-	i.log.line(res.Report)
-	return res
+	}, append(lines, msg)...)
 }
 
 // Close kills the process (and its process group) and stops the Runtime API server.
@@ -625,9 +619,6 @@ func (i *Instance) handleNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sb.readyOnce.Do(func() {
-		i.mu.Lock()
-		sb.initDone = true
-		i.mu.Unlock()
 		sb.readyAt = time.Now()
 		close(sb.ready)
 	})
@@ -725,11 +716,8 @@ func runtimeFailure(headerType string, body []byte) (string, []byte) {
 
 func (i *Instance) handleInitError(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	i.mu.Lock()
-	sb := i.sb
-	inInit := sb != nil && !sb.initDone
-	i.mu.Unlock()
-	if !inInit {
+	sb := i.current()
+	if sb == nil || isClosed(sb.ready) {
 		writeJSON(w, http.StatusForbidden, errorJSON("Invalid state transition: init is over", "InvalidStateTransition"))
 		return
 	}
