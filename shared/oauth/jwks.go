@@ -39,12 +39,13 @@ const (
 // keyCache fetches and caches the JWKS, with at most one fetch in flight.
 //
 // It is ours rather than keyfunc's HTTP storage (jwkset.NewStorageFromHTTP
-// behind keyfunc.NewDefault*) because that storage refreshes on a wall-clock
-// ticker in a background goroutine, which a frozen Lambda cannot run and tests
-// cannot stop or step; rate-limits unknown kids with a wall-clock limiter; and,
-// by default, swallows the first fetch's error, so an unreachable JWKS
-// looks like an unknown kid (401, not retried) instead of a 503. Each
-// successful fetch becomes an in-memory jwkset storage behind a keyfunc.
+// behind keyfunc.NewDefault*), which refreshes on a wall-clock ticker in a
+// background goroutine (a frozen Lambda cannot run it, tests cannot step it),
+// makes a request with an unknown kid wait up to a minute for a wall-clock
+// rate limiter, and by default swallows fetch errors, so an unreachable JWKS
+// reads as "key not found": a 401 Amazon does not retry instead of a 503.
+// Here each successful fetch becomes an in-memory jwkset storage behind a
+// keyfunc; keyfunc itself never touches the network.
 type keyCache struct {
 	url    string
 	client *http.Client
