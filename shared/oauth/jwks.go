@@ -6,15 +6,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 const (
@@ -32,12 +36,16 @@ const (
 	maxRSABits   = 8192 // bounds verification cost of hostile-but-published keys
 )
 
-type jwk struct {
-	pub crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey (P-256)
-	alg string           // "" if the JWK does not declare one
-}
-
 // keyCache fetches and caches the JWKS, with at most one fetch in flight.
+//
+// It is ours rather than keyfunc's HTTP storage (jwkset.NewStorageFromHTTP
+// behind keyfunc.NewDefault*), which refreshes on a wall-clock ticker in a
+// background goroutine (a frozen Lambda cannot run it, tests cannot step it),
+// makes a request with an unknown kid wait up to a minute for a wall-clock
+// rate limiter, and by default swallows fetch errors, so an unreachable JWKS
+// reads as "key not found": a 401 Amazon does not retry instead of a 503.
+// Here each successful fetch becomes an in-memory jwkset storage behind a
+// keyfunc; keyfunc itself never touches the network.
 type keyCache struct {
 	url    string
 	client *http.Client
@@ -45,10 +53,11 @@ type keyCache struct {
 	now    func() time.Time
 
 	mu          sync.Mutex
-	keys        map[string]jwk // nil until the first successful fetch
-	fetchedAt   time.Time      // of the current keys
-	lastAttempt time.Time      // end of the most recent fetch, successful or not
-	lastErr     error          // of the most recent fetch, nil if it succeeded
+	keys        map[string]jwkset.JWK // nil until the first successful fetch
+	kf          keyfunc.Keyfunc       // over keys
+	fetchedAt   time.Time             // of the current keys
+	lastAttempt time.Time             // end of the most recent fetch, successful or not
+	lastErr     error                 // of the most recent fetch, nil if it succeeded
 	inflight    *fetchCall
 }
 
@@ -61,16 +70,19 @@ func newKeyCache(url string, client *http.Client, ttl time.Duration, now func() 
 	return &keyCache{url: url, client: client, ttl: ttl, now: now}
 }
 
-// lookup returns the key for kid, fetching or refreshing the JWKS if needed.
-func (c *keyCache) lookup(ctx context.Context, kid string) (jwk, error) {
+// lookup returns a keyfunc over key set that holds kid, fetching or refreshing
+// the JWKS if needed. An unknown kid is ErrInvalidToken; no keys at all is
+// ErrKeysUnavailable.
+func (c *keyCache) lookup(ctx context.Context, kid string) (keyfunc.Keyfunc, error) {
 	c.mu.Lock()
 	now := c.now()
-	k, found := c.keys[kid]
+	_, found := c.keys[kid]
 	// Fast path first, so legitimate traffic never waits behind a refresh
 	// triggered by someone else's unknown kid.
 	if found && now.Sub(c.fetchedAt) < c.ttl {
+		kf := c.kf
 		c.mu.Unlock()
-		return k, nil
+		return kf, nil
 	}
 	if call := c.inflight; call != nil {
 		c.mu.Unlock()
@@ -84,16 +96,17 @@ func (c *keyCache) lookup(ctx context.Context, kid string) (jwk, error) {
 			interval = min(refetchInterval, c.ttl)
 		}
 		if now.Sub(c.lastAttempt) < interval {
+			kf := c.kf
 			c.mu.Unlock()
 			if found {
-				return k, nil // refresh failed recently; keep using cached keys
+				return kf, nil // refresh failed recently; keep using cached keys
 			}
-			return jwk{}, invalid("unknown kid")
+			return nil, invalid("unknown kid")
 		}
 	} else if c.lastErr != nil && now.Sub(c.lastAttempt) < failureBackoff {
 		err := c.lastErr
 		c.mu.Unlock()
-		return jwk{}, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
 	call := &fetchCall{done: make(chan struct{})}
 	c.inflight = call
@@ -104,34 +117,37 @@ func (c *keyCache) lookup(ctx context.Context, kid string) (jwk, error) {
 	return c.await(ctx, call, kid)
 }
 
-func (c *keyCache) await(ctx context.Context, call *fetchCall, kid string) (jwk, error) {
+func (c *keyCache) await(ctx context.Context, call *fetchCall, kid string) (keyfunc.Keyfunc, error) {
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		return jwk{}, fmt.Errorf("%w: %w", ErrKeysUnavailable, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, ctx.Err())
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil {
-		return jwk{}, fmt.Errorf("%w: %w", ErrKeysUnavailable, call.err)
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, call.err)
 	}
 	// If the refresh failed, c.keys are the previous (still trusted) keys.
-	k, ok := c.keys[kid]
-	if !ok {
-		return jwk{}, invalid("unknown kid")
+	if _, ok := c.keys[kid]; !ok {
+		return nil, invalid("unknown kid")
 	}
-	return k, nil
+	return c.kf, nil
 }
 
 func (c *keyCache) fetch(ctx context.Context, call *fetchCall) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	keys, err := c.download(ctx)
+	var kf keyfunc.Keyfunc
+	if err == nil {
+		kf, err = newKeyfunc(keys)
+	}
 
 	c.mu.Lock()
 	c.lastAttempt = c.now()
 	if err == nil {
-		c.keys, c.fetchedAt, c.lastErr = keys, c.lastAttempt, nil
+		c.keys, c.kf, c.fetchedAt, c.lastErr = keys, kf, c.lastAttempt, nil
 	} else {
 		c.lastErr = err
 	}
@@ -141,7 +157,7 @@ func (c *keyCache) fetch(ctx context.Context, call *fetchCall) {
 	close(call.done)
 }
 
-func (c *keyCache) download(ctx context.Context) (map[string]jwk, error) {
+func (c *keyCache) download(ctx context.Context) (map[string]jwkset.JWK, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
 		return nil, err
@@ -169,17 +185,13 @@ func (c *keyCache) download(ctx context.Context) (map[string]jwk, error) {
 	return keys, nil
 }
 
-// jwkJSON is the wire form of a JSON Web Key (RFC 7517, RFC 7518 §6).
-type jwkJSON struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid,omitempty"`
-	Use string `json:"use,omitempty"`
-	Alg string `json:"alg,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
-	Crv string `json:"crv,omitempty"`
-	X   string `json:"x,omitempty"`
-	Y   string `json:"y,omitempty"`
+// newKeyfunc puts keys in an in-memory jwkset storage behind a keyfunc.
+func newKeyfunc(keys map[string]jwkset.JWK) (keyfunc.Keyfunc, error) {
+	store := jwkset.NewMemoryStorage()
+	if err := store.KeyReplaceAll(context.Background(), slices.Collect(maps.Values(keys))); err != nil {
+		return nil, err
+	}
+	return keyfunc.New(keyfunc.Options{Storage: store})
 }
 
 // parseJWKS keeps the usable signing keys and skips the rest, so one
@@ -187,27 +199,27 @@ type jwkJSON struct {
 // A document with no usable keys is an error rather than an empty set:
 // that is almost certainly a misconfiguration, and 503 beats rejecting
 // every token.
-func parseJWKS(body []byte) (map[string]jwk, error) {
+func parseJWKS(body []byte) (map[string]jwkset.JWK, error) {
+	// Key by key rather than jwkset.JWKSMarshal, which fails the whole
+	// document on one member that is not a JWK object.
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, err
 	}
-	keys := make(map[string]jwk, len(doc.Keys))
+	keys := make(map[string]jwkset.JWK, len(doc.Keys))
 	for _, raw := range doc.Keys {
-		var j jwkJSON
-		if json.Unmarshal(raw, &j) != nil {
+		// Public parts only: a JWKS that leaks "d" still yields public keys.
+		k, err := jwkset.NewJWKFromRawJSON(raw, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err != nil || usableKey(k) != nil {
 			continue
 		}
-		k, err := parseKey(j)
-		if err != nil {
-			continue
-		}
-		if _, dup := keys[j.Kid]; dup {
+		kid := k.Marshal().KID
+		if _, dup := keys[kid]; dup {
 			continue // first wins; a kid must identify one key
 		}
-		keys[j.Kid] = k
+		keys[kid] = k
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("no usable signing keys")
@@ -215,54 +227,49 @@ func parseJWKS(body []byte) (map[string]jwk, error) {
 	return keys, nil
 }
 
-func parseKey(j jwkJSON) (jwk, error) {
-	if j.Kid == "" {
-		return jwk{}, errors.New("missing kid")
+// usableKey is the key policy on top of jwkset's parsing, which accepts
+// padded or non-canonical base64url, any RSA size or exponent and other
+// curves: a signing key with a kid, RSA of 2048 to 8192 bits with a sane
+// exponent, or EC on P-256, each only under an alg we accept.
+func usableKey(k jwkset.JWK) error {
+	m := k.Marshal()
+	if m.KID == "" {
+		return errors.New("missing kid")
 	}
-	if j.Use != "" && j.Use != "sig" {
-		return jwk{}, errors.New("not a signing key")
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return errors.New("not a signing key")
 	}
-	if j.Alg != "" {
-		if _, ok := algorithms[j.Alg]; !ok {
-			return jwk{}, errors.New("unsupported alg")
-		}
+	alg := string(m.ALG)
+	if _, ok := algorithms[alg]; alg != "" && !ok {
+		return errors.New("unsupported alg")
 	}
-	switch j.Kty {
-	case "RSA":
-		if j.Alg != "" && algorithms[j.Alg].ec {
-			return jwk{}, errors.New("alg does not match kty")
+	switch pub := k.Key().(type) {
+	case *rsa.PublicKey:
+		if _, ec := algorithms[alg].(*jwt.SigningMethodECDSA); ec {
+			return errors.New("alg does not match kty")
 		}
-		n, err1 := decodeSegment(j.N)
-		e, err2 := decodeSegment(j.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
-			return jwk{}, errors.New("malformed RSA key")
+		n, err1 := decodeSegment(m.N)
+		e, err2 := decodeSegment(m.E)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return errors.New("malformed RSA key")
 		}
-		var eInt int64
-		for _, b := range e {
-			eInt = eInt<<8 | int64(b)
+		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits || pub.E < 3 || pub.E > 1<<31-1 || pub.E%2 == 0 {
+			return errors.New("unacceptable RSA key")
 		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(eInt)}
-		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits || eInt < 3 || eInt > 1<<31-1 || eInt%2 == 0 {
-			return jwk{}, errors.New("unacceptable RSA key")
+		return nil
+	case *ecdsa.PublicKey:
+		// jwkset has already checked that the point is on the curve.
+		if m.CRV != jwkset.CrvP256 || (alg != "" && alg != "ES256") {
+			return errors.New("unsupported EC key")
 		}
-		return jwk{pub: pub, alg: j.Alg}, nil
-	case "EC":
-		if j.Crv != "P-256" || (j.Alg != "" && j.Alg != "ES256") {
-			return jwk{}, errors.New("unsupported EC key")
-		}
-		x, err1 := decodeSegment(j.X)
-		y, err2 := decodeSegment(j.Y)
+		x, err1 := decodeSegment(m.X)
+		y, err2 := decodeSegment(m.Y)
 		if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
-			return jwk{}, errors.New("malformed EC key")
+			return errors.New("malformed EC key")
 		}
-		// ParseUncompressedPublicKey rejects points not on the curve.
-		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return jwk{}, err
-		}
-		return jwk{pub: pub, alg: j.Alg}, nil
+		return nil
 	}
-	return jwk{}, errors.New("unsupported kty")
+	return errors.New("unsupported kty")
 }
 
 // PublicKey is a key to publish with [JWKS]. Key is *rsa.PublicKey or
@@ -276,43 +283,42 @@ type PublicKey struct {
 // JWKS returns a JSON Web Key Set document ({"keys":[...]}) publishing keys
 // as signing keys, in the form Verifier consumes.
 func JWKS(keys ...PublicKey) ([]byte, error) {
-	out := make([]jwkJSON, 0, len(keys))
-	b64 := base64.RawURLEncoding.EncodeToString
+	out := make([]jwkset.JWKMarshal, 0, len(keys))
 	for i, k := range keys {
 		if k.KID == "" {
 			return nil, fmt.Errorf("oauth: JWKS key %d: KID is required", i)
 		}
-		j := jwkJSON{Kid: k.KID, Use: "sig", Alg: k.Alg}
+		alg := k.Alg
+		// The checks jwkset leaves to us: public keys only, and only what
+		// Verifier accepts, so a published key is a usable one.
 		switch pub := k.Key.(type) {
 		case *rsa.PublicKey:
-			if j.Alg == "" {
-				j.Alg = "RS256"
+			if alg == "" {
+				alg = "RS256"
 			}
-			if a, ok := algorithms[j.Alg]; !ok || a.ec {
-				return nil, fmt.Errorf("oauth: JWKS key %d: alg %q is not usable with an RSA key", i, j.Alg)
+			if _, rsa := algorithms[alg].(*jwt.SigningMethodRSA); !rsa {
+				return nil, fmt.Errorf("oauth: JWKS key %d: alg %q is not usable with an RSA key", i, alg)
 			}
 			if pub.N == nil || pub.E <= 0 {
 				return nil, fmt.Errorf("oauth: JWKS key %d: invalid RSA key", i)
 			}
-			j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
 		case *ecdsa.PublicKey:
-			if j.Alg == "" {
-				j.Alg = "ES256"
+			if alg == "" {
+				alg = "ES256"
 			}
-			if j.Alg != "ES256" || pub.Curve != elliptic.P256() {
+			if alg != "ES256" || pub.Curve != elliptic.P256() {
 				return nil, fmt.Errorf("oauth: JWKS key %d: only ES256 on P-256 is supported for EC keys", i)
 			}
-			raw, err := pub.Bytes() // 0x04 || X || Y, fixed width
-			if err != nil {
-				return nil, fmt.Errorf("oauth: JWKS key %d: %w", i, err)
-			}
-			j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64(raw[1:33]), b64(raw[33:65])
 		default:
 			return nil, fmt.Errorf("oauth: JWKS key %d: unsupported key type %T", i, k.Key)
 		}
-		out = append(out, j)
+		j, err := jwkset.NewJWKFromKey(k.Key, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{
+			KID: k.KID, ALG: jwkset.ALG(alg), USE: jwkset.UseSig,
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("oauth: JWKS key %d: %w", i, err)
+		}
+		out = append(out, j.Marshal())
 	}
-	return json.Marshal(struct {
-		Keys []jwkJSON `json:"keys"`
-	}{out})
+	return json.Marshal(jwkset.JWKSMarshal{Keys: out})
 }

@@ -760,7 +760,7 @@ func TestJWKSRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rsaKey1.PublicKey.Equal(keys["r"].pub) || !rsaKey2.PublicKey.Equal(keys["r5"].pub) || !ecKey1.PublicKey.Equal(keys["e"].pub) {
+	if !rsaKey1.PublicKey.Equal(keys["r"].Key()) || !rsaKey2.PublicKey.Equal(keys["r5"].Key()) || !ecKey1.PublicKey.Equal(keys["e"].Key()) {
 		t.Error("round-tripped keys differ")
 	}
 
@@ -820,7 +820,7 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 	if !slices.Equal(got, []string{"ec", "good"}) {
 		t.Fatalf("usable kids = %v", got)
 	}
-	if _, isRSA := keys["good"].pub.(interface{ Size() int }); !isRSA {
+	if _, isRSA := keys["good"].Key().(interface{ Size() int }); !isRSA {
 		t.Error("duplicate kid: first key should win")
 	}
 }

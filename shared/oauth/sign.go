@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Sign returns a compact JWS over claims with header {"alg","typ":"JWT","kid"}.
@@ -19,8 +21,17 @@ import (
 // *ecdsa.PrivateKey on P-256 (any crypto.Signer with such a public key works,
 // e.g. a KMS-backed signer).
 func Sign(key crypto.Signer, alg, kid string, claims map[string]any) (string, error) {
-	a, ok := algorithms[alg]
-	if !ok {
+	// golang-jwt's methods sign only *rsa.PrivateKey and *ecdsa.PrivateKey;
+	// a crypto.Signer is signed here with their hash.
+	var hash crypto.Hash
+	var ec bool
+	switch m := algorithms[alg].(type) {
+	case *jwt.SigningMethodRSA:
+		hash = m.Hash
+	case *jwt.SigningMethodECDSA:
+		hash, ec = m.Hash, true
+	}
+	if hash == 0 {
 		return "", fmt.Errorf("oauth: unsupported alg %q", alg)
 	}
 	if key == nil {
@@ -28,11 +39,11 @@ func Sign(key crypto.Signer, alg, kid string, claims map[string]any) (string, er
 	}
 	switch pub := key.Public().(type) {
 	case *rsa.PublicKey:
-		if a.ec {
+		if ec {
 			return "", fmt.Errorf("oauth: alg %s needs an ECDSA key", alg)
 		}
 	case *ecdsa.PublicKey:
-		if !a.ec || pub.Curve != elliptic.P256() {
+		if !ec || pub.Curve != elliptic.P256() {
 			return "", fmt.Errorf("oauth: alg %s cannot be used with an ECDSA %s key", alg, pub.Curve.Params().Name)
 		}
 	default:
@@ -52,14 +63,14 @@ func Sign(key crypto.Signer, alg, kid string, claims map[string]any) (string, er
 	}
 	b64 := base64.RawURLEncoding.EncodeToString
 	signingInput := b64(header) + "." + b64(payload)
-	h := a.hash.New()
+	h := hash.New()
 	h.Write([]byte(signingInput))
 	// For RSA keys, crypto.Signer with a crypto.Hash opts means PKCS #1 v1.5.
-	sig, err := key.Sign(rand.Reader, h.Sum(nil), a.hash)
+	sig, err := key.Sign(rand.Reader, h.Sum(nil), hash)
 	if err != nil {
 		return "", fmt.Errorf("oauth: signing: %w", err)
 	}
-	if a.ec {
+	if ec {
 		if sig, err = asn1ToRaw(sig); err != nil {
 			return "", err
 		}
