@@ -17,7 +17,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-03: an APS message carries no timestamp, so its dedupe record must outlive the 48 h the

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-05: the safelisting function gets what to safelist from its environment, wired from exactly

@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 type resource struct {
