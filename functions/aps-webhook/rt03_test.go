@@ -13,11 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-03: an APS message carries no timestamp, so its dedupe record must outlive the 48 h the
@@ -70,18 +69,8 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 
 // The template's default is the one main falls back to, and a retention in months is allowed.
 func TestRT03_TemplateParameter(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	tmpl, err := testenv.LoadTemplate()
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl struct {
-		Parameters map[string]struct {
-			Default  any `yaml:"Default"`
-			MinValue any `yaml:"MinValue"`
-			MaxValue any `yaml:"MaxValue"`
-		} `yaml:"Parameters"`
-	}
-	if err := yaml.Unmarshal(b, &tmpl); err != nil {
 		t.Fatal(err)
 	}
 	p, ok := tmpl.Parameters["ApsDedupeRetentionDays"]

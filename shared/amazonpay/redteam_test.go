@@ -16,7 +16,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-01: SNS's string to sign is "Name\nvalue\n" pairs; moving "\nSubject\n<subject>" into

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/cfn"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // logLines decodes the JSON lines a test logger wrote.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/internal/snsfixture"
+	"github.com/amazon-webhook-gateway/gateway/tests/snsfixture"
 )
 
 const (

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/internal/snsfixture"
+	"github.com/amazon-webhook-gateway/gateway/tests/snsfixture"
 )
 
 // RT-01: the string to sign is "Name\nvalue\n" pairs, so moving "\nSubject\n<subject>" into

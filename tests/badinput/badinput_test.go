@@ -39,8 +39,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // minCases is the size the corpus must keep.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // readmeLimit is the README's hard ceiling; details belong in docs/.

@@ -23,9 +23,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 var local *testenv.Local

@@ -39,8 +39,8 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // Dev credentials, as in events/dev/.

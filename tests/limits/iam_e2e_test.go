@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-07, end to end: the roles are now narrow, and moto enforces none of it, so this proves the

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 var local *testenv.Local

@@ -1,15 +1,13 @@
 package limits
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // RT-05: the safelisting function gets what to safelist from its environment, wired from exactly
@@ -31,21 +29,20 @@ func TestRT05_SafelistEnvironmentEqualsResourceProperties(t *testing.T) {
 
 	// The decoder drops tags (!Sub, !Ref): compare the nodes too, so that a plain string in one
 	// place and !Sub in the other cannot pass as equal.
-	root := templateNode(t)
 	for envName, prop := range map[string]string{"AMAZON_PAY_IPN_ENDPOINT": "Endpoint", "AMAZON_PAY_SANDBOX": "Sandbox"} {
 		if vars[envName] == nil || flatten(vars[envName]) != flatten(res[prop]) {
 			t.Errorf("%s = %v, property %s = %v; want equal", envName, vars[envName], prop, res[prop])
 		}
-		envNode := path(root, "Resources", "AmazonPaySafelistFunction", "Properties", "Environment", "Variables", envName)
-		propNode := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", prop)
+		envNode := tmpl.Node("Resources", "AmazonPaySafelistFunction", "Properties", "Environment", "Variables", envName)
+		propNode := tmpl.Node("Resources", "AmazonPayIpnSafelist", "Properties", prop)
 		if envNode == nil || propNode == nil || !sameNode(envNode, propNode) {
 			t.Errorf("%s and property %s are not the same YAML (tag and value)", envName, prop)
 		}
 	}
-	if n := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", "Endpoint"); n == nil || n.Tag != "!Sub" || !strings.HasSuffix(n.Value, "/amazon-pay/ipn") {
+	if n := tmpl.Node("Resources", "AmazonPayIpnSafelist", "Properties", "Endpoint"); n == nil || n.Tag != "!Sub" || !strings.HasSuffix(n.Value, "/amazon-pay/ipn") {
 		t.Errorf("Endpoint is not the stack's own IPN URL: %+v", n)
 	}
-	if n := path(root, "Resources", "AmazonPayIpnSafelist", "Properties", "Sandbox"); n == nil || n.Tag != "!Ref" || n.Value != "AmazonPaySandbox" {
+	if n := tmpl.Node("Resources", "AmazonPayIpnSafelist", "Properties", "Sandbox"); n == nil || n.Tag != "!Ref" || n.Value != "AmazonPaySandbox" {
 		t.Errorf("Sandbox is not the AmazonPaySandbox parameter: %+v", n)
 	}
 
@@ -77,36 +74,6 @@ func TestRT05_SafelistEnvironmentEqualsResourceProperties(t *testing.T) {
 	if !alarmed {
 		t.Errorf("no alarm on %s notifies AlarmTopicArn", metric)
 	}
-}
-
-func templateNode(t *testing.T) *yaml.Node {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) != 1 {
-		t.Fatalf("template.yaml: %v", err)
-	}
-	return doc.Content[0]
-}
-
-// path walks mapping keys; nil when one is missing.
-func path(n *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
 }
 
 // sameNode compares kind, tag, value and children, not positions or comments.

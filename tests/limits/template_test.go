@@ -1,38 +1,19 @@
 package limits
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
-
-type resource struct {
-	Type       string         `yaml:"Type"`
-	Properties map[string]any `yaml:"Properties"`
-}
 
 // The limits and alarms the issue asks of the template are there, and set by parameters.
 func TestTemplateSetsLimitsAndAlarms(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Intrinsic-function tags (!Ref, !If) are dropped by the decoder: !Ref X reads as "X".
-	var tmpl struct {
-		Parameters map[string]any `yaml:"Parameters"`
-		Globals    struct {
-			Function struct {
-				Timeout int `yaml:"Timeout"`
-			} `yaml:"Function"`
-		} `yaml:"Globals"`
-		Resources map[string]resource `yaml:"Resources"`
-	}
-	if err := yaml.Unmarshal(b, &tmpl); err != nil {
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
 		t.Fatal(err)
 	}
 	res := tmpl.Resources

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // recorder keeps every PutEvents entry the functions send, as the fault proxy in front of moto

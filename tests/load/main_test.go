@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // local is this package's moto_server and fault proxy, shared by its tests.

@@ -31,7 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
 )
@@ -63,7 +63,7 @@ func usage() {
 // stack is a running local gateway.
 type stack struct {
 	root      string
-	moto      *testenv.Moto
+	moto      *localaws.Moto
 	awsCfg    aws.Config
 	res       *resources
 	env       envFile
@@ -106,7 +106,7 @@ func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.moto, err = testenv.StartMoto(); err != nil {
+	if s.moto, err = localaws.StartMoto(); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -115,7 +115,7 @@ func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
 			s.Close()
 		}
 	}()
-	if s.awsCfg, err = testenv.Config(ctx); err != nil {
+	if s.awsCfg, err = localaws.Config(ctx); err != nil {
 		return nil, err
 	}
 	if s.res, err = createResources(ctx, s.awsCfg, o.root, env); err != nil {
@@ -334,7 +334,7 @@ func printQuarantineHelp(w io.Writer, base string, s *stack) {
 	}
 	fmt.Fprintf(w, "Quarantined deliveries (bucket %s), from another terminal:\n", strings.Join(s.res.payloadBuckets, ", "))
 	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_LAMBDA=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing PAYLOAD_BUCKET=%s\n",
-		s.moto.Endpoint, base, testenv.Region, s.res.payloadBuckets[0])
+		s.moto.Endpoint, base, localaws.Region, s.res.payloadBuckets[0])
 	fmt.Fprintf(w, "  make quarantine                  (list; ARGS='-webhook shipping')\n")
 	fmt.Fprintf(w, "  make quarantine-replay ALL=1     (or KEYS='quarantine/shipping/<id>.json ...')\n")
 }

@@ -16,7 +16,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // tailPattern matches every event the gateway's functions publish.
@@ -53,7 +53,7 @@ type resources struct {
 // createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
 // development secrets, and a rule sending every gateway event to a queue the tail reads.
 func createResources(ctx context.Context, cfg aws.Config, root string, env envFile) (*resources, error) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.ReadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return nil, err
 	}
@@ -62,14 +62,14 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 		"OtpTable":         shipping["OTP_TABLE_NAME"],
 		"IdempotencyTable": shipping["IDEMPOTENCY_TABLE_NAME"],
 	} {
-		if err := testenv.CreateTableNamed(ctx, cfg, tmpl, logicalID, name); err != nil {
+		if err := localaws.CreateTableNamed(ctx, cfg, tmpl, logicalID, name); err != nil {
 			return nil, err
 		}
 	}
 	// Every function's PAYLOAD_BUCKET (quarantined deliveries, oversized event details).
 	buckets := payloadBuckets(env)
 	for _, bucket := range buckets {
-		if err := testenv.CreateBucketNamed(ctx, cfg, bucket); err != nil {
+		if err := localaws.CreateBucketNamed(ctx, cfg, bucket); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +100,7 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &rule, EventBusName: &bus, EventPattern: aws.String(tailPattern)}); err != nil {
 		return nil, err
 	}
-	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:amazon-webhook-gateway-tail", testenv.Region)
+	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:amazon-webhook-gateway-tail", localaws.Region)
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("tail"), Arn: &arn}}}); err != nil {
 		return nil, err
 	}

@@ -3,11 +3,10 @@ package apigateway
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Route is one HTTP API route: an HTTP method (or ANY), a path template and the logical ID of
@@ -33,37 +32,18 @@ func (r Route) RouteKey() string {
 // tags (!Ref, !If, ...) decode as plain values. A route with a non-2.0 payload format, an
 // invalid path, a duplicate route key or a template without any route is an error.
 func RoutesFromTemplate(templatePath string) ([]Route, error) {
-	data, err := os.ReadFile(templatePath)
+	tpl, err := localaws.ReadTemplate(templatePath)
 	if err != nil {
 		return nil, err
 	}
-	var tpl struct {
-		Resources map[string]yaml.Node `yaml:"Resources"`
-	}
-	if err := yaml.Unmarshal(data, &tpl); err != nil {
-		return nil, fmt.Errorf("%s: %w", templatePath, err)
-	}
 	var routes []Route
 	seen := map[string]string{}
-	for name, node := range tpl.Resources {
-		var head struct {
-			Type string `yaml:"Type"`
+	for _, name := range tpl.Functions() {
+		events, err := tpl.FunctionEvents(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", templatePath, err)
 		}
-		if err := node.Decode(&head); err != nil || head.Type != "AWS::Serverless::Function" {
-			continue
-		}
-		var fn struct {
-			Properties struct {
-				Events map[string]struct {
-					Type       string         `yaml:"Type"`
-					Properties map[string]any `yaml:"Properties"`
-				} `yaml:"Events"`
-			} `yaml:"Properties"`
-		}
-		if err := node.Decode(&fn); err != nil {
-			return nil, fmt.Errorf("%s: resource %s: %w", templatePath, name, err)
-		}
-		for evName, ev := range fn.Properties.Events {
+		for evName, ev := range events {
 			if ev.Type != "HttpApi" {
 				continue
 			}

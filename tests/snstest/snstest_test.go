@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 )
 
 func TestServer(t *testing.T) {

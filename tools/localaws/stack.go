@@ -1,4 +1,4 @@
-package testenv
+package localaws
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -20,71 +18,9 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
-	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
-
-// Resource is one resource of template.yaml; intrinsic-function tags are dropped by the decoder,
-// which leaves plain values for everything tests read.
-type Resource struct {
-	Type       string         `yaml:"Type"`
-	Properties map[string]any `yaml:"Properties"`
-}
-
-// Template is the part of template.yaml that tests read.
-type Template struct {
-	Globals struct {
-		Function struct {
-			Environment struct {
-				Variables map[string]any `yaml:"Variables"`
-			} `yaml:"Environment"`
-		} `yaml:"Function"`
-	} `yaml:"Globals"`
-	Resources map[string]Resource `yaml:"Resources"`
-	// Description, Parameters and Outputs, for the tests that hold the docs to the template.
-	Description string `yaml:"Description"`
-	Parameters  map[string]struct {
-		Default any `yaml:"Default"`
-	} `yaml:"Parameters"`
-	Outputs map[string]struct {
-		Condition string `yaml:"Condition"`
-	} `yaml:"Outputs"`
-}
-
-// FunctionEnv lists the environment variable names a function gets, its own and the Globals'.
-func (t *Template) FunctionEnv(logicalID string) []string {
-	var names []string
-	for k := range t.Globals.Function.Environment.Variables {
-		names = append(names, k)
-	}
-	env, _ := t.Resources[logicalID].Properties["Environment"].(map[string]any)
-	vars, _ := env["Variables"].(map[string]any)
-	for k := range vars {
-		names = append(names, k)
-	}
-	return names
-}
-
-// RepoRoot is the repository's top folder.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// LoadTemplate reads the project's template.yaml.
-func LoadTemplate() (*Template, error) {
-	b, err := os.ReadFile(filepath.Join(RepoRoot(), "template.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var t Template
-	if err := yaml.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("template.yaml: %w", err)
-	}
-	return &t, nil
-}
 
 var seq atomic.Int64
 
@@ -156,15 +92,6 @@ func CreateBucketNamed(ctx context.Context, cfg aws.Config, name string) error {
 		return fmt.Errorf("creating bucket %s: %w", name, err)
 	}
 	return nil
-}
-
-// QuarantineStore creates a bucket and returns a quarantine store on it.
-func QuarantineStore(ctx context.Context, cfg aws.Config) (*quarantine.Store, error) {
-	bucket, err := CreateBucket(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return quarantine.New(S3(cfg), bucket), nil
 }
 
 // S3 is an S3 client as the functions make it.

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/internal/snsfixture"
+	"github.com/amazon-webhook-gateway/gateway/tests/snsfixture"
 )
 
 // TopicARN is a topic ARN for tests (the one SubscribeURL names).

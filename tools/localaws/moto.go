@@ -1,11 +1,13 @@
-// Package testenv starts the local AWS that integration tests run against: moto_server on a free
-// loopback port, reached through the real SDK clients via AWS_ENDPOINT_URL.
-package testenv
+// Package localaws is the local AWS that the tests and the local stack (tools/localstack) run
+// against: moto_server on a free loopback port, reached through the real SDK clients via
+// AWS_ENDPOINT_URL; the tables, buckets, bus, queues and secrets built as template.yaml declares
+// them; the one reader of template.yaml; and a fault proxy in front of moto. It does not import
+// testing: the local stack's binary links it.
+package localaws
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -154,30 +156,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// RunWithMoto is a TestMain body: it runs the package's tests against a fresh moto_server.
-//
-//	func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
-func RunWithMoto(m interface{ Run() int }) int {
-	if FuzzWorker() {
-		return m.Run()
-	}
-	moto, err := StartMoto()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer moto.Stop()
-	return m.Run()
-}
-
-// FuzzWorker reports whether this test binary is a worker process of `go test -fuzz`: workers run
-// only the fuzz target, so they need no moto_server (and would each start one otherwise).
-func FuzzWorker() bool {
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	f := flag.Lookup("test.fuzzworker")
-	return f != nil && f.Value.String() == "true"
 }
