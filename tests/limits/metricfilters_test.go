@@ -22,9 +22,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // Issue 11, item 6: every metric filter of template.yaml counts a log line the code really
