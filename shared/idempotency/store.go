@@ -5,6 +5,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,6 +32,8 @@ var (
 const (
 	statusInProgress = "INPROGRESS"
 	statusCompleted  = "COMPLETED"
+	// claimAttribute holds a random token per Claim call.
+	claimAttribute = "claim"
 )
 
 type dynamoAPI interface {
@@ -67,6 +70,10 @@ func (s *Store) Keeping(keep time.Duration) *Store {
 // a crashed invocation's claim lapses. It returns ErrCompleted or ErrInProgress when it cannot.
 func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time) error {
 	now := s.now()
+	// The SDK retries a write whose answer was lost (a timeout, a cut connection); the retry then
+	// meets the first attempt's item. The claim's own token tells that item from another
+	// invocation's, which would otherwise turn a success into a 429 for every retry of the sender.
+	token := rand.Text()
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
@@ -74,6 +81,7 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 			"status":           str(statusInProgress),
 			TTLAttribute:       num(now.Add(s.keep).Unix()),
 			"inProgressExpiry": num(inProgressUntil.UnixMilli()),
+			claimAttribute:     str(token),
 		},
 		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms)"),
 		ExpressionAttributeNames: map[string]string{
@@ -91,8 +99,12 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 	if !errors.As(err, &ccf) {
 		return fmt.Errorf("idempotency: claim: %w", err)
 	}
-	if st, ok := ccf.Item["status"].(*types.AttributeValueMemberS); ok && st.Value == statusCompleted {
+	st, _ := ccf.Item["status"].(*types.AttributeValueMemberS)
+	if st != nil && st.Value == statusCompleted {
 		return ErrCompleted
+	}
+	if own, _ := ccf.Item[claimAttribute].(*types.AttributeValueMemberS); st != nil && st.Value == statusInProgress && own != nil && own.Value == token {
+		return nil
 	}
 	return ErrInProgress
 }

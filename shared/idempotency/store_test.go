@@ -96,3 +96,46 @@ func TestReleaseLetsTheRetryRun(t *testing.T) {
 		t.Fatalf("claim after release: %v", err)
 	}
 }
+
+// lostAnswer sends every PutItem twice and returns the second answer: what the SDK does when the
+// first attempt's answer is lost after DynamoDB wrote the item.
+type lostAnswer struct{ *dynamodb.Client }
+
+func (c lostAnswer) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := c.Client.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return c.Client.PutItem(ctx, in, opts...)
+}
+
+func TestRetriedClaimIsStillOurs(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := testenv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	retrying := idempotency.New(lostAnswer{dynamodb.NewFromConfig(cfg)}, table, 48*time.Hour, func() time.Time { return now })
+	plain := idempotency.New(dynamodb.NewFromConfig(cfg), table, 48*time.Hour, func() time.Time { return now })
+	deadline := now.Add(4 * time.Second)
+	if err := retrying.Claim(ctx, "k", deadline); err != nil {
+		t.Fatalf("a claim whose first answer was lost: %v, want it taken", err)
+	}
+	if err := plain.Claim(ctx, "k", deadline); !errors.Is(err, idempotency.ErrInProgress) {
+		t.Fatalf("another invocation's claim: %v, want ErrInProgress", err)
+	}
+	if err := plain.Complete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := retrying.Claim(ctx, "k", deadline); !errors.Is(err, idempotency.ErrCompleted) {
+		t.Fatalf("retried claim of a completed key: %v, want ErrCompleted", err)
+	}
+}
