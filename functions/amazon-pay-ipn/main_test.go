@@ -12,32 +12,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
 func deployEnv(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idem, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, _ := testenv.CreateBus(ctx, cfg)
-	bucket, _ := testenv.CreateBucket(ctx, cfg)
-	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
+	harness.MotoStack(t).SetFunctionEnv(t, "AmazonPayIpnFunction", map[string]string{
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "IPN_TOPIC_DISCOVERY": "false", "MAX_BODY_BYTES": "327680",
-	}
-	testenv.SetFunctionEnv(t, "AmazonPayIpnFunction", values)
+	})
 }
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {

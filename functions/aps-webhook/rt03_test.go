@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -94,14 +93,5 @@ func TestRT03_TemplateParameter(t *testing.T) {
 }
 
 func sampleRequest(t *testing.T) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "aps-transaction-feedback-form.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
+	return testenv.LoadEvent(t, "aps-transaction-feedback-form.json")
 }

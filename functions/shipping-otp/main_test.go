@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -17,36 +18,15 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 // deployEnv sets every variable the template gives the function, with values for local resources.
 func deployEnv(t testing.TB) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := os.ReadFile(testenv.RepoRoot() + "/events/dev/credentials.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, _ := testenv.CreateTable(ctx, cfg, tmpl, "OtpTable")
-	idem, _ := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	bus, _ := testenv.CreateBus(ctx, cfg)
-	bucket, _ := testenv.CreateBucket(ctx, cfg)
-	secret, err := testenv.CreateSecret(ctx, cfg, string(creds))
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "OTP_TABLE_NAME": otp, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
-		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth", "AUTH_SECRET_ARN": secret,
+	stack := harness.MotoStack(t)
+	stack.SetFunctionEnv(t, "ShippingOtpFunction", map[string]string{
+		"OTP_TABLE_NAME": stack.Table(t, "OtpTable"), "AUTH_SECRET_ARN": stack.Secret(t, "credentials.json"),
+		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth",
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
-	}
-	testenv.SetFunctionEnv(t, "ShippingOtpFunction", values)
+	})
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }

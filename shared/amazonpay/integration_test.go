@@ -3,7 +3,6 @@ package amazonpay_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -18,10 +17,12 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
 const (
@@ -36,32 +37,15 @@ var (
 	logSink = &testenv.LogBuffer{}
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	if testenv.FuzzWorker() {
-		return m.Run()
-	}
-	local, err := testenv.StartLocal()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer local.Close()
-	awsCfg, tmpl, faults = local.Config, local.Template, local.Faults
-	code := m.Run()
-	if code == 0 {
-		// The confirmation token and the SubscribeURL's query never reach a log.
-		if logs := logSink.String(); strings.Contains(logs, "confirm-token-") || strings.Contains(logs, "Token=") {
-			fmt.Fprintln(os.Stderr, "log check: the logs contain a subscription token")
-			return 1
-		}
-	}
-	return code
+// The confirmation token and the SubscribeURL's query never reach a log.
+func TestMain(m *testing.M) {
+	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { awsCfg, tmpl, faults = l.Config, l.Template, l.Faults }, logSink, "confirm-token-", "Token="))
 }
 
 type env struct {
-	handler    *amazonpay.Handler
+	handler    pipeline.LambdaHandler
+	steps      *amazonpay.Steps
+	deps       pipeline.Deps
 	sns        *snstest.Server
 	queue      string
 	table      string // the idempotency table
@@ -104,19 +88,23 @@ func newEnvWith(t *testing.T, cfg snsverify.Config) *env {
 	}
 	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
 	faults.Set(nil)
-	return &env{
+	e := &env{
 		sns:        sns,
 		queue:      queue,
 		table:      idem,
 		quarantine: q,
-		handler: &amazonpay.Handler{
-			Quarantine:  &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
-			SNS:         v,
-			Idempotency: idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
-			Events:      eventbus.New(eb, bus, 3, time.Millisecond),
-			Log:         slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		steps:      &amazonpay.Steps{SNS: v},
+		deps: pipeline.Deps{
+			Quarantine:   &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
+			Records:      q,
+			Once:         idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
+			Events:       eventbus.New(eb, bus, 3, time.Millisecond),
+			MaxBodyBytes: amazonpay.DefaultMaxBodyBytes,
+			Log:          slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},
 	}
+	e.handler = pipeline.New(amazonpay.Webhook, e.steps, e.deps)
+	return e
 }
 
 // deliver posts m as SNS does: text/plain, the JSON message as the body.
