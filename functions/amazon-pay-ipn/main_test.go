@@ -27,10 +27,7 @@ func deployEnv(t *testing.T) {
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
 	var logs bytes.Buffer
-	h, err := build(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := harness.Built(t, build, slog.New(slog.NewJSONHandler(&logs, nil)))
 	// A message from a topic not on the list is refused before any network call.
 	req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"},
 		Body: message("Notification", "arn:aws:sns:eu-west-1:999999999999:other", "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem")}
@@ -77,10 +74,7 @@ func TestRT02_SetUpModeOnlyWithoutTopics(t *testing.T) {
 			t.Setenv("IPN_TOPIC_ARNS", tc.topics)
 			t.Setenv("IPN_TOPIC_DISCOVERY", tc.discovery)
 			var logs bytes.Buffer
-			h, err := build(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := harness.Built(t, build, slog.New(slog.NewJSONHandler(&logs, nil)))
 			req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"}, Body: message(tc.typ, foreign, wrongRegion)}
 			if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != tc.want {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, tc.want)
@@ -114,9 +108,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.key, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			if _, err := build(context.Background(), slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))); err == nil || !strings.Contains(err.Error(), tc.key) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.key)
-			}
+			harness.BuildFails(t, build, tc.key)
 		})
 	}
 }

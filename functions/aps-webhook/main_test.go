@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
@@ -30,10 +29,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := harness.Built(t, build, quiet())
 	if resp, _ := h.Handle(context.Background(), testenv.LoadEvent(t, "aps-transaction-feedback-form.json")); resp.StatusCode != 200 {
 		t.Fatalf("sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -59,10 +55,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			_, err := build(context.Background(), quiet())
-			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
-			}
+			harness.BuildFails(t, build, tc.wantInError)
 		})
 	}
 }

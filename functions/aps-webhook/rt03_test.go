@@ -17,6 +17,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
 // RT-03: an APS message carries no timestamp, so its dedupe record must outlive the 48 h the
@@ -26,10 +27,7 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 		t.Run(strconv.Itoa(days)+" days", func(t *testing.T) {
 			table := deployEnv(t)
 			t.Setenv("APS_DEDUPE_RETENTION_DAYS", strconv.Itoa(days))
-			h, err := build(context.Background(), quiet())
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := harness.Built(t, build, quiet())
 			req := sampleRequest(t)
 			before := time.Now()
 			resp, _ := h.Handle(context.Background(), req)

@@ -33,10 +33,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := harness.Built(t, build, quiet())
 	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	resp, _ := h.Handle(context.Background(), req)
 	if resp.StatusCode != 200 {
@@ -65,10 +62,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			_, err := build(context.Background(), quiet())
-			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
-			}
+			harness.BuildFails(t, build, tc.wantInError)
 		})
 	}
 }
@@ -80,10 +74,7 @@ func BenchmarkColdStart(b *testing.B) {
 	deployEnv(b)
 	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
-		h, err := build(context.Background(), quiet())
-		if err != nil {
-			b.Fatal(err)
-		}
+		h := harness.Built(b, build, quiet())
 		r := req
 		r.Body = strings.Replace(req.Body, "48040fd3", "cold"+time.Now().Format("150405.000000000"), 1)
 		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
@@ -95,10 +86,7 @@ func BenchmarkColdStart(b *testing.B) {
 // BenchmarkWarmDelivery is one delivery on an instance that has served before.
 func BenchmarkWarmDelivery(b *testing.B) {
 	deployEnv(b)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := harness.Built(b, build, quiet())
 	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
 		r := req

@@ -3,7 +3,6 @@ package amazonpay_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -11,12 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
@@ -31,6 +26,7 @@ const (
 )
 
 var (
+	local   *testenv.Local
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
@@ -39,7 +35,7 @@ var (
 
 // The confirmation token and the SubscribeURL's query never reach a log.
 func TestMain(m *testing.M) {
-	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { awsCfg, tmpl, faults = l.Config, l.Template, l.Faults }, logSink, "confirm-token-", "Token="))
+	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink, "confirm-token-", "Token="))
 }
 
 type env struct {
@@ -63,46 +59,14 @@ func newEnvWithTopic(t *testing.T, allowed string) *env {
 // look-alike's).
 func newEnvWith(t *testing.T, cfg snsverify.Config) *env {
 	t.Helper()
-	ctx := context.Background()
-	idem, err := testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := testenv.CreateBus(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := testenv.RouteToQueue(ctx, awsCfg, bus, rulePattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := harness.Deploy(t, local, amazonpay.Webhook, amazonpay.DefaultMaxBodyBytes, rulePattern, logSink)
 	sns := snstest.NewServer(t)
 	cfg.HTTPClient = sns.Client()
 	v, err := snsverify.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := testenv.QuarantineStore(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
-	faults.Set(nil)
-	e := &env{
-		sns:        sns,
-		queue:      queue,
-		table:      idem,
-		quarantine: q,
-		steps:      &amazonpay.Steps{SNS: v},
-		deps: pipeline.Deps{
-			Quarantine:   &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
-			Records:      q,
-			Once:         idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
-			Events:       eventbus.New(eb, bus, 3, time.Millisecond),
-			MaxBodyBytes: amazonpay.DefaultMaxBodyBytes,
-			Log:          slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		},
-	}
+	e := &env{sns: sns, queue: d.Queue, table: d.IdempotencyTable, quarantine: d.Quarantine, steps: &amazonpay.Steps{SNS: v}, deps: d.Deps}
 	e.handler = pipeline.New(amazonpay.Webhook, e.steps, e.deps)
 	return e
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,14 +14,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
@@ -36,6 +31,7 @@ const apsRulePattern = `{"source":["amazon-webhook-gateway.aps"]}`
 const devPhrase = "dev-response-phrase-0123456789"
 
 var (
+	local   *testenv.Local
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
@@ -46,7 +42,7 @@ var (
 // Card data, PII and secrets never reach a log.
 func TestMain(m *testing.M) {
 	devDoc, _ = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
-	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { awsCfg, tmpl, faults = l.Config, l.Template, l.Faults }, logSink,
+	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink,
 		"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", `"2105"`))
 }
 
@@ -69,42 +65,18 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	idem, err := testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := testenv.CreateBus(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := testenv.RouteToQueue(ctx, awsCfg, bus, apsRulePattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := harness.Deploy(t, local, aps.Webhook, aps.DefaultMaxBodyBytes, apsRulePattern, logSink)
 	arn, err := testenv.CreateSecret(ctx, awsCfg, cfg.secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := testenv.QuarantineStore(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
-	faults.Set(nil)
 	return &env{
-		queueURL:   queue,
-		quarantine: q,
+		queueURL:   d.Queue,
+		quarantine: d.Quarantine,
 		handler: pipeline.New(aps.Webhook, &aps.Steps{
 			Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), arn, time.Minute, aps.MerchantParser(cfg.alg)),
 			IncludeCardFields: cfg.includeCard,
-		}, pipeline.Deps{
-			Quarantine:   &quarantine.Keeper{Store: q, Webhook: aps.Webhook, Function: "aps-test"},
-			Records:      q,
-			Once:         idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
-			Events:       eventbus.New(eb, bus, 3, time.Millisecond),
-			MaxBodyBytes: aps.DefaultMaxBodyBytes,
-			Log:          slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		}),
+		}, d.Deps),
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,12 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -40,6 +36,7 @@ const otpRulePattern = `{"source":["amazon-webhook-gateway.shipping"],"detail-ty
 const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"
 
 var (
+	local    *testenv.Local
 	awsCfg   aws.Config
 	tmpl     *testenv.Template
 	jwksURL  string
@@ -60,7 +57,7 @@ func run(m *testing.M) int {
 	defer jwksServer.Close()
 	jwksURL = jwksServer.URL + "/.well-known/jwks.json"
 	// Secrets and OTPs never reach a log.
-	return harness.RunSuite(m, func(l *testenv.Local) { awsCfg, tmpl, faults = l.Config, l.Template, l.Faults }, logSink,
+	return harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink,
 		"938492", "551203", "774019", "222222", "111111", "333333", "444444", "Bearer ", "dev-api-key", "dev-query-key", "dev-password", "new-key-0", "old-key-0")
 }
 
@@ -94,10 +91,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	otpTable := must[string](t)(testenv.CreateTable(ctx, awsCfg, tmpl, "OtpTable"))
-	idemTable := must[string](t)(testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable"))
-	bus := must[string](t)(testenv.CreateBus(ctx, awsCfg))
-	queue := must[string](t)(testenv.RouteToQueue(ctx, awsCfg, bus, otpRulePattern))
+	d := harness.Deploy(t, local, shipping.Webhook, shipping.DefaultMaxBodyBytes, otpRulePattern, logSink)
+	otpTable := d.Table(t, "OtpTable")
 	secret := cfg.secretARN
 	if secret == "" {
 		secret = must[string](t)(testenv.CreateSecret(ctx, awsCfg, string(devCreds)))
@@ -118,19 +113,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
-	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
-	e := &env{otpTable: otpTable, queueURL: queue, secret: secret, quarantine: must[*quarantine.Store](t)(testenv.QuarantineStore(ctx, awsCfg))}
-	e.store = otpstore.New(db, otpTable, func() time.Time { return e.now })
-	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP}, pipeline.Deps{
-		Once:         idempotency.New(db, idemTable, 48*time.Hour, nil),
-		Events:       eventbus.New(eb, bus, 3, time.Millisecond),
-		Quarantine:   &quarantine.Keeper{Store: e.quarantine, Webhook: shipping.Webhook, Function: "shipping-test"},
-		Records:      e.quarantine,
-		MaxBodyBytes: shipping.DefaultMaxBodyBytes,
-		Log:          slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	faults.Set(nil)
+	e := &env{otpTable: otpTable, queueURL: d.Queue, secret: secret, quarantine: d.Quarantine}
+	e.store = otpstore.New(dynamodb.NewFromConfig(awsCfg), otpTable, func() time.Time { return e.now })
+	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP}, d.Deps)
 	return e
 }
 

@@ -3,14 +3,23 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/testenv"
 )
 
@@ -98,4 +107,34 @@ func RunSuite(m interface{ Run() int }, started func(*testenv.Local), logs *test
 		}
 	}
 	return 0
+}
+
+// Deployment is one isolated deployment of a webhook for an integration suite: a fresh stack
+// with a consumer's queue, and the pipeline's dependencies on it.
+type Deployment struct {
+	*Stack
+	Deps       pipeline.Deps
+	Queue      string // receives what the consumer rule consumerPattern matches
+	Quarantine *quarantine.Store
+}
+
+// Deploy creates a Deployment of webhook in local's moto. Events go through local's fault proxy
+// (cleared here), three attempts 1 ms apart; completed keys are kept 48 h; logs go to logs.
+func Deploy(t testing.TB, local *testenv.Local, webhook string, maxBody int, consumerPattern string, logs io.Writer) *Deployment {
+	t.Helper()
+	ctx := context.Background()
+	d := &Deployment{Stack: NewStack(t, local.Config, local.Template)}
+	d.Queue = must[string](t)(testenv.RouteToQueue(ctx, local.Config, d.EventBus, consumerPattern))
+	d.Quarantine = must[*quarantine.Store](t)(testenv.QuarantineStore(ctx, local.Config))
+	eb := eventbridge.NewFromConfig(local.Config, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(local.Faults.URL) })
+	local.Faults.Set(nil)
+	d.Deps = pipeline.Deps{
+		Once:         idempotency.New(dynamodb.NewFromConfig(local.Config), d.IdempotencyTable, 48*time.Hour, nil),
+		Events:       eventbus.New(eb, d.EventBus, 3, time.Millisecond),
+		Quarantine:   &quarantine.Keeper{Store: d.Quarantine, Webhook: webhook, Function: webhook + "-test"},
+		Records:      d.Quarantine,
+		MaxBodyBytes: maxBody,
+		Log:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	return d
 }
