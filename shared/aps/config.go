@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
@@ -18,9 +17,8 @@ import (
 // Config is the aps-webhook function's configuration (template.yaml, ApsFunction).
 type Config struct {
 	pipeline.Settings
-	// SecretARN holds the merchant's phrases and identity, refetched every SecretRefresh.
-	SecretARN         string
-	SecretRefresh     time.Duration
+	// Secret holds the merchant's phrases and identity.
+	Secret            secrets.Setting
 	Algorithm         apssignature.Algorithm
 	IncludeCardFields bool
 	// DedupeRetentionDays is how long a message's dedupe record is kept (Settings.KeepCompleted).
@@ -34,14 +32,11 @@ func ReadConfig() (Config, error) {
 		return Config{}, err
 	}
 	c := Config{Settings: s}
-	if c.SecretARN, err = envconfig.Required("APS_SECRET_ARN"); err != nil {
+	if c.Secret, err = secrets.ReadSetting("APS_SECRET_ARN"); err != nil {
 		return Config{}, err
 	}
 	if c.Algorithm, err = apssignature.ParseAlgorithm(os.Getenv("APS_SIGNATURE_ALGORITHM")); err != nil {
 		return Config{}, fmt.Errorf("APS_SIGNATURE_ALGORITHM: %w", err)
-	}
-	if c.SecretRefresh, err = envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute); err != nil {
-		return Config{}, err
 	}
 	if c.IncludeCardFields, err = envconfig.Bool("APS_INCLUDE_CARD_FIELDS", false); err != nil {
 		return Config{}, err
@@ -63,7 +58,7 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	s := c.Settings
 	s.KeepCompleted = time.Duration(c.DedupeRetentionDays) * 24 * time.Hour
 	steps := &Steps{
-		Merchant:          secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), c.SecretARN, c.SecretRefresh, MerchantParser(c.Algorithm)),
+		Merchant:          secrets.Open(awsCfg, c.Secret, MerchantParser(c.Algorithm)),
 		IncludeCardFields: c.IncludeCardFields,
 	}
 	return pipeline.Build(awsCfg, s, Webhook, steps, log), nil

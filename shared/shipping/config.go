@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
@@ -26,9 +24,8 @@ type Config struct {
 	Modes      []auth.Mode
 	// APIKeyHeader and QueryParam name the credential of the api_key and query modes.
 	APIKeyHeader, QueryParam string
-	// SecretARN holds the shared credentials (api_key, query, basic), refetched every SecretRefresh.
-	SecretARN     string
-	SecretRefresh time.Duration
+	// Secret holds the shared credentials (api_key, query, basic).
+	Secret secrets.Setting
 	// OAuth configures the bearer tokens' verifier (oauth).
 	OAuth oauth.Config
 }
@@ -62,11 +59,8 @@ func ReadConfig() (Config, error) {
 			c.OAuth.JWKSURL = os.Getenv("OAUTH_JWKS_URL")
 			c.OAuth.Audiences = envconfig.List("OAUTH_AUDIENCES")
 			c.OAuth.RequiredScope = os.Getenv("OAUTH_REQUIRED_SCOPE")
-		case m != auth.ModeOAuth && c.SecretARN == "":
-			if c.SecretARN, err = envconfig.Required("AUTH_SECRET_ARN"); err != nil {
-				return Config{}, err
-			}
-			if c.SecretRefresh, err = envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute); err != nil {
+		case m != auth.ModeOAuth && c.Secret.ARN == "":
+			if c.Secret, err = secrets.ReadSetting("AUTH_SECRET_ARN"); err != nil {
 				return Config{}, err
 			}
 		}
@@ -86,7 +80,7 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 			}
 			ac.Tokens = v
 		case m != auth.ModeOAuth && ac.Credentials == nil:
-			ac.Credentials = secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), c.SecretARN, c.SecretRefresh, auth.ParseCredentials)
+			ac.Credentials = secrets.Open(awsCfg, c.Secret, auth.ParseCredentials)
 		}
 	}
 	log.Info("authentication configured", "modes", fmt.Sprint(c.Modes))

@@ -36,6 +36,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify/snstest"
@@ -130,11 +131,11 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
 		Modes:     []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
-		SecretARN: shippingSecret, SecretRefresh: 5 * time.Minute,
+		Secret: secrets.Setting{ARN: shippingSecret, Refresh: 5 * time.Minute},
 		OAuth: oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},
 	}, log))
 	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, aps.Config{
-		Settings: settings("ApsFunction", aps.DefaultMaxBodyBytes), SecretARN: merchantSecret, SecretRefresh: 5 * time.Minute,
+		Settings: settings("ApsFunction", aps.DefaultMaxBodyBytes), Secret: secrets.Setting{ARN: merchantSecret, Refresh: 5 * time.Minute},
 		Algorithm: apssignature.SHA256, DedupeRetentionDays: aps.DefaultDedupeRetentionDays,
 	}, log))
 	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, amazonpay.Config{
