@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,16 +79,7 @@ func (e *env) deliver(t *testing.T, m *snsverify.Message) (int, map[string]any) 
 		Headers: map[string]string{"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": m.Type, "x-amz-sns-message-id": m.MessageID},
 	}
 	req.RequestContext.HTTP.Method = "POST"
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	resp, err := e.handler.Handle(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body not JSON: %q", resp.Body)
-	}
+	resp, body := harness.Post(t, e.handler, req)
 	return resp.StatusCode, body
 }
 

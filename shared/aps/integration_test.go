@@ -82,16 +82,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 
 func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	resp, err := e.handler.Handle(ctx, req)
-	if err != nil {
-		t.Fatalf("Handle returned an error: %v", err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body is not JSON: %q", resp.Body)
-	}
+	resp, body := harness.Post(t, e.handler, req)
 	return resp.StatusCode, body
 }
 

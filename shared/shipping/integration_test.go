@@ -131,17 +131,7 @@ func must[T any](t *testing.T) func(T, error) T {
 
 func (e *env) post(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	resp, err := e.handler.Handle(ctx, req)
-	if err != nil {
-		t.Fatalf("Handle returned an error: %v", err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("response body is not JSON: %q", resp.Body)
-	}
-	return resp, body
+	return harness.Post(t, e.handler, req)
 }
 
 // consumed reads back what a consumer's rule delivered to its queue.

@@ -2,9 +2,13 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
@@ -27,4 +31,21 @@ func BuildFails(t testing.TB, build Build, want string) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want one naming %s", err, want)
 	}
+}
+
+// Post invokes h with req as Lambda would, with a generous budget (moto is slow), and returns
+// the answer and its JSON body; it fails t if h errs or the body is not JSON.
+func Post(t testing.TB, h pipeline.LambdaHandler, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := h.Handle(ctx, req)
+	if err != nil {
+		t.Fatalf("Handle returned an error: %v", err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("response body is not JSON: %q", resp.Body)
+	}
+	return resp, body
 }

@@ -130,9 +130,9 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	}
 	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
-		Modes:     []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
+		Modes:  []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
 		Secret: secrets.Setting{ARN: shippingSecret, Refresh: 5 * time.Minute},
-		OAuth: oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},
+		OAuth:  oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},
 	}, log))
 	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, aps.Config{
 		Settings: settings("ApsFunction", aps.DefaultMaxBodyBytes), Secret: secrets.Setting{ARN: merchantSecret, Refresh: 5 * time.Minute},
