@@ -217,3 +217,33 @@ func TestPipeline(t *testing.T) {
 		})
 	}
 }
+
+// Moved from quarantine.Keeper.Guard: a panic after authentication quarantines the delivery; the
+// answer does not leak the panic; a normal answer goes through unchanged.
+func TestGuardQuarantinesAPanic(t *testing.T) {
+	store := &records{}
+	var logs bytes.Buffer
+	deps := Deps{
+		Once: &once{done: map[string]bool{}}, Events: &bus{}, Records: store, MaxBodyBytes: 1 << 10,
+		Quarantine: &quarantine.Keeper{Store: store, Webhook: "amazon-pay"},
+		Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	resp, _ := New("amazon-pay", &fakeSteps{panics: true}, deps).Handle(context.Background(), request())
+	if resp.StatusCode != 202 || !strings.Contains(resp.Body, `"error":"internal_error"`) {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	if strings.Contains(resp.Body, "goroutine") || strings.Contains(resp.Body, "nil map") {
+		t.Errorf("the answer leaks the panic: %s", resp.Body)
+	}
+	if len(store.kept) != 1 {
+		t.Errorf("%d records, want 1", len(store.kept))
+	}
+	if !strings.Contains(logs.String(), "handler panicked") {
+		t.Error("the panic was not logged")
+	}
+
+	ok, _ := New("amazon-pay", &fakeSteps{delivery: Delivery{Work: work(0, nil)}}, deps).Handle(context.Background(), request())
+	if ok.StatusCode != 200 {
+		t.Errorf("the guard changed a normal answer: %d", ok.StatusCode)
+	}
+}
