@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
@@ -18,35 +19,15 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
 func deployEnv(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idem, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, _ := testenv.CreateBus(ctx, cfg)
-	bucket, _ := testenv.CreateBucket(ctx, cfg)
-	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
+	harness.MotoStack(t).SetFunctionEnv(t, "AmazonPayIpnFunction", map[string]string{
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "IPN_TOPIC_DISCOVERY": "false", "MAX_BODY_BYTES": "327680",
-	}
-	testenv.SetFunctionEnv(t, "AmazonPayIpnFunction", values)
+	})
 }
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
 	var logs bytes.Buffer
-	h, err := build(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := harness.Built(t, build, slog.New(slog.NewJSONHandler(&logs, nil)))
 	// A message from a topic not on the list is refused before any network call.
 	req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"},
 		Body: message("Notification", "arn:aws:sns:eu-west-1:999999999999:other", "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem")}
@@ -93,10 +74,7 @@ func TestRT02_SetUpModeOnlyWithoutTopics(t *testing.T) {
 			t.Setenv("IPN_TOPIC_ARNS", tc.topics)
 			t.Setenv("IPN_TOPIC_DISCOVERY", tc.discovery)
 			var logs bytes.Buffer
-			h, err := build(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := harness.Built(t, build, slog.New(slog.NewJSONHandler(&logs, nil)))
 			req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": "text/plain"}, Body: message(tc.typ, foreign, wrongRegion)}
 			if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != tc.want {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, tc.want)
@@ -130,9 +108,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.key, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			if _, err := build(context.Background(), slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))); err == nil || !strings.Contains(err.Error(), tc.key) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.key)
-			}
+			harness.BuildFails(t, build, tc.key)
 		})
 	}
 }

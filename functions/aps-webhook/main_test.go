@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
@@ -20,55 +17,20 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 // and fails when main and the template disagree on the names. It returns the idempotency table.
 func deployEnv(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(testenv.RepoRoot() + "/events/dev/aps-merchant.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idem, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, _ := testenv.CreateBus(ctx, cfg)
-	bucket, _ := testenv.CreateBucket(ctx, cfg)
-	secret, err := testenv.CreateSecret(ctx, cfg, string(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket, "APS_SIGNATURE_ALGORITHM": "SHA-256",
-		"APS_SECRET_ARN": secret, "SECRET_REFRESH_INTERVAL": "5m", "APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536",
-		"APS_DEDUPE_RETENTION_DAYS": "400",
-	}
-	testenv.SetFunctionEnv(t, "ApsFunction", values)
-	return idem
+	stack := harness.MotoStack(t)
+	stack.SetFunctionEnv(t, "ApsFunction", map[string]string{
+		"APS_SIGNATURE_ALGORITHM": "SHA-256", "APS_SECRET_ARN": stack.Secret(t, "aps-merchant.json"), "SECRET_REFRESH_INTERVAL": "5m",
+		"APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536", "APS_DEDUPE_RETENTION_DAYS": "400",
+	})
+	return stack.IdempotencyTable
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(testenv.RepoRoot() + "/events/aps-transaction-feedback-form.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != 200 {
+	h := harness.Built(t, build, quiet())
+	if resp, _ := h.Handle(context.Background(), testenv.LoadEvent(t, "aps-transaction-feedback-form.json")); resp.StatusCode != 200 {
 		t.Fatalf("sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
 	}
 }
@@ -93,10 +55,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			_, err := build(context.Background(), quiet())
-			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
-			}
+			harness.BuildFails(t, build, tc.wantInError)
 		})
 	}
 }

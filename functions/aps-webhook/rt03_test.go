@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
@@ -26,10 +24,7 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 		t.Run(strconv.Itoa(days)+" days", func(t *testing.T) {
 			table := deployEnv(t)
 			t.Setenv("APS_DEDUPE_RETENTION_DAYS", strconv.Itoa(days))
-			h, err := build(context.Background(), quiet())
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := harness.Built(t, build, quiet())
 			req := sampleRequest(t)
 			before := time.Now()
 			resp, _ := h.Handle(context.Background(), req)
@@ -83,14 +78,5 @@ func TestRT03_TemplateParameter(t *testing.T) {
 }
 
 func sampleRequest(t *testing.T) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "aps-transaction-feedback-form.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
+	return testenv.LoadEvent(t, "aps-transaction-feedback-form.json")
 }

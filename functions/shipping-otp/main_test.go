@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
@@ -17,46 +18,22 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 // deployEnv sets every variable the template gives the function, with values for local resources.
 func deployEnv(t testing.TB) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := os.ReadFile(testenv.RepoRoot() + "/events/dev/credentials.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, _ := testenv.CreateTable(ctx, cfg, tmpl, "OtpTable")
-	idem, _ := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	bus, _ := testenv.CreateBus(ctx, cfg)
-	bucket, _ := testenv.CreateBucket(ctx, cfg)
-	secret, err := testenv.CreateSecret(ctx, cfg, string(creds))
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]string{
-		"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": bus, "OTP_TABLE_NAME": otp, "IDEMPOTENCY_TABLE_NAME": idem, "PAYLOAD_BUCKET": bucket,
-		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth", "AUTH_SECRET_ARN": secret,
+	stack := harness.MotoStack(t)
+	stack.SetFunctionEnv(t, "ShippingOtpFunction", map[string]string{
+		"OTP_TABLE_NAME": stack.Table(t, "OtpTable"), "AUTH_SECRET_ARN": stack.Secret(t, "credentials.json"),
+		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth",
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
-	}
-	testenv.SetFunctionEnv(t, "ShippingOtpFunction", values)
+	})
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
 
 func TestBuildFromTemplateEnvironment(t *testing.T) {
 	deployEnv(t)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := harness.Built(t, build, quiet())
 	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	resp, _ := h.Handle(context.Background(), req)
 	if resp.StatusCode != 200 {
@@ -85,10 +62,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			deployEnv(t)
 			t.Setenv(tc.key, tc.value)
-			_, err := build(context.Background(), quiet())
-			if err == nil || !strings.Contains(err.Error(), tc.wantInError) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.wantInError)
-			}
+			harness.BuildFails(t, build, tc.wantInError)
 		})
 	}
 }
@@ -100,10 +74,7 @@ func BenchmarkColdStart(b *testing.B) {
 	deployEnv(b)
 	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
-		h, err := build(context.Background(), quiet())
-		if err != nil {
-			b.Fatal(err)
-		}
+		h := harness.Built(b, build, quiet())
 		r := req
 		r.Body = strings.Replace(req.Body, "48040fd3", "cold"+time.Now().Format("150405.000000000"), 1)
 		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
@@ -115,10 +86,7 @@ func BenchmarkColdStart(b *testing.B) {
 // BenchmarkWarmDelivery is one delivery on an instance that has served before.
 func BenchmarkWarmDelivery(b *testing.B) {
 	deployEnv(b)
-	h, err := build(context.Background(), quiet())
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := harness.Built(b, build, quiet())
 	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
 	for i := 0; b.Loop(); i++ {
 		r := req

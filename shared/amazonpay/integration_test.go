@@ -3,23 +3,18 @@ package amazonpay_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
-	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
@@ -30,38 +25,22 @@ const (
 )
 
 var (
+	local   *testenv.Local
 	awsCfg  aws.Config
 	tmpl    *testenv.Template
 	faults  *testenv.EventBridgeFaults
 	logSink = &testenv.LogBuffer{}
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	if testenv.FuzzWorker() {
-		return m.Run()
-	}
-	local, err := testenv.StartLocal()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer local.Close()
-	awsCfg, tmpl, faults = local.Config, local.Template, local.Faults
-	code := m.Run()
-	if code == 0 {
-		// The confirmation token and the SubscribeURL's query never reach a log.
-		if logs := logSink.String(); strings.Contains(logs, "confirm-token-") || strings.Contains(logs, "Token=") {
-			fmt.Fprintln(os.Stderr, "log check: the logs contain a subscription token")
-			return 1
-		}
-	}
-	return code
+// The confirmation token and the SubscribeURL's query never reach a log.
+func TestMain(m *testing.M) {
+	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink, "confirm-token-", "Token="))
 }
 
 type env struct {
-	handler    *amazonpay.Handler
+	handler    pipeline.LambdaHandler
+	steps      *amazonpay.Steps
+	deps       pipeline.Deps
 	sns        *snstest.Server
 	queue      string
 	table      string // the idempotency table
@@ -79,44 +58,16 @@ func newEnvWithTopic(t *testing.T, allowed string) *env {
 // look-alike's).
 func newEnvWith(t *testing.T, cfg snsverify.Config) *env {
 	t.Helper()
-	ctx := context.Background()
-	idem, err := testenv.CreateTable(ctx, awsCfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := testenv.CreateBus(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := testenv.RouteToQueue(ctx, awsCfg, bus, rulePattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := harness.Deploy(t, local, amazonpay.Webhook, amazonpay.DefaultMaxBodyBytes, rulePattern, logSink)
 	sns := snstest.NewServer(t)
 	cfg.HTTPClient = sns.Client()
 	v, err := snsverify.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := testenv.QuarantineStore(ctx, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(faults.URL) })
-	faults.Set(nil)
-	return &env{
-		sns:        sns,
-		queue:      queue,
-		table:      idem,
-		quarantine: q,
-		handler: &amazonpay.Handler{
-			Quarantine:  &quarantine.Keeper{Store: q, Webhook: amazonpay.Webhook, Function: "amazon-pay-test"},
-			SNS:         v,
-			Idempotency: idempotency.New(dynamodb.NewFromConfig(awsCfg), idem, 48*time.Hour, nil),
-			Events:      eventbus.New(eb, bus, 3, time.Millisecond),
-			Log:         slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		},
-	}
+	e := &env{sns: sns, queue: d.Queue, table: d.IdempotencyTable, quarantine: d.Quarantine, steps: &amazonpay.Steps{SNS: v}, deps: d.Deps}
+	e.handler = pipeline.New(amazonpay.Webhook, e.steps, e.deps)
+	return e
 }
 
 // deliver posts m as SNS does: text/plain, the JSON message as the body.
@@ -128,16 +79,7 @@ func (e *env) deliver(t *testing.T, m *snsverify.Message) (int, map[string]any) 
 		Headers: map[string]string{"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": m.Type, "x-amz-sns-message-id": m.MessageID},
 	}
 	req.RequestContext.HTTP.Method = "POST"
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	resp, err := e.handler.Handle(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body not JSON: %q", resp.Body)
-	}
+	resp, body := harness.Post(t, e.handler, req)
 	return resp.StatusCode, body
 }
 

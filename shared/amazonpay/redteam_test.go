@@ -15,6 +15,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
@@ -101,7 +102,8 @@ func logRecords(t *testing.T, buf *testenv.LogBuffer) []map[string]any {
 // token check looks).
 func (e *env) withLog() *testenv.LogBuffer {
 	buf := &testenv.LogBuffer{}
-	e.handler.Log = slog.New(slog.NewJSONHandler(io.MultiWriter(buf, logSink), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.deps.Log = slog.New(slog.NewJSONHandler(io.MultiWriter(buf, logSink), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.handler = pipeline.New(amazonpay.Webhook, e.steps, e.deps)
 	return buf
 }
 

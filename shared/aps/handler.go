@@ -1,7 +1,6 @@
 package aps
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,10 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
-	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
 type merchantSource interface {
@@ -21,19 +19,6 @@ type merchantSource interface {
 	// Refresh refetches (rate-limited) and reports whether it did: a signature that matches no
 	// phrase may be signed with one rotated in since the last fetch.
 	Refresh(ctx context.Context) (Merchant, bool, error)
-}
-
-type onceRunner interface {
-	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
-}
-
-type quarantiner interface {
-	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, rejection events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
-	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
-}
-
-type publisher interface {
-	Publish(ctx context.Context, evs []eventbus.Event) error
 }
 
 // DefaultMaxBodyBytes bounds a message; APS messages are a few kilobytes.
@@ -48,21 +33,18 @@ var Routes = map[string]Feedback{
 // Webhook names this webhook in quarantine records and keys.
 const Webhook = "aps"
 
-// Handler answers APS transaction and notification feedback.
-type Handler struct {
+// Steps are what APS transaction and notification feedback need of the pipeline: the message's
+// signature, its validation, one event under the message's own key.
+type Steps struct {
 	Merchant          merchantSource
-	Idempotency       onceRunner
-	Events            publisher
-	Quarantine        quarantiner
 	IncludeCardFields bool
-	MaxBodyBytes      int
-	Log               *slog.Logger
 	Now               func() time.Time
 }
 
-// Handle is the Lambda entry point; every outcome is an HTTP answer, never an error.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.Answer(ctx, h.Log, &req, h.handle), nil
+// message is an APS message as far as Authenticate read it.
+type message struct {
+	feedback Feedback
+	params   map[string]string
 }
 
 // feedbackOf finds the webhook from the route, which API Gateway sets from the template's path;
@@ -81,71 +63,64 @@ func feedbackOf(req *events.APIGatewayV2HTTPRequest) (Feedback, bool) {
 	return "", false
 }
 
-func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
-		return resp
-	}
+// Authenticate finds the webhook from the route and verifies the message's signature, which is
+// inside the body: the body is parsed only as far as needed for that.
+func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (message, *slog.Logger, error) {
 	feedback, ok := feedbackOf(req)
 	if !ok {
-		return httpapi.Error(404, "not_found", "no APS webhook on this path")
+		return message{}, log, pipeline.Reject(404, "not_found", "no APS webhook on this path")
 	}
 	log = log.With("feedback", string(feedback))
 	mt := httpapi.MediaType(req)
 	if mt != MediaJSON && mt != MediaForm {
-		return httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json or application/x-www-form-urlencoded")
+		return message{}, log, pipeline.Reject(415, "unsupported_media_type", "Content-Type must be application/json or application/x-www-form-urlencoded")
 	}
 	body, err := httpapi.Body(req)
 	if err != nil {
-		return httpapi.Error(400, "invalid_encoding", err.Error())
+		return message{}, log, pipeline.Reject(400, "invalid_encoding", err.Error())
 	}
-	// The signature is inside the body: parse only as far as needed to verify it.
 	params, err := ParseParams(mt, body)
 	if err != nil {
-		return fieldError(log, err)
+		return message{}, log, fieldError(log, err)
 	}
 	// A replay was authenticated when it arrived, possibly with a phrase rotated out since.
-	if !quarantine.IsReplay(ctx) {
-		merchant, err := h.Merchant.Get(ctx)
+	if !replay {
+		merchant, err := s.Merchant.Get(ctx)
 		if err != nil {
 			log.Error("merchant secret unavailable", "error", err)
-			return httpapi.RetryLater("signature verification is temporarily unavailable")
+			return message{}, log, pipeline.RetryLater("signature verification is temporarily unavailable")
 		}
 		if !authentic(merchant, params) {
-			fresh, refetched, err := h.Merchant.Refresh(ctx)
+			fresh, refetched, err := s.Merchant.Refresh(ctx)
 			if err != nil || !refetched || !authentic(fresh, params) {
 				log.Warn("authentication failed")
-				return httpapi.Error(401, "unauthorized", "signature verification failed")
+				return message{}, log, pipeline.Reject(401, "unauthorized", "signature verification failed")
 			}
 		}
 	}
-	// From here on the message is APS's: what cannot be processed is quarantined, not refused
-	// (APS retries every answer but 2xx and 302).
-	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse {
-		if err := Validate(params); err != nil {
-			return h.Quarantine.Keep(ctx, log, req, fieldError(log, err))
-		}
-		// Verified is not enough: the same signature may cover a re-split of what APS sent.
-		var amb *AmbiguityError
-		if errors.As(Ambiguity(params), &amb) {
-			log.Warn("ambiguous message", "field", amb.Field)
-			return h.Quarantine.Keep(ctx, log, req, httpapi.JSON(400, httpapi.ErrorBody{Error: "ambiguous_parameters", Message: amb.Error(), Field: amb.Field}))
-		}
-		return h.process(ctx, log, feedback, params)
-	})
+	return message{feedback: feedback, params: params}, log, nil
 }
 
-func (h *Handler) process(ctx context.Context, log *slog.Logger, f Feedback, p map[string]string) events.APIGatewayV2HTTPResponse {
-	ev := Event(f, p, h.now().UTC(), h.IncludeCardFields)
-	key := ev.Detail.(Detail).Metadata.IdempotencyKey // hashed once, in Event
-	log = log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"])
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = h.now().Add(30 * time.Second)
+// Plan validates a verified message, which is APS's from here on: what cannot be processed is
+// quarantined, not refused (APS retries every answer but 2xx and 302).
+func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m message, _ bool) (pipeline.Delivery, error) {
+	p := m.params
+	if err := Validate(p); err != nil {
+		return pipeline.Delivery{}, fieldError(log, err)
 	}
-	err := h.Idempotency.Do(ctx, key, deadline, func(ctx context.Context) error {
-		return h.Events.Publish(ctx, []eventbus.Event{ev})
-	})
-	return delivery.Answer(log, err, nil)
+	// Verified is not enough: the same signature may cover a re-split of what APS sent.
+	var amb *AmbiguityError
+	if errors.As(Ambiguity(p), &amb) {
+		log.Warn("ambiguous message", "field", amb.Field)
+		return pipeline.Delivery{}, &pipeline.Rejection{Status: 400, Code: "ambiguous_parameters", Message: amb.Error(), Field: amb.Field}
+	}
+	ev := Event(m.feedback, p, s.now().UTC(), s.IncludeCardFields)
+	key := ev.Detail.(Detail).Metadata.IdempotencyKey // hashed once, in Event
+	return pipeline.Delivery{
+		Log:    log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"]),
+		Claims: []pipeline.Claim{{Key: key}},
+		Work:   func(context.Context, *slog.Logger) ([]eventbus.Event, error) { return []eventbus.Event{ev}, nil },
+	}, nil
 }
 
 // authentic: signed with one of the merchant's phrases, and naming this merchant.
@@ -153,18 +128,18 @@ func authentic(m Merchant, p map[string]string) bool {
 	return m.Verifier.Verify(p) == nil && m.Owns(p)
 }
 
-func fieldError(log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
+func fieldError(log *slog.Logger, err error) *pipeline.Rejection {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		log.Warn("invalid message", "field", fe.Field, "problem", fe.Problem)
-		return httpapi.FieldError(fe.Field, fe.Error())
+		return pipeline.Invalid(fe.Field, fe.Error())
 	}
-	return httpapi.Error(400, "invalid_payload", "message could not be parsed")
+	return pipeline.Reject(400, "invalid_payload", "message could not be parsed")
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
+func (s *Steps) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
 	}
 	return time.Now()
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
 // Media types APS may post; anything else is answered 415.
@@ -25,16 +27,9 @@ const (
 )
 
 // FieldError names the parameter that failed validation.
-type FieldError struct {
-	Field   string
-	Problem string
-}
+type FieldError = pipeline.FieldError
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
-}
+var fieldErr = pipeline.Fieldf
 
 // ParseParams turns a body into the flat parameter map that APS signed. JSON values that are not
 // strings keep their JSON text (1000, true), which is what APS's own JSON serialiser signs.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
@@ -1056,13 +1057,13 @@ func TestSignatureWithAPhraseRotatedInSinceTheLastFetch(t *testing.T) {
 	p["signature"] = signer.Sign(p)
 	body, _ := json.Marshal(p)
 	req := events.APIGatewayV2HTTPRequest{RouteKey: "POST /aps/transaction-feedback", Headers: map[string]string{"content-type": "application/json"}, Body: string(body)}
-	h := &Handler{
-		Merchant:    &rotatingSource{old: old, current: current},
-		Quarantine:  &quarantine.Keeper{},
-		Idempotency: onceFunc(func(ctx context.Context, work func(context.Context) error) error { return work(ctx) }),
-		Events:      publishFunc(func(context.Context, []eventbus.Event) error { return nil }),
-		Log:         slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	}
+	h := pipeline.New(Webhook, &Steps{Merchant: &rotatingSource{old: old, current: current}}, pipeline.Deps{
+		Quarantine:   &quarantine.Keeper{},
+		Once:         onceFunc(func(ctx context.Context, work func(context.Context) error) error { return work(ctx) }),
+		Events:       publishFunc(func(context.Context, []eventbus.Event) error { return nil }),
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
 	resp, _ := h.Handle(context.Background(), req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d %s: a message signed with the newly rotated phrase must be accepted", resp.StatusCode, resp.Body)

@@ -32,20 +32,20 @@ type Resources struct {
 	PayloadBucket string
 }
 
-// FromEnv builds Deps from IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME and PAYLOAD_BUCKET.
-func FromEnv(awsCfg aws.Config) (Deps, error) {
+// ReadResources reads IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME and PAYLOAD_BUCKET.
+func ReadResources() (Resources, error) {
 	var r Resources
 	var err error
 	if r.IdempotencyTable, err = envconfig.Required("IDEMPOTENCY_TABLE_NAME"); err != nil {
-		return Deps{}, err
+		return Resources{}, err
 	}
 	if r.EventBus, err = envconfig.Required("EVENT_BUS_NAME"); err != nil {
-		return Deps{}, err
+		return Resources{}, err
 	}
 	if r.PayloadBucket, err = envconfig.Required("PAYLOAD_BUCKET"); err != nil {
-		return Deps{}, err
+		return Resources{}, err
 	}
-	return New(awsCfg, r), nil
+	return r, nil
 }
 
 // New builds Deps on r.

@@ -8,12 +8,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
 )
 
 // Table layout, shared with template.yaml.
@@ -77,18 +78,18 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
-			KeyAttribute:       str(key),
-			"status":           str(statusInProgress),
-			TTLAttribute:       num(now.Add(s.keep).Unix()),
-			"inProgressExpiry": num(inProgressUntil.UnixMilli()),
-			claimAttribute:     str(token),
+			KeyAttribute:       ddbattr.S(key),
+			"status":           ddbattr.S(statusInProgress),
+			TTLAttribute:       ddbattr.N(now.Add(s.keep).Unix()),
+			"inProgressExpiry": ddbattr.N(inProgressUntil.UnixMilli()),
+			claimAttribute:     ddbattr.S(token),
 		},
 		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms)"),
 		ExpressionAttributeNames: map[string]string{
 			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": num(now.Unix()), ":nowms": num(now.UnixMilli()), ":inprogress": str(statusInProgress),
+			":now": ddbattr.N(now.Unix()), ":nowms": ddbattr.N(now.UnixMilli()), ":inprogress": ddbattr.S(statusInProgress),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -113,10 +114,10 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 func (s *Store) Complete(ctx context.Context, key string) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{KeyAttribute: str(key)},
+		Key:                       map[string]types.AttributeValue{KeyAttribute: ddbattr.S(key)},
 		UpdateExpression:          aws.String("SET #st = :done REMOVE inProgressExpiry"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(statusCompleted)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": ddbattr.S(statusCompleted)},
 	})
 	if err != nil {
 		return fmt.Errorf("idempotency: complete: %w", err)
@@ -128,18 +129,12 @@ func (s *Store) Complete(ctx context.Context, key string) error {
 func (s *Store) Release(ctx context.Context, key string) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{KeyAttribute: str(key)},
+		Key:       map[string]types.AttributeValue{KeyAttribute: ddbattr.S(key)},
 	})
 	if err != nil {
 		return fmt.Errorf("idempotency: release: %w", err)
 	}
 	return nil
-}
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // releaseTimeout bounds the release of a failed claim; it fits in httpapi.AnswerReserve.

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
 )
 
 // Table layout, shared with template.yaml: the tests create their tables from the template, so a
@@ -82,20 +84,20 @@ func New(client dynamoAPI, table string, now func() time.Time) *Store {
 // so deliveries arriving out of order never roll an OTP back.
 func (s *Store) Put(ctx context.Context, o OTP) (Outcome, error) {
 	item := map[string]types.AttributeValue{
-		KeyAttribute:          str(o.TrackingID),
-		"verificationCode":    str(o.Code),
-		"verificationCodeTTL": num(o.ExpiresAt.UnixMilli()),
+		KeyAttribute:          ddbattr.S(o.TrackingID),
+		"verificationCode":    ddbattr.S(o.Code),
+		"verificationCodeTTL": ddbattr.N(o.ExpiresAt.UnixMilli()),
 		// DynamoDB TTL wants epoch seconds; the payload's TTL is milliseconds.
-		TTLAttribute:  num(o.ExpiresAt.Unix()),
-		"eventTimeMs": num(o.EventTime.UnixMilli()),
-		"deliveryId":  str(o.DeliveryID),
-		"eventCode":   str(o.EventCode),
-		"storedAt":    str(s.now().UTC().Format(time.RFC3339Nano)),
+		TTLAttribute:  ddbattr.N(o.ExpiresAt.Unix()),
+		"eventTimeMs": ddbattr.N(o.EventTime.UnixMilli()),
+		"deliveryId":  ddbattr.S(o.DeliveryID),
+		"eventCode":   ddbattr.S(o.EventCode),
+		"storedAt":    ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
 	// Empty strings cannot be index keys; leave optional attributes out instead.
 	for name, v := range map[string]string{AlternateAttribute: o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID} {
 		if v != "" {
-			item[name] = str(v)
+			item[name] = ddbattr.S(v)
 		}
 	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
@@ -161,7 +163,7 @@ func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, e
 		FilterExpression:         aws.String("verificationCodeTTL > :now"),
 		ExpressionAttributeNames: map[string]string{"#a": AlternateAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": str(id), ":now": num(s.now().UnixMilli()),
+			":a": ddbattr.S(id), ":now": ddbattr.N(s.now().UnixMilli()),
 		},
 	}
 	var best OTP
@@ -189,13 +191,7 @@ func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, e
 }
 
 func key(trackingID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: str(trackingID)}
-}
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+	return map[string]types.AttributeValue{KeyAttribute: ddbattr.S(trackingID)}
 }
 
 func decode(item map[string]types.AttributeValue) (OTP, error) {

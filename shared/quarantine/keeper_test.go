@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 )
 
 // memory is a record store in memory: the keeper's logic is tested here, the S3 store against moto.
@@ -68,7 +66,7 @@ func TestKeepStoresTheDeliveryWithoutCredentials(t *testing.T) {
 	k := &Keeper{Store: store, Webhook: "shipping", Function: "fn", SecretHeaders: []string{"x-custom-key"}, SecretQuery: []string{"api_key"}, Now: func() time.Time { return at }}
 	var logs bytes.Buffer
 	req := delivery()
-	resp := k.Keep(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)), &req, httpapi.FieldError("detail.trackingId", "detail.trackingId: is required"))
+	resp := k.Keep(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)), &req, Reason{Error: "invalid_payload", Field: "detail.trackingId", Message: "detail.trackingId: is required"}, false)
 
 	if resp.StatusCode != 202 {
 		t.Fatalf("status %d, want 202", resp.StatusCode)
@@ -107,7 +105,7 @@ func TestKeepStoresTheDeliveryWithoutCredentials(t *testing.T) {
 func TestKeepAnswers503WhenTheQuarantineIsUnavailable(t *testing.T) {
 	k := &Keeper{Store: &memory{err: errors.New("s3: arn:aws:s3:::bucket access denied")}, Webhook: "aps"}
 	req := delivery()
-	resp := k.Keep(context.Background(), slog.New(slog.DiscardHandler), &req, httpapi.FieldError("status", "status: is required"))
+	resp := k.Keep(context.Background(), slog.New(slog.DiscardHandler), &req, Reason{Error: "invalid_payload", Field: "status", Message: "status: is required"}, false)
 	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("got %d %v: the sender must keep the delivery", resp.StatusCode, resp.Headers)
 	}
@@ -133,91 +131,5 @@ func TestRetriedDeliveriesShareOneRecord(t *testing.T) {
 	}
 	if !strings.HasPrefix(Key("amazon-pay", &a), Prefix+"amazon-pay/") {
 		t.Errorf("key %s is not under its webhook", Key("amazon-pay", &a))
-	}
-}
-
-func TestGuardQuarantinesAPanic(t *testing.T) {
-	store := &memory{}
-	k := &Keeper{Store: store, Webhook: "amazon-pay"}
-	var logs bytes.Buffer
-	req := delivery()
-	resp := k.Guard(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)), &req, func() events.APIGatewayV2HTTPResponse {
-		var m map[string]int
-		//lint:ignore SA5000 the panic is the point: a bug after authentication
-		m["boom"]++
-		return httpapi.JSON(200, nil)
-	})
-	if resp.StatusCode != 202 || !strings.Contains(resp.Body, `"error":"internal_error"`) {
-		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
-	}
-	if strings.Contains(resp.Body, "goroutine") || strings.Contains(resp.Body, "nil map") {
-		t.Errorf("the answer leaks the panic: %s", resp.Body)
-	}
-	if len(store.records) != 1 {
-		t.Errorf("%d records, want 1", len(store.records))
-	}
-	if !strings.Contains(logs.String(), "handler panicked") {
-		t.Error("the panic was not logged")
-	}
-
-	ok := k.Guard(context.Background(), slog.New(slog.DiscardHandler), &req, func() events.APIGatewayV2HTTPResponse { return httpapi.JSON(200, nil) })
-	if ok.StatusCode != 200 {
-		t.Errorf("Guard changed a normal answer: %d", ok.StatusCode)
-	}
-}
-
-func TestEntryRoutesRequestsAndReplays(t *testing.T) {
-	store := &memory{}
-	req := delivery()
-	key, _ := store.Put(context.Background(), Record{Webhook: "shipping", Request: req})
-	otherKey, _ := store.Put(context.Background(), Record{Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{RawPath: "/aps/x"}})
-
-	var got struct {
-		replay bool
-		req    events.APIGatewayV2HTTPRequest
-		calls  int
-	}
-	entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(ctx context.Context, r events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		got.replay, got.req = IsReplay(ctx), r
-		got.calls++
-		return httpapi.JSON(200, nil), nil
-	})
-	invoke := func(payload string) events.APIGatewayV2HTTPResponse {
-		t.Helper()
-		got.calls = 0
-		resp, err := entry(context.Background(), json.RawMessage(payload))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-
-	apiReq, _ := json.Marshal(req)
-	if resp := invoke(string(apiReq)); resp.StatusCode != 200 || got.replay || got.req.Body != req.Body {
-		t.Errorf("API Gateway request: %d replay=%v", resp.StatusCode, got.replay)
-	}
-	if resp := invoke(`{"quarantineReplay":{"key":"` + key + `"}}`); resp.StatusCode != 200 || !got.replay || got.req.Body != req.Body {
-		t.Errorf("replay: %d replay=%v body=%q", resp.StatusCode, got.replay, got.req.Body)
-	}
-	if resp := invoke(`{"quarantineReplay":{"key":"quarantine/shipping/nope.json"}}`); resp.StatusCode != 404 || got.calls != 0 {
-		t.Errorf("unknown key: %d, handler called %d times", resp.StatusCode, got.calls)
-	}
-	store.err = errors.New("s3: SlowDown")
-	if resp := invoke(`{"quarantineReplay":{"key":"` + key + `"}}`); resp.StatusCode != 503 || got.calls != 0 {
-		t.Errorf("bucket unavailable: %d, handler called %d times; want 503", resp.StatusCode, got.calls)
-	}
-	store.err = nil
-	if resp := invoke(`{"quarantineReplay":{"key":"` + otherKey + `"}}`); resp.StatusCode != 409 || got.calls != 0 {
-		t.Errorf("another webhook's delivery: %d, handler called %d times", resp.StatusCode, got.calls)
-	}
-	// A body cannot become a replay order: only the invocation's top level is read.
-	body := delivery()
-	body.Body = `{"quarantineReplay":{"key":"` + key + `"}}`
-	b, _ := json.Marshal(body)
-	if invoke(string(b)); got.replay {
-		t.Error("a request body was taken for a replay order")
-	}
-	if _, err := entry(context.Background(), json.RawMessage(`[`)); err == nil {
-		t.Error("a payload that is not JSON was accepted")
 	}
 }

@@ -1,9 +1,7 @@
 package shipping
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,11 +11,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
-	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
-	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
 type authenticator interface {
@@ -29,19 +26,6 @@ type otpWriter interface {
 	Put(ctx context.Context, o otpstore.OTP) (otpstore.Outcome, error)
 }
 
-type onceRunner interface {
-	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
-}
-
-type quarantiner interface {
-	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, rejection events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
-	Guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, process func() events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse
-}
-
-type publisher interface {
-	Publish(ctx context.Context, evs []eventbus.Event) error
-}
-
 // storeConcurrency bounds the OTP writes in flight for one delivery.
 const storeConcurrency = 16
 
@@ -51,121 +35,80 @@ const DefaultMaxBodyBytes = 256 << 10
 // Webhook names this webhook in quarantine records and keys.
 const Webhook = "shipping"
 
-// Handler answers Amazon Shipping push notifications.
-type Handler struct {
-	Auth        authenticator
-	OTPs        otpWriter
-	Idempotency onceRunner
-	Events      publisher
-	// Quarantine keeps authenticated deliveries that cannot be processed.
-	Quarantine quarantiner
+// Steps are what Amazon Shipping push notifications need of the pipeline: the sender's
+// credentials, the notification's OTPs stored, one event per current OTP and per other entry.
+type Steps struct {
+	Auth authenticator
+	OTPs otpWriter
 	// IncludeOTP puts the verification code itself into emitted events.
-	IncludeOTP   bool
-	MaxBodyBytes int
-	Log          *slog.Logger
-	Now          func() time.Time
+	IncludeOTP bool
+	Now        func() time.Time
 }
 
-// Handle is the Lambda entry point. It never returns an error: every outcome is an HTTP answer,
-// because an error would reach Amazon as a bare 500 with no body.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.Answer(ctx, h.Log, &req, h.handle), nil
-}
-
-func (h *Handler) handle(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if resp, rejected := httpapi.RejectEarly(req, cmp.Or(h.MaxBodyBytes, DefaultMaxBodyBytes)); rejected {
-		return resp
+// Authenticate runs before the body is looked at. A replay was authenticated when it arrived;
+// its credentials were not kept.
+func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (struct{}, *slog.Logger, error) {
+	if replay {
+		return struct{}{}, log, nil
 	}
-	// Authentication always runs before the body is looked at. A replay was authenticated when it
-	// arrived; its credentials were not kept.
-	if !quarantine.IsReplay(ctx) {
-		if err := h.Auth.Authenticate(ctx, req); err != nil {
-			if errors.Is(err, auth.ErrUnauthorized) {
-				log.Warn("authentication failed")
-				resp := httpapi.Error(401, "unauthorized", "authentication failed")
-				if c := h.Auth.Challenge(); c != "" {
-					resp = httpapi.WithHeader(resp, "WWW-Authenticate", c)
-				}
-				return resp
+	if err := s.Auth.Authenticate(ctx, req); err != nil {
+		if errors.Is(err, auth.ErrUnauthorized) {
+			log.Warn("authentication failed")
+			rej := pipeline.Reject(401, "unauthorized", "authentication failed")
+			if c := s.Auth.Challenge(); c != "" {
+				rej.Header = map[string]string{"WWW-Authenticate": c}
 			}
-			log.Error("authentication unavailable", "error", err)
-			return httpapi.RetryLater("authentication is temporarily unavailable")
+			return struct{}{}, log, rej
 		}
+		log.Error("authentication unavailable", "error", err)
+		return struct{}{}, log, pipeline.RetryLater("authentication is temporarily unavailable")
 	}
-	// From here on the delivery is Amazon's: what cannot be processed is quarantined, not refused.
-	return h.Quarantine.Guard(ctx, log, req, func() events.APIGatewayV2HTTPResponse {
-		if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
-			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(415, "unsupported_media_type", "Content-Type must be application/json"))
-		}
-		body, err := httpapi.Body(req)
-		if err != nil {
-			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_encoding", err.Error()))
-		}
-		n, rejected, err := ParsePartial(body)
-		if err != nil {
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				return h.Quarantine.Keep(ctx, log, req, httpapi.FieldError(fe.Field, fe.Error()))
-			}
-			return h.Quarantine.Keep(ctx, log, req, httpapi.Error(400, "invalid_payload", "payload could not be parsed"))
-		}
-		log := log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others))
-		if len(rejected) > 0 {
-			return h.processPartly(ctx, log, req, n, rejected)
-		}
-		return h.process(ctx, log, n)
-	})
+	return struct{}{}, log, nil
 }
 
-// processPartly handles an accumulated delivery some of whose entries are invalid: the delivery
-// is quarantined whole (for a replay after a fix), then the valid entries are processed now,
-// because their OTPs are needed for pickups today. The answer is 202 with the quarantine's
-// reason and the processing's outcome; 503 if either step failed, so the sender retries both.
-func (h *Handler) processPartly(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, n *Notification, rejected []*FieldError) events.APIGatewayV2HTTPResponse {
-	first := rejected[0]
-	why := fmt.Sprintf("%d of %d detail entries are invalid (first: %s); the others were processed", len(rejected), len(n.Envelope.Details), first.Error())
-	kept := h.Quarantine.Keep(ctx, log, req, httpapi.FieldError(first.Field, why))
-	if kept.StatusCode != 202 {
-		return kept
+// Plan parses the notification. An accumulated delivery some of whose entries are invalid is
+// quarantined whole (for a replay after a fix) and its valid entries are processed now, because
+// their OTPs are needed for pickups today.
+func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, _ struct{}, replay bool) (pipeline.Delivery, error) {
+	if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
+		return pipeline.Delivery{}, pipeline.Reject(415, "unsupported_media_type", "Content-Type must be application/json")
 	}
-	done := h.process(ctx, log.With("invalidEntries", len(rejected)), n)
-	if done.StatusCode != 200 {
-		return done
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_encoding", err.Error())
 	}
-	body := map[string]any{}
-	for _, b := range []string{done.Body, kept.Body} {
-		_ = json.Unmarshal([]byte(b), &body)
+	n, rejected, err := ParsePartial(body)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return pipeline.Delivery{}, pipeline.Invalid(fe.Field, fe.Error())
+		}
+		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_payload", "payload could not be parsed")
 	}
-	body["status"] = "quarantined"
-	return httpapi.JSON(202, body)
-}
-
-func (h *Handler) process(ctx context.Context, log *slog.Logger, n *Notification) events.APIGatewayV2HTTPResponse {
 	key := "shipping:" + n.Envelope.ID
-	if quarantine.IsReplay(ctx) {
+	if replay {
 		// A replay may follow a partly processed delivery whose key is completed: it must run again.
 		key += ":replay"
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = h.now().Add(30 * time.Second)
+	d := pipeline.Delivery{
+		Log:         log.With("deliveryId", n.Envelope.ID, "detailType", n.Envelope.DetailType, "otps", len(n.OTPs), "others", len(n.Others)),
+		Claims:      []pipeline.Claim{{Key: key}},
+		IDs:         map[string]any{"deliveryId": n.Envelope.ID},
+		CountEvents: true,
 	}
-	events := 0
-	err := h.Idempotency.Do(ctx, key, deadline, func(ctx context.Context) error {
-		evs, err := h.store(ctx, log, n)
-		if err != nil {
-			return err
-		}
-		events = len(evs)
-		return h.Events.Publish(ctx, evs)
-	})
-	return delivery.Answer(log, err, map[string]any{"deliveryId": n.Envelope.ID, "events": events})
+	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) { return s.store(ctx, log, n) }
+	if len(rejected) > 0 {
+		first := rejected[0]
+		d.Partly = pipeline.Invalid(first.Field, fmt.Sprintf("%d of %d detail entries are invalid (first: %s); the others were processed", len(rejected), len(n.Envelope.Details), first.Error()))
+		d.PartlyLog = []any{"invalidEntries", len(rejected)}
+	}
+	return d, nil
 }
 
 // store writes every OTP and returns the events to emit: one per OTP that is now current (stale ones
 // would announce a code that is no longer valid), one per other detail entry.
-func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) ([]eventbus.Event, error) {
-	received := h.now().UTC()
+func (s *Steps) store(ctx context.Context, log *slog.Logger, n *Notification) ([]eventbus.Event, error) {
+	received := s.now().UTC()
 	// An accumulated payload may carry hundreds of tracking IDs: write them concurrently (bounded)
 	// so the delivery fits in the function's few seconds instead of timing out on every retry.
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
@@ -177,7 +120,7 @@ func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outcomes[i], errs[i] = h.OTPs.Put(ctx, otpstore.OTP{
+			outcomes[i], errs[i] = s.OTPs.Put(ctx, otpstore.OTP{
 				TrackingID:             o.TrackingID,
 				AlternateLegTrackingID: o.AlternateLegTrackingID,
 				Code:                   o.VerificationCode,
@@ -200,17 +143,17 @@ func (h *Handler) store(ctx context.Context, log *slog.Logger, n *Notification) 
 		if outcomes[i] == otpstore.Stale {
 			continue
 		}
-		evs = append(evs, OTPEvent(n.Envelope, o, received, h.IncludeOTP))
+		evs = append(evs, OTPEvent(n.Envelope, o, received, s.IncludeOTP))
 	}
 	for i, o := range n.Others {
-		evs = append(evs, OtherEvent(n.Envelope, o, i, received, h.IncludeOTP))
+		evs = append(evs, OtherEvent(n.Envelope, o, i, received, s.IncludeOTP))
 	}
 	return evs, nil
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
+func (s *Steps) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
 	}
 	return time.Now()
 }

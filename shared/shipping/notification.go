@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
 const (
@@ -71,17 +73,10 @@ type Notification struct {
 	Others   []Other
 }
 
-// FieldError names the field that failed validation; the handler answers 400 with it.
-type FieldError struct {
-	Field   string
-	Problem string
-}
+// FieldError names the field that failed validation; the delivery is quarantined naming it.
+type FieldError = pipeline.FieldError
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
-}
+var fieldErr = pipeline.Fieldf
 
 // Parse validates a delivery body. Unknown fields are tolerated; every error is a *FieldError.
 func Parse(body []byte) (*Notification, error) {

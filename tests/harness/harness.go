@@ -1,5 +1,5 @@
-// Package harness wires the three webhook functions as their main.go does (same packages, the
-// functions' own AWS retry and timeout settings, a quarantine, oversized-event offloading) against
+// Package harness builds the three webhook functions with their packages' New, as their main.go
+// does (the functions' own AWS retry and timeout settings, a quarantine, oversized-event offloading), against
 // moto_server behind a fault proxy, and builds authentic deliveries for each: the end-to-end
 // suites under tests/ (bad input, faults, load) drive every webhook through it.
 package harness
@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
@@ -35,6 +34,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
@@ -68,7 +68,7 @@ type Gateway struct {
 	SNS        *snstest.Server
 	Logs       *testenv.LogBuffer
 
-	Shipping, APS, AmazonPay quarantine.LambdaHandler
+	Shipping, APS, AmazonPay pipeline.LambdaHandler
 
 	// OAuthKey signs tokens the Shipping function accepts (kid "dev-1", RS256).
 	OAuthKey *rsa.PrivateKey
@@ -104,93 +104,48 @@ func (g *Gateway) Token(claims map[string]any) string {
 // Start creates fresh resources in local's moto and wires the functions to them.
 func Start(t testing.TB, local *testenv.Local) *Gateway {
 	t.Helper()
-	ctx := context.Background()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	setup := local.Config
-	otpTable, err := testenv.CreateTable(ctx, setup, local.Template, "OtpTable")
-	must(err)
-	idemTable, err := testenv.CreateTable(ctx, setup, local.Template, "IdempotencyTable")
-	must(err)
-	bus, err := testenv.CreateBus(ctx, setup)
-	must(err)
-	bucket, err := testenv.CreateBucket(ctx, setup)
-	must(err)
-	shippingCreds, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "credentials.json"))
-	must(err)
-	shippingSecret, err := testenv.CreateSecret(ctx, setup, string(shippingCreds))
-	must(err)
-	merchant, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
-	must(err)
-	merchantSecret, err := testenv.CreateSecret(ctx, setup, string(merchant))
-	must(err)
+	stack := NewStack(t, local.Config, local.Template)
+	otpTable, shippingSecret, merchantSecret := stack.Table(t, "OtpTable"), stack.Secret(t, "credentials.json"), stack.Secret(t, "aps-merchant.json")
 
-	cfg := awsconfig.Apply(setup.Copy())
+	cfg := awsconfig.Apply(local.Config.Copy())
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
-	g := &Gateway{Local: local, AWS: cfg, Bus: bus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, IdempotencyTable: idemTable}
+	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	deps := delivery.New(cfg, delivery.Resources{IdempotencyTable: idemTable, EventBus: bus, PayloadBucket: bucket})
-	once, publisher := deps.Once, deps.Events
 	g.OTPs = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil)
-	g.Quarantine = deps.Quarantine
-	sm := secretsmanager.NewFromConfig(cfg)
+	g.Quarantine = quarantine.New(delivery.Objects(cfg), stack.PayloadBucket)
 
-	jwks, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
-	must(err)
+	jwks := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json")))
 	jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jwks)
 	}))
 	t.Cleanup(jwksServer.Close)
-	tokens, err := oauth.NewVerifier(oauth.Config{
-		Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json",
-		Audiences: []string{Audience}, RequiredScope: Scope,
-	})
-	must(err)
-	pemBytes, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
-	must(err)
+	pemBytes := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem")))
 	blk, _ := pem.Decode(pemBytes)
-	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	must(err)
-	g.OAuthKey = key.(*rsa.PrivateKey)
-	authn, err := auth.New(auth.Config{
-		Modes:       []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
-		Credentials: secrets.NewCache(sm, shippingSecret, 5*time.Minute, auth.ParseCredentials),
-		Tokens:      tokens,
-	})
-	must(err)
-	headers, query := authn.CredentialNames()
-	ship := &shipping.Handler{
-		Auth: authn, OTPs: g.OTPs, Idempotency: once, Events: publisher, IncludeOTP: true, Log: log,
-		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: shipping.Webhook, Function: "ShippingOtpFunction", SecretHeaders: headers, SecretQuery: query},
-	}
-	g.Shipping = quarantine.Entry(g.Quarantine, shipping.Webhook, log, ship.Handle)
+	g.OAuthKey = must[any](t)(x509.ParsePKCS8PrivateKey(blk.Bytes)).(*rsa.PrivateKey)
 
-	apsHandler := &aps.Handler{
-		Merchant: secrets.NewCache(sm, merchantSecret, 5*time.Minute, aps.MerchantParser(apssignature.SHA256)),
-		// Records kept as functions/aps-webhook keeps them by default.
-		Idempotency: once.Keeping(aps.DefaultDedupeRetentionDays * 24 * time.Hour), Events: publisher, Log: log,
-		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: aps.Webhook, Function: "ApsFunction"},
+	// Each function as its main.go builds it, with the settings template.yaml gives it.
+	settings := func(function string, maxBody int) pipeline.Settings {
+		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources}
 	}
-	g.APS = quarantine.Entry(g.Quarantine, aps.Webhook, log, apsHandler.Handle)
-
-	// MaxAge as functions/amazon-pay-ipn sets it.
-	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: []string{TopicARN}, HTTPClient: g.SNS.Client(), MaxAge: 24 * time.Hour})
-	must(err)
-	pay := &amazonpay.Handler{
-		SNS: sns, Idempotency: once, Events: publisher, Log: log,
-		Quarantine: &quarantine.Keeper{Store: g.Quarantine, Webhook: amazonpay.Webhook, Function: "AmazonPayIpnFunction"},
-	}
-	g.AmazonPay = quarantine.Entry(g.Quarantine, amazonpay.Webhook, log, pay.Handle)
+	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
+		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
+		Modes:  []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
+		Secret: secrets.Setting{ARN: shippingSecret, Refresh: 5 * time.Minute},
+		OAuth:  oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},
+	}, log))
+	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, aps.Config{
+		Settings: settings("ApsFunction", aps.DefaultMaxBodyBytes), Secret: secrets.Setting{ARN: merchantSecret, Refresh: 5 * time.Minute},
+		Algorithm: apssignature.SHA256, DedupeRetentionDays: aps.DefaultDedupeRetentionDays,
+	}, log))
+	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, amazonpay.Config{
+		Settings: settings("AmazonPayIpnFunction", amazonpay.DefaultMaxBodyBytes), Topics: []string{TopicARN}, HTTPClient: g.SNS.Client(),
+	}, log))
 	return g
 }
 
 // Handler returns the entry point serving req's route.
-func (g *Gateway) Handler(req events.APIGatewayV2HTTPRequest) quarantine.LambdaHandler {
+func (g *Gateway) Handler(req events.APIGatewayV2HTTPRequest) pipeline.LambdaHandler {
 	switch {
 	case strings.HasPrefix(req.RawPath, "/shipping/"):
 		return g.Shipping

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
@@ -195,9 +196,9 @@ func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error
 	return keys, nil
 }
 
-// replayOrder is the invocation payload of quarantine.Entry's replay.
+// replayOrder is the invocation payload of pipeline.Entry's replay.
 type replayOrder struct {
-	Replay quarantine.Replay `json:"quarantineReplay"`
+	Replay pipeline.Replay `json:"quarantineReplay"`
 }
 
 // answerBody is what the functions answer: httpapi.ErrorBody, quarantine.Answer or
@@ -235,7 +236,7 @@ func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayO
 		return out
 	}
 
-	payload, err := json.Marshal(replayOrder{Replay: quarantine.Replay{Key: key}})
+	payload, err := json.Marshal(replayOrder{Replay: pipeline.Replay{Key: key}})
 	if err != nil {
 		out.Reason, out.Message = "invoke_failed", err.Error()
 		return out

@@ -1,0 +1,70 @@
+package amazonpay
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+)
+
+// noTopic matches no SNS topic ARN.
+const noTopic = "none"
+
+// maxMessageAge refuses replayed IPNs: SNS retries within minutes, and the idempotency store
+// remembers a MessageId and a signed text for 48 h, so a captured message is a duplicate until it
+// is refused.
+const maxMessageAge = 24 * time.Hour
+
+// Config is the amazon-pay-ipn function's configuration (template.yaml, AmazonPayIpnFunction).
+type Config struct {
+	pipeline.Settings
+	// Topics are the SNS topic ARNs whose messages are accepted.
+	Topics []string
+	// Discovery asks for set-up mode while Topics is empty.
+	Discovery bool
+	// HTTPClient fetches certificates and confirms subscriptions (nil: the verifier's own).
+	HTTPClient *http.Client
+}
+
+// ReadConfig reads the function's environment; its errors name the variable.
+func ReadConfig() (Config, error) {
+	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Settings: s, Topics: envconfig.List("IPN_TOPIC_ARNS")}
+	if c.Discovery, err = envconfig.Bool("IPN_TOPIC_DISCOVERY", false); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// New builds the function's Lambda handler on awsCfg.
+func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler, error) {
+	topics, setUp := c.Topics, false
+	switch {
+	case len(topics) > 0 && c.Discovery:
+		// Set-up is over once a topic is allowed: never verify other topics' messages again.
+		log.Warn("IPN_TOPIC_DISCOVERY is ignored: IPN_TOPIC_ARNS is set")
+	case len(topics) == 0 && c.Discovery:
+		// Amazon Pay's topic ARN is first seen in its SubscriptionConfirmation: in set-up mode a
+		// verified one is logged (never confirmed) and every message is refused.
+		log.Warn("set-up mode: every message is refused; verified SubscriptionConfirmations are logged with their topic, never confirmed")
+		setUp = true
+	case len(topics) == 0:
+		log.Warn("IPN_TOPIC_ARNS is empty: every message is refused until its topic is allowed (see IPN_TOPIC_DISCOVERY)")
+		topics = []string{noTopic}
+	}
+	sns, err := snsverify.NewVerifier(snsverify.Config{TopicARNs: topics, SetUp: setUp, MaxAge: maxMessageAge, HTTPClient: c.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
+	}
+	log.Info("Amazon Pay IPN configured", "topics", len(topics), "setUp", setUp)
+	return pipeline.Build(awsCfg, c.Settings, Webhook, &Steps{SNS: sns}, log), nil
+}

@@ -1,0 +1,79 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+)
+
+type recordReader interface {
+	Get(ctx context.Context, key string) (quarantine.Record, error)
+}
+
+// Replay is the invocation payload that replays a quarantined delivery:
+// {"quarantineReplay": {"key": "quarantine/shipping/….json"}}. Only principals allowed to invoke
+// the function directly can send it; API Gateway's payload never has this shape.
+type Replay struct {
+	Key string `json:"key"`
+}
+
+type invocation struct {
+	Replay *Replay `json:"quarantineReplay"`
+	events.APIGatewayV2HTTPRequest
+}
+
+// Handle answers one delivery. replay is true for a quarantined delivery replayed from the
+// function's own bucket: it was authenticated when it arrived, and its credentials were not kept.
+type Handle func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse
+
+// LambdaHandler is a function's entry point: API Gateway requests and replay orders.
+type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error)
+
+// Handle invokes h with an API Gateway request, as Lambda would.
+func (h LambdaHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return h(ctx, payload)
+}
+
+// Entry returns the function's Lambda handler: API Gateway requests go to handle as they are;
+// a Replay reads the delivery from records and hands it to handle as a replay.
+func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle) LambdaHandler {
+	return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
+		var in invocation
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("invocation payload: %w", err)
+		}
+		if in.Replay == nil {
+			return handle(ctx, in.APIGatewayV2HTTPRequest, false), nil
+		}
+		// Checked before reading: the function's role may read only its own webhook's prefix, so
+		// another webhook's key would fail as access denied (503, "retry later") instead of 409.
+		if other, ok := quarantine.WebhookOf(in.Replay.Key); ok && other != webhook {
+			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
+		}
+		r, err := records.Get(ctx, in.Replay.Key)
+		if errors.Is(err, quarantine.ErrNotFound) {
+			log.Warn("replay: no such quarantined delivery", "quarantineKey", in.Replay.Key)
+			return httpapi.Error(404, "not_found", "no quarantined delivery with that key"), nil
+		}
+		if err != nil {
+			log.Error("replay: quarantined delivery unreadable", "quarantineKey", in.Replay.Key, "error", err)
+			return httpapi.RetryLater("the quarantined delivery could not be read; retry later"), nil
+		}
+		if r.Webhook != webhook {
+			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
+		}
+		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
+		return handle(ctx, r.Request, true), nil
+	}
+}

@@ -1,0 +1,196 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+)
+
+// records is a quarantine in memory: the pipeline's logic is tested here, the S3 store against moto.
+type records struct {
+	kept map[string]quarantine.Record
+	err  error
+	gets int
+}
+
+func (m *records) Put(_ context.Context, r quarantine.Record) (string, error) {
+	if m.err != nil {
+		return "", m.err
+	}
+	if m.kept == nil {
+		m.kept = map[string]quarantine.Record{}
+	}
+	key := quarantine.Key(r.Webhook, &r.Request)
+	m.kept[key] = r
+	return key, nil
+}
+
+func (m *records) Get(_ context.Context, key string) (quarantine.Record, error) {
+	m.gets++
+	if m.err != nil {
+		return quarantine.Record{}, m.err
+	}
+	r, ok := m.kept[key]
+	if !ok {
+		return r, quarantine.ErrNotFound
+	}
+	return r, nil
+}
+
+func request() events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		RawPath: "/shipping/notifications",
+		Headers: map[string]string{"Content-Type": "application/json", "user-agent": "Amazon"},
+		Body:    `{"id":"1"}`,
+	}
+	req.RequestContext.HTTP.Method = "POST"
+	return req
+}
+
+func TestEntryRoutesRequestsAndReplays(t *testing.T) {
+	store := &records{}
+	req := request()
+	key, _ := store.Put(context.Background(), quarantine.Record{Webhook: "shipping", Request: req})
+	otherKey, _ := store.Put(context.Background(), quarantine.Record{Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{RawPath: "/aps/x"}})
+
+	var got struct {
+		replay bool
+		req    events.APIGatewayV2HTTPRequest
+		calls  int
+	}
+	entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(ctx context.Context, r events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+		got.replay, got.req = replay, r
+		got.calls++
+		return httpapi.JSON(200, nil)
+	})
+	invoke := func(payload string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		got.calls = 0
+		resp, err := entry(context.Background(), json.RawMessage(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	apiReq, _ := json.Marshal(req)
+	if resp := invoke(string(apiReq)); resp.StatusCode != 200 || got.replay || got.req.Body != req.Body {
+		t.Errorf("API Gateway request: %d replay=%v", resp.StatusCode, got.replay)
+	}
+	if resp := invoke(`{"quarantineReplay":{"key":"` + key + `"}}`); resp.StatusCode != 200 || !got.replay || got.req.Body != req.Body {
+		t.Errorf("replay: %d replay=%v body=%q", resp.StatusCode, got.replay, got.req.Body)
+	}
+	if resp := invoke(`{"quarantineReplay":{"key":"quarantine/shipping/nope.json"}}`); resp.StatusCode != 404 || got.calls != 0 {
+		t.Errorf("unknown key: %d, handler called %d times", resp.StatusCode, got.calls)
+	}
+	store.err = errors.New("s3: SlowDown")
+	if resp := invoke(`{"quarantineReplay":{"key":"` + key + `"}}`); resp.StatusCode != 503 || got.calls != 0 {
+		t.Errorf("bucket unavailable: %d, handler called %d times; want 503", resp.StatusCode, got.calls)
+	}
+	store.err = nil
+	if resp := invoke(`{"quarantineReplay":{"key":"` + otherKey + `"}}`); resp.StatusCode != 409 || got.calls != 0 {
+		t.Errorf("another webhook's delivery: %d, handler called %d times", resp.StatusCode, got.calls)
+	}
+	// A body cannot become a replay order: only the invocation's top level is read.
+	body := request()
+	body.Body = `{"quarantineReplay":{"key":"` + key + `"}}`
+	b, _ := json.Marshal(body)
+	if invoke(string(b)); got.replay {
+		t.Error("a request body was taken for a replay order")
+	}
+	if _, err := entry(context.Background(), json.RawMessage(`[`)); err == nil {
+		t.Error("a payload that is not JSON was accepted")
+	}
+}
+
+// RT-07: each function's role may read only quarantine/<its webhook>/. A replay order naming
+// another webhook's delivery is answered 409 without reading it: the read would be denied in
+// AWS and answered 503 ("retry later"), sending the operator after a fault that is not there.
+func TestRT07_ReplayOfAnotherWebhooksDeliveryIsRefusedWithoutReadingIt(t *testing.T) {
+	store := &records{}
+	own, _ := store.Put(context.Background(), quarantine.Record{Webhook: "shipping", Request: request()})
+	other, _ := store.Put(context.Background(), quarantine.Record{Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{RawPath: "/aps/transaction-feedback"}})
+	for _, tc := range []struct {
+		name      string
+		key       string
+		status    int
+		wantReads int
+	}{
+		{"own webhook", own, 200, 1},
+		{"another webhook", other, 409, 0},
+		{"another webhook, no such delivery", quarantine.WebhookPrefix("amazon-pay") + "nope.json", 409, 0},
+		{"own webhook, no such delivery", quarantine.WebhookPrefix("shipping") + "nope.json", 404, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store.gets = 0
+			handled := 0
+			entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(context.Context, events.APIGatewayV2HTTPRequest, bool) events.APIGatewayV2HTTPResponse {
+				handled++
+				return httpapi.JSON(200, nil)
+			})
+			order, _ := json.Marshal(map[string]Replay{"quarantineReplay": {Key: tc.key}})
+			resp, err := entry(context.Background(), order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || store.gets != tc.wantReads {
+				t.Errorf("got %d after %d reads, want %d after %d: %s", resp.StatusCode, store.gets, tc.status, tc.wantReads, resp.Body)
+			}
+			if tc.status != 200 && handled != 0 {
+				t.Error("the handler ran")
+			}
+		})
+	}
+}
+
+// FuzzEntry: whatever the invocation payload, Entry never panics; it hands the handler either an
+// API Gateway request (never as a replay) or, only for a top-level replay order naming a record
+// of this webhook, the record's request as a replay.
+func FuzzEntry(f *testing.F) {
+	for _, seed := range []string{
+		`{"version":"2.0","rawPath":"/shipping/notifications","body":"{}"}`,
+		`{"quarantineReplay":{"key":"quarantine/shipping/abc.json"}}`,
+		`{"quarantineReplay":{"key":"quarantine/aps/abc.json"}}`,
+		`{"quarantineReplay":null,"body":"x"}`,
+		`{"body":"{\"quarantineReplay\":{\"key\":\"quarantine/shipping/abc.json\"}}"}`,
+		`{"quarantineReplay":{}}`, `[]`, `null`, `"x"`, ``,
+	} {
+		f.Add(seed)
+	}
+	store := &records{kept: map[string]quarantine.Record{
+		"quarantine/shipping/abc.json": {Webhook: "shipping", Request: events.APIGatewayV2HTTPRequest{Body: "kept"}},
+		"quarantine/aps/abc.json":      {Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{Body: "other"}},
+	}}
+	f.Fuzz(func(t *testing.T, payload string) {
+		var replayed bool
+		var body string
+		entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(_ context.Context, r events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+			replayed, body = replay, r.Body
+			return httpapi.JSON(200, nil)
+		})
+		_, _ = entry(context.Background(), json.RawMessage(payload))
+		if !replayed {
+			return
+		}
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(payload), &top); err != nil {
+			t.Fatalf("replayed from a payload that is not an object: %q", payload)
+		}
+		// encoding/json matches keys case-insensitively: the order may be under any case.
+		hasOrder := false
+		for k := range top {
+			hasOrder = hasOrder || strings.EqualFold(k, "quarantineReplay")
+		}
+		if !hasOrder || body != "kept" {
+			t.Fatalf("replay from %q handed body %q", payload, body)
+		}
+	})
+}

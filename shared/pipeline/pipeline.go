@@ -1,0 +1,230 @@
+// Package pipeline owns the order in which every webhook function handles a delivery:
+//
+//  1. reject early: a method other than POST, a body over the cap;
+//  2. authenticate, unless the delivery is a replay from the quarantine;
+//  3. from here on the delivery is the sender's: a panic or a *Rejection quarantines it (202);
+//  4. plan: parse and validate into the work and its idempotency keys;
+//  5. do the work once per key (claimed in order, nested), then publish its events;
+//  6. answer: 200 accepted or duplicate, 429 in progress, 503 retry later — within the
+//     invocation's deadline less httpapi.AnswerReserve.
+//
+// Each webhook package supplies only what differs (Webhook): its verifier, its parser, what it
+// stores and which events it emits.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+)
+
+// Webhook is what one webhook does at the steps that differ. M is what Authenticate read of the
+// request on the way (a parsed message) and hands to Plan.
+type Webhook[M any] interface {
+	// Authenticate checks the request as far as its sender's authentication, which it skips when
+	// replay is true. Its error, a *Rejection, is the answer. The logger it returns carries what
+	// is now known of the delivery.
+	Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (M, *slog.Logger, error)
+	// Plan parses and validates an authenticated delivery into its work. A *Rejection quarantines
+	// the delivery.
+	Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m M, replay bool) (Delivery, error)
+}
+
+// Delivery is the work an authenticated, valid delivery causes.
+type Delivery struct {
+	// Log logs the rest of the delivery.
+	Log *slog.Logger
+	// Claims are the idempotency keys the work runs under, claimed in order, each inside the one
+	// before: the work runs once for each.
+	Claims []Claim
+	// IDs go into the 200 body next to "status".
+	IDs map[string]any
+	// CountEvents adds "events", the number of events published, to the 200 body.
+	CountEvents bool
+	// Work does what the delivery causes, logging with log, and returns the events to publish.
+	// A *Rejection (a failure every retry would repeat) quarantines the delivery.
+	Work func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error)
+	// Partly quarantines the whole delivery for this reason before the work runs on its valid
+	// part, logged with PartlyLog as well: the valid part is needed now, the whole after a fix.
+	// The answer is 202 with the quarantine's reason and the work's outcome; 503 if either failed,
+	// so that the sender retries both.
+	Partly    *Rejection
+	PartlyLog []any
+}
+
+// Claim is one idempotency key.
+type Claim struct {
+	Key string
+	// IfDone, when set, is logged as a warning when this claim finds the work done although the
+	// claims before it did not: a copy of a delivery under another identity.
+	IfDone string
+}
+
+type onceRunner interface {
+	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, evs []eventbus.Event) error
+}
+
+type keeper interface {
+	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why quarantine.Reason, replay bool) events.APIGatewayV2HTTPResponse
+}
+
+// Deps is what the pipeline runs a webhook's deliveries through.
+type Deps struct {
+	Once       onceRunner
+	Events     publisher
+	Quarantine keeper
+	// Records reads quarantined deliveries for replays.
+	Records      recordReader
+	MaxBodyBytes int
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// New returns the Lambda handler of webhook (its name in quarantine keys): API Gateway requests
+// and replay orders, answered through the pipeline with steps.
+func New[M any](webhook string, steps Webhook[M], d Deps) LambdaHandler {
+	p := &pipeline[M]{steps: steps, Deps: d}
+	return Entry(d.Records, webhook, d.Log, p.handle)
+}
+
+type pipeline[M any] struct {
+	steps Webhook[M]
+	Deps
+}
+
+// handle never fails: every outcome is an HTTP answer, because an error would reach the sender
+// as a bare 500 with no body.
+func (p *pipeline[M]) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+	return httpapi.Answer(ctx, p.Log, &req, func(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+		return p.run(ctx, log, req, replay)
+	})
+}
+
+func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+	if resp, rejected := httpapi.RejectEarly(req, p.MaxBodyBytes); rejected {
+		return resp
+	}
+	m, log, err := p.steps.Authenticate(ctx, log, req, replay)
+	if err != nil {
+		return rejectionOf(err).Response()
+	}
+	// From here on the delivery is the sender's: what cannot be processed is quarantined, not
+	// refused.
+	return p.guard(ctx, log, req, replay, func() events.APIGatewayV2HTTPResponse {
+		d, err := p.steps.Plan(ctx, log, req, m, replay)
+		if err != nil {
+			return p.keep(ctx, log, req, replay, rejectionOf(err))
+		}
+		if d.Partly == nil {
+			return p.process(ctx, d.Log, req, replay, d)
+		}
+		kept := p.keep(ctx, d.Log, req, replay, d.Partly)
+		if kept.StatusCode != 202 {
+			return kept
+		}
+		done := p.process(ctx, d.Log.With(d.PartlyLog...), req, replay, d)
+		if done.StatusCode != 200 {
+			return done
+		}
+		body := map[string]any{}
+		for _, b := range []string{done.Body, kept.Body} {
+			_ = json.Unmarshal([]byte(b), &body)
+		}
+		body["status"] = "quarantined"
+		return httpapi.JSON(202, body)
+	})
+}
+
+// guard runs process and quarantines the delivery if process panics: a bug fails every retry
+// the same way, so the delivery is kept for replay after a fix.
+func (p *pipeline[M]) guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, process func() events.APIGatewayV2HTTPResponse) (resp events.APIGatewayV2HTTPResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic value and stack go to the log only; they may describe the payload.
+			log.Error("handler panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			resp = p.keep(ctx, log, req, replay, Reject(500, "internal_error", "the function failed on this delivery"))
+		}
+	}()
+	return process()
+}
+
+func (p *pipeline[M]) keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, why *Rejection) events.APIGatewayV2HTTPResponse {
+	return p.Quarantine.Keep(ctx, log, req, why.reason(), replay)
+}
+
+func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, d Delivery) events.APIGatewayV2HTTPResponse {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = p.now().Add(30 * time.Second)
+	}
+	published := 0
+	err := p.claim(ctx, log, d.Claims, deadline, func(ctx context.Context) error {
+		evs, err := d.Work(ctx, log)
+		if err != nil {
+			return err
+		}
+		published = len(evs)
+		return p.Events.Publish(ctx, evs)
+	})
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return p.keep(ctx, log, req, replay, rej)
+	}
+	ids := d.IDs
+	if d.CountEvents {
+		ids = maps.Clone(ids)
+		if ids == nil {
+			ids = map[string]any{}
+		}
+		ids["events"] = published
+	}
+	return delivery.Answer(log, err, ids)
+}
+
+// claim runs work under claims, the first outermost.
+func (p *pipeline[M]) claim(ctx context.Context, log *slog.Logger, claims []Claim, deadline time.Time, work func(context.Context) error) error {
+	if len(claims) == 0 {
+		return work(ctx)
+	}
+	c := claims[0]
+	err := p.Once.Do(ctx, c.Key, deadline, func(ctx context.Context) error {
+		return p.claim(ctx, log, claims[1:], deadline, work)
+	})
+	if c.IfDone != "" && errors.Is(err, idempotency.ErrCompleted) {
+		log.Warn(c.IfDone)
+	}
+	return err
+}
+
+func (p *pipeline[M]) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// rejectionOf is err's *Rejection; any other error is a failure a retry may not repeat.
+func rejectionOf(err error) *Rejection {
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return rej
+	}
+	return RetryLater("the delivery could not be handled; retry later")
+}

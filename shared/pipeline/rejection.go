@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+)
+
+// Rejection is a delivery refused for a stated reason. Before authentication it is the answer;
+// after, it is why the delivery is quarantined (answered 202). It is rendered once, by Response.
+type Rejection struct {
+	Status  int
+	Code    string // the body's "error"
+	Message string
+	Field   string // the offending field, if one is to blame
+	Header  map[string]string
+}
+
+func (r *Rejection) Error() string { return r.Message }
+
+// Response is r as the HTTP answer: an httpapi.ErrorBody with r's headers.
+func (r *Rejection) Response() events.APIGatewayV2HTTPResponse {
+	resp := httpapi.JSON(r.Status, httpapi.ErrorBody{Error: r.Code, Message: r.Message, Field: r.Field})
+	for name, v := range r.Header {
+		resp = httpapi.WithHeader(resp, name, v)
+	}
+	return resp
+}
+
+// reason is r as a quarantine record states it.
+func (r *Rejection) reason() quarantine.Reason {
+	return quarantine.Reason{Error: r.Code, Message: r.Message, Field: r.Field}
+}
+
+// Reject is a rejection with status, error code and message.
+func Reject(status int, code, message string) *Rejection {
+	return &Rejection{Status: status, Code: code, Message: message}
+}
+
+// Invalid is a 400 invalid_payload naming field.
+func Invalid(field, message string) *Rejection {
+	return &Rejection{Status: 400, Code: "invalid_payload", Message: message, Field: field}
+}
+
+// RetryLater is a 503 with Retry-After, as httpapi.RetryLater answers: a retry can succeed.
+func RetryLater(message string) *Rejection {
+	return &Rejection{Status: 503, Code: "temporarily_unavailable", Message: message, Header: map[string]string{"Retry-After": "10"}}
+}
+
+// FieldError is a value of a delivery that breaks a rule; Field is its path ("detail[1].trackingId").
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+// Fieldf is a *FieldError whose problem is formatted.
+func Fieldf(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,39 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+)
+
+// FromEnv builds a webhook function as it runs in Lambda: its configuration read from the
+// environment by read, the AWS SDK configured by awsconfig.Load, the handler built by build.
+func FromEnv[C any](ctx context.Context, log *slog.Logger, read func() (C, error), build func(aws.Config, C, *slog.Logger) (LambdaHandler, error)) (LambdaHandler, error) {
+	cfg, err := read()
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return build(awsCfg, cfg, log)
+}
+
+// Start builds the function with build and serves Lambda invocations with it. A configuration
+// error fails the init, so that Lambda reports the function as broken instead of taking traffic.
+func Start(build func(context.Context, *slog.Logger) (LambdaHandler, error)) {
+	log := envconfig.Logger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration error", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

@@ -1,0 +1,96 @@
+package shipping
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+)
+
+// Config is the shipping-otp function's configuration (template.yaml, ShippingOtpFunction).
+type Config struct {
+	pipeline.Settings
+	OTPTable   string
+	IncludeOTP bool
+	Modes      []auth.Mode
+	// APIKeyHeader and QueryParam name the credential of the api_key and query modes.
+	APIKeyHeader, QueryParam string
+	// Secret holds the shared credentials (api_key, query, basic).
+	Secret secrets.Setting
+	// OAuth configures the bearer tokens' verifier (oauth).
+	OAuth oauth.Config
+}
+
+// ReadConfig reads the function's environment; its errors name the variable.
+func ReadConfig() (Config, error) {
+	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Settings: s, APIKeyHeader: os.Getenv("API_KEY_HEADER"), QueryParam: os.Getenv("QUERY_PARAM_NAME")}
+	if c.OTPTable, err = envconfig.Required("OTP_TABLE_NAME"); err != nil {
+		return Config{}, err
+	}
+	if c.IncludeOTP, err = envconfig.Bool("INCLUDE_OTP_IN_EVENTS", true); err != nil {
+		return Config{}, err
+	}
+	if c.Modes, err = auth.ParseModes(os.Getenv("AUTH_MODES")); err != nil {
+		return Config{}, fmt.Errorf("AUTH_MODES: %w", err)
+	}
+	// Each mode's settings are read only when the mode is on.
+	for _, m := range c.Modes {
+		switch {
+		case m == auth.ModeOAuth && c.OAuth.Issuer == "":
+			if c.OAuth.Issuer, err = envconfig.Required("OAUTH_ISSUER"); err != nil {
+				return Config{}, err
+			}
+			if c.OAuth.MaxLifetime, err = envconfig.Duration("OAUTH_MAX_TOKEN_LIFETIME", 0); err != nil {
+				return Config{}, err
+			}
+			c.OAuth.JWKSURL = os.Getenv("OAUTH_JWKS_URL")
+			c.OAuth.Audiences = envconfig.List("OAUTH_AUDIENCES")
+			c.OAuth.RequiredScope = os.Getenv("OAUTH_REQUIRED_SCOPE")
+		case m != auth.ModeOAuth && c.Secret.ARN == "":
+			if c.Secret, err = secrets.ReadSetting("AUTH_SECRET_ARN"); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	return c, nil
+}
+
+// New builds the function's Lambda handler on awsCfg.
+func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler, error) {
+	ac := auth.Config{Modes: c.Modes, APIKeyHeader: c.APIKeyHeader, QueryParam: c.QueryParam}
+	for _, m := range c.Modes {
+		switch {
+		case m == auth.ModeOAuth && ac.Tokens == nil:
+			v, err := oauth.NewVerifier(c.OAuth)
+			if err != nil {
+				return nil, fmt.Errorf("OAuth: %w", err)
+			}
+			ac.Tokens = v
+		case m != auth.ModeOAuth && ac.Credentials == nil:
+			ac.Credentials = secrets.Open(awsCfg, c.Secret, auth.ParseCredentials)
+		}
+	}
+	log.Info("authentication configured", "modes", fmt.Sprint(c.Modes))
+	authn, err := auth.New(ac)
+	if err != nil {
+		return nil, err
+	}
+	// The credential names are configurable, so the quarantine's redaction must be told them.
+	s := c.Settings
+	s.SecretHeaders, s.SecretQuery = authn.CredentialNames()
+	steps := &Steps{Auth: authn, OTPs: otpstore.New(dynamodb.NewFromConfig(awsCfg), c.OTPTable, nil), IncludeOTP: c.IncludeOTP}
+	return pipeline.Build(awsCfg, s, Webhook, steps, log), nil
+}
