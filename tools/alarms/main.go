@@ -505,7 +505,40 @@ func Render() (string, error) {
 		return "", err
 	}
 	b.WriteString(endMarker + "\n")
-	return b.String(), nil
+	return refold(b.String()), nil
+}
+
+// refold re-wraps the prose of every folded AlarmDescription to 79 columns, so the per-webhook
+// phrases spliced into it read as if written by hand (folding makes the line breaks irrelevant
+// to the value).
+func refold(yaml string) string {
+	lines := strings.Split(yaml, "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		out = append(out, lines[i])
+		if !strings.HasPrefix(strings.TrimSpace(lines[i]), "AlarmDescription:") || !strings.HasSuffix(lines[i], ">-") {
+			continue
+		}
+		indent := strings.Repeat(" ", len(lines[i])-len(strings.TrimLeft(lines[i], " "))+2)
+		var words []string
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], indent) {
+			i++
+			words = append(words, strings.Fields(lines[i])...)
+		}
+		line := indent
+		for _, w := range words {
+			if line != indent && len(line)+1+len(w) > 79 {
+				out = append(out, line)
+				line = indent
+			}
+			if line != indent {
+				line += " "
+			}
+			line += w
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // Rule is the section comment's text: "<Label> ---...", 76 columns wide like the others.
