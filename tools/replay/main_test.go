@@ -168,7 +168,13 @@ func TestIS12_ArchivedEventsReplayToAConsumer(t *testing.T) {
 				harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams(fmt.Sprintf("ORDER-%d", i), "F1")), false),
 				harness.AmazonPay(g.Notification(fmt.Sprintf("m-%d", i), harness.ChargeMessage("C1"))),
 			} {
-				if resp := g.Deliver(req); resp.StatusCode != 200 {
+				// A 503 asks the sender to retry, as Amazon's senders do: on a loaded machine a
+				// delivery can outrun the function's 4 s budget; the retry is deduped.
+				resp := g.Deliver(req)
+				for attempt := 1; resp.StatusCode == 503 && attempt < 5; attempt++ {
+					resp = g.Deliver(req)
+				}
+				if resp.StatusCode != 200 {
 					t.Fatalf("%s: %d %s", req.RawPath, resp.StatusCode, resp.Body)
 				}
 			}
