@@ -100,6 +100,14 @@ quarantine-replay: ## replay quarantined deliveries KEYS="k1 k2" or ALL=1 [ARGS=
 	@test -n "$(KEYS)$(filter 1,$(ALL))" || { echo "usage: make quarantine-replay KEYS=\"quarantine/<webhook>/<id>.json ...\" | ALL=1 [ARGS='-webhook W -dry-run']"; exit 2; }
 	@$(GO) run ./tools/quarantine replay $(if $(filter 1,$(ALL)),-all) $(ARGS) $(KEYS)
 
+# Archived gateway events (stack output EventArchiveArn; ARCHIVE or $$EVENT_ARCHIVE_ARN) replayed onto the
+# bus for FROM <= time < TO (RFC 3339), to the consumer rule(s) RULE (comma-separated) only, or to
+# every rule with ARGS=-all-rules. ARGS='-wait' waits for the end. See docs/operations.md.
+.PHONY: replay-events
+replay-events: ## replay archived events FROM=<RFC 3339> TO=<RFC 3339> RULE=<rule arn> [ARCHIVE=<arn>] [ARGS='-wait']
+	@test -n "$(FROM)" -a -n "$(TO)" -a -n "$(RULE)$(findstring -all-rules,$(ARGS))" || { echo "usage: make replay-events FROM=2026-11-27T08:00:00Z TO=2026-11-27T09:00:00Z RULE=<consumer rule arn> [ARCHIVE=<EventArchiveArn>] [ARGS='-wait | -all-rules | -name N']"; exit 2; }
+	@$(GO) run ./tools/replay $(if $(ARCHIVE),-archive '$(ARCHIVE)') -from '$(FROM)' -to '$(TO)' $(if $(RULE),-rule '$(RULE)') $(ARGS)
+
 deploy: ## sam build and sam deploy (first time: sam deploy --guided)
 	sam build && sam deploy
 

@@ -50,6 +50,8 @@ var (
 	CreateBucketNamed    = localaws.CreateBucketNamed
 	S3                   = localaws.S3
 	CreateBus            = localaws.CreateBus
+	CreateArchive        = localaws.CreateArchive
+	ArchiveFromTemplate  = localaws.ArchiveFromTemplate
 	RouteToQueue         = localaws.RouteToQueue
 	ReceiveAll           = localaws.ReceiveAll
 	CreateSecret         = localaws.CreateSecret

@@ -337,6 +337,11 @@ func printQuarantineHelp(w io.Writer, base string, s *stack) {
 		s.moto.Endpoint, base, localaws.Region, s.res.payloadBuckets[0])
 	fmt.Fprintf(w, "  make quarantine                  (list; ARGS='-webhook shipping')\n")
 	fmt.Fprintf(w, "  make quarantine-replay ALL=1     (or KEYS='quarantine/shipping/<id>.json ...')\n")
+	if s.res.archiveArn != "" {
+		// moto replays the whole archive to every matching rule: FROM/TO and RULE are not honoured.
+		fmt.Fprintf(w, "Archived events (archive %s; moto ignores the time range and RULE):\n", s.res.archiveArn)
+		fmt.Fprintf(w, "  make replay-events ARCHIVE=%s FROM=<RFC 3339> TO=<RFC 3339> RULE=<rule arn>\n", s.res.archiveArn)
+	}
 }
 
 // tail prints every event the rule delivers to the tail queue.

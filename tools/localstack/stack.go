@@ -47,11 +47,12 @@ var localSecrets = map[string]string{
 // resources are the local stand-ins of the template's resources, named as events/env.json names them.
 type resources struct {
 	tailQueueURL   string
+	archiveArn     string   // the template's EventArchive, OTP events excluded (the default)
 	payloadBuckets []string // every function's PAYLOAD_BUCKET
 }
 
 // createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
-// development secrets, and a rule sending every gateway event to a queue the tail reads.
+// archive of its events (template.yaml's EventArchive), the development secrets, and a rule sending every gateway event to a queue the tail reads.
 func createResources(ctx context.Context, cfg aws.Config, root string, env envFile) (*resources, error) {
 	tmpl, err := localaws.ReadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
@@ -80,6 +81,11 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil && !errors.As(err, &exists) {
 		return nil, fmt.Errorf("creating bus %s: %w", bus, err)
 	}
+	// The template's archive as deployed with the defaults, so that `make replay-events` works here.
+	archiveArn, err := localaws.CreateArchive(ctx, cfg, tmpl, bus, "amazon-webhook-gateway-archive", false)
+	if err != nil {
+		return nil, err
+	}
 	sm := secretsmanager.NewFromConfig(cfg)
 	for name, file := range localSecrets {
 		value, err := os.ReadFile(filepath.Join(root, file))
@@ -104,7 +110,7 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("tail"), Arn: &arn}}}); err != nil {
 		return nil, err
 	}
-	return &resources{tailQueueURL: aws.ToString(out.QueueUrl), payloadBuckets: buckets}, nil
+	return &resources{tailQueueURL: aws.ToString(out.QueueUrl), archiveArn: archiveArn, payloadBuckets: buckets}, nil
 }
 
 // payloadBuckets are the distinct PAYLOAD_BUCKETs of env's functions, sorted.

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+)
+
+// The local stack builds template.yaml's EventArchive on its bus as deployed with the defaults
+// (OTP events excluded), so that make replay-events can be tried against `make run`.
+func TestIS12_LocalStackCreatesTheArchive(t *testing.T) {
+	moto, err := testenv.StartMoto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moto.Stop()
+	ctx := context.Background()
+	cfg, err := testenv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := loadEnvFile(testenv.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := createResources(ctx, cfg, testenv.RepoRoot(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.archiveArn == "" {
+		t.Fatal("no archive ARN")
+	}
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := testenv.ArchiveFromTemplate(tmpl, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := eventbridge.NewFromConfig(cfg).DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String(res.archiveArn[strings.LastIndex(res.archiveArn, "/")+1:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := env["ShippingOtpFunction"]["EVENT_BUS_NAME"]
+	if !strings.HasSuffix(aws.ToString(a.EventSourceArn), ":event-bus/"+bus) || aws.ToString(a.EventPattern) != want.Pattern ||
+		aws.ToInt32(a.RetentionDays) != want.RetentionDays || !strings.Contains(want.Pattern, shipping.DetailTypeOTP) {
+		t.Errorf("archive on %s with %s, %d days; want bus %s, %s, %d days", aws.ToString(a.EventSourceArn), aws.ToString(a.EventPattern),
+			aws.ToInt32(a.RetentionDays), bus, want.Pattern, want.RetentionDays)
+	}
+}
