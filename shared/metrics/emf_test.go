@@ -94,7 +94,9 @@ func TestValidateRejects(t *testing.T) {
 			o.Directives[0].Dimensions = [][]string{{":x"}}
 			o.Members[":x"] = "v"
 		}, false},
-		{"repeated metric", func(o *metrics.Object) { o.Directives[0].Metrics = append(o.Directives[0].Metrics, o.Directives[0].Metrics[0]) }, false},
+		{"repeated metric", func(o *metrics.Object) {
+			o.Directives[0].Metrics = append(o.Directives[0].Metrics, o.Directives[0].Metrics[0])
+		}, false},
 		{"no dimension sets", func(o *metrics.Object) { o.Directives[0].Dimensions = nil }, false},
 		{"an empty dimension set", func(o *metrics.Object) { o.Directives[0].Dimensions = [][]string{{}} }, true},
 		{"_aws member", func(o *metrics.Object) { o.Members["_aws"] = 1 }, false},
