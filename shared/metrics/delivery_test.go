@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics/emfcheck"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
 func TestClassify(t *testing.T) {

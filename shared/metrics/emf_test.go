@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics/emfcheck"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
 var at = time.Date(2026, 11, 27, 12, 0, 0, 123_000_000, time.UTC)

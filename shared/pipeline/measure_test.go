@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
 // panicky panics while authenticating: outside the guard that quarantines, so Lambda sees it.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"

@@ -17,8 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
