@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 )
 
 // ErrNotPublished wraps a failure to get every event onto the bus; the caller answers 5xx so the
@@ -116,11 +118,15 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 func (p *Publisher) putBatch(ctx context.Context, pending []types.PutEventsRequestEntry) error {
 	var lastCode string
 	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			metrics.Add(ctx, metrics.PublishRetry, 1)
+		}
 		out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: pending})
 		if err != nil {
 			// The SDK has already retried throttling and 5xx answers for the whole call.
 			return fmt.Errorf("%w: %w", ErrNotPublished, err)
 		}
+		metrics.Add(ctx, metrics.EventPublished, len(pending)-int(min(max(out.FailedEntryCount, 0), int32(len(pending)))))
 		if out.FailedEntryCount == 0 {
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
@@ -74,6 +75,7 @@ func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle
 			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
 		}
 		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
+		metrics.MarkReplay(ctx)
 		return handle(ctx, r.Request, true), nil
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"runtime/debug"
@@ -95,13 +96,15 @@ type Deps struct {
 	MaxBodyBytes int
 	Log          *slog.Logger
 	Now          func() time.Time
+	// Metrics receives one EMF line per delivery (the function's stdout); nil writes none.
+	Metrics io.Writer
 }
 
 // New returns the Lambda handler of webhook (its name in quarantine keys): API Gateway requests
 // and replay orders, answered through the pipeline with steps.
 func New[M any](webhook string, steps Webhook[M], d Deps) LambdaHandler {
 	p := &pipeline[M]{steps: steps, Deps: d}
-	return Entry(d.Records, webhook, d.Log, p.handle)
+	return measure(d.Metrics, webhook, d.Log, p.now, Entry(d.Records, webhook, d.Log, p.handle))
 }
 
 type pipeline[M any] struct {

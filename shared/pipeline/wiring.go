@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -24,16 +25,19 @@ type Settings struct {
 	// SecretHeaders and SecretQuery name credentials a quarantine record must not keep (see
 	// quarantine.Keeper).
 	SecretHeaders, SecretQuery []string
+	// Metrics receives one EMF line per delivery: the function's stdout, beside its log lines,
+	// where CloudWatch Logs extracts the metrics. nil writes none.
+	Metrics io.Writer
 }
 
 // ReadSettings reads IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME, PAYLOAD_BUCKET, MAX_BODY_BYTES
-// (maxBody when unset) and AWS_LAMBDA_FUNCTION_NAME.
+// (maxBody when unset) and AWS_LAMBDA_FUNCTION_NAME; metrics go to stdout.
 func ReadSettings(maxBody int) (Settings, error) {
 	r, err := delivery.ReadResources()
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{Resources: r, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")}
+	s := Settings{Resources: r, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), Metrics: os.Stdout}
 	if s.MaxBodyBytes, err = envconfig.PositiveInt("MAX_BODY_BYTES", maxBody); err != nil {
 		return Settings{}, err
 	}
@@ -57,5 +61,6 @@ func Build[M any](awsCfg aws.Config, s Settings, webhook string, steps Webhook[M
 		Records:      deps.Quarantine,
 		MaxBodyBytes: s.MaxBodyBytes,
 		Log:          log,
+		Metrics:      s.Metrics,
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
@@ -131,6 +132,15 @@ func (s *Steps) store(ctx context.Context, log *slog.Logger, n *Notification) ([
 				DeliveryID:             n.Envelope.ID,
 				EventTime:              n.Envelope.Time,
 			})
+			// Counted as written, also when another write fails the delivery. An OTP already
+			// stored by an earlier attempt is current all the same.
+			switch {
+			case errs[i] != nil:
+			case outcomes[i] == otpstore.Stale:
+				metrics.Add(ctx, metrics.OtpsStale, 1)
+			default:
+				metrics.Add(ctx, metrics.OtpsStored, 1)
+			}
 		}()
 	}
 	wg.Wait()

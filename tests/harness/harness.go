@@ -67,6 +67,8 @@ type Gateway struct {
 	Bus        string
 	SNS        *snstest.Server
 	Logs       *testenv.LogBuffer
+	// Metrics receives the functions' EMF lines, which in Lambda go to stdout beside the logs.
+	Metrics *testenv.LogBuffer
 
 	Shipping, APS, AmazonPay pipeline.LambdaHandler
 
@@ -109,7 +111,7 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 
 	cfg := awsconfig.Apply(local.Config.Copy())
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
-	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
+	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, Metrics: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g.OTPs = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil)
 	g.Quarantine = quarantine.New(delivery.Objects(cfg), stack.PayloadBucket)
@@ -126,7 +128,7 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 
 	// Each function as its main.go builds it, with the settings template.yaml gives it.
 	settings := func(function string, maxBody int) pipeline.Settings {
-		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources}
+		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources, Metrics: g.Metrics}
 	}
 	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,

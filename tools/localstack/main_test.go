@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
@@ -141,6 +143,22 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), sample.Headers["x-api-key"]) {
 		t.Error("the API key reached the logs")
+	}
+	// Issue 12 item 2: `make run` prints each delivery's EMF line beside the logs, valid after the
+	// local stack's prefix as CloudWatch accepts it after Lambda's.
+	outcomes := map[string]bool{}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if i := strings.Index(line, "{"); i >= 0 && strings.Contains(line, `"_aws"`) {
+			m, err := emfcheck.Check(line[i:])
+			if err != nil {
+				t.Errorf("%v: %s", err, line)
+				continue
+			}
+			outcomes[fmt.Sprint(m["Webhook"], "/", m["Outcome"])] = true
+		}
+	}
+	if !outcomes["shipping/accepted"] || !outcomes["aps/accepted"] {
+		t.Errorf("EMF lines printed for %v, want shipping/accepted and aps/accepted", outcomes)
 	}
 }
 

@@ -1,0 +1,186 @@
+package metrics
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Namespace is the CloudWatch namespace of the gateway's metrics (template.yaml's alarms and
+// dashboard use the same literal).
+const Namespace = "AmazonWebhookGateway"
+
+// Dimension names.
+const (
+	DimWebhook = "Webhook"
+	DimOutcome = "Outcome"
+	DimReason  = "Reason"
+)
+
+// Metric names.
+const (
+	Deliveries      = "Deliveries"
+	OtpsStoredName  = "OtpsStored"
+	OtpsStaleName   = "OtpsStale"
+	EventsPublished = "EventsPublished"
+	PublishRetries  = "PublishRetries"
+	Latency         = "Latency"
+)
+
+// Outcome is what a delivery came to, as the sender sees it (a bounded dimension value).
+type Outcome string
+
+// The outcomes.
+const (
+	Accepted     Outcome = "accepted"
+	Duplicate    Outcome = "duplicate"
+	Quarantined  Outcome = "quarantined"
+	Unauthorized Outcome = "unauthorized"
+	Forbidden    Outcome = "forbidden"   // Amazon Pay: a topic not on the allow-list (403)
+	TooLarge     Outcome = "too_large"   // 413
+	Rejected     Outcome = "rejected"    // any other 4xx: 400/404/405/409/415
+	Unavailable  Outcome = "unavailable" // 429 and 5xx: the sender retries
+)
+
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{Accepted, Duplicate, Quarantined, Unauthorized, Forbidden, TooLarge, Rejected, Unavailable}
+
+// ReasonNone is the Reason of an accepted or duplicate delivery; ReasonOther of an error code
+// outside Reasons.
+const (
+	ReasonNone  = "none"
+	ReasonOther = "other"
+)
+
+// Reasons is the closed set of error codes the gateway answers with (the body's "error"), each a
+// Reason dimension value as it is. Any other code is recorded as ReasonOther, so that the number
+// of metrics stays bounded whatever a future answer says. A test fails when the code answers
+// with a code missing here.
+var Reasons = map[string]bool{
+	"unauthorized":            true,
+	"forbidden":               true,
+	"payload_too_large":       true,
+	"method_not_allowed":      true,
+	"not_found":               true,
+	"wrong_function":          true,
+	"unsupported_media_type":  true,
+	"invalid_encoding":        true,
+	"invalid_payload":         true,
+	"invalid_subscription":    true,
+	"ambiguous_parameters":    true,
+	"in_progress":             true,
+	"temporarily_unavailable": true,
+	"internal_error":          true,
+}
+
+// Classify maps a delivery's answer — its HTTP status, the body's "status" and "error" — to its
+// outcome and reason. It is the one place that does.
+func Classify(status int, bodyStatus, code string) (Outcome, string) {
+	reason := code
+	if !Reasons[reason] {
+		reason = ReasonOther
+	}
+	switch {
+	case status == 200 && bodyStatus == "duplicate":
+		return Duplicate, ReasonNone
+	case status >= 200 && status < 300 && status != 202:
+		return Accepted, ReasonNone
+	case status == 202:
+		return Quarantined, reason
+	case status == 401:
+		return Unauthorized, reason
+	case status == 403:
+		return Forbidden, reason
+	case status == 413:
+		return TooLarge, reason
+	case status == 429 || status >= 500:
+		return Unavailable, reason
+	case status >= 400:
+		return Rejected, reason
+	default:
+		// No answer is 1xx or 3xx; if one were, the sender did not get what it needs.
+		return Unavailable, ReasonOther
+	}
+}
+
+// Counter is a count a delivery adds to as it goes.
+type Counter int
+
+// The counters.
+const (
+	OtpsStored     Counter = iota // Shipping: OTPs written as the current one
+	OtpsStale                     // Shipping: OTPs older than the stored one, discarded
+	EventPublished                // events PutEvents accepted
+	PublishRetry                  // PutEvents attempts beyond the first
+	numCounters
+)
+
+var counterNames = [numCounters]string{OtpsStoredName, OtpsStaleName, EventsPublished, PublishRetries}
+
+// Delivery collects what one delivery counts; safe for concurrent use.
+type Delivery struct {
+	counts [numCounters]atomic.Int64
+	replay atomic.Bool
+}
+
+type deliveryKey struct{}
+
+// Start returns ctx carrying a new Delivery, which Add counts into.
+func Start(ctx context.Context) (context.Context, *Delivery) {
+	d := &Delivery{}
+	return context.WithValue(ctx, deliveryKey{}, d), d
+}
+
+// Add adds n to ctx's delivery's counter c; without a Delivery in ctx it does nothing.
+func Add(ctx context.Context, c Counter, n int) {
+	if d, ok := ctx.Value(deliveryKey{}).(*Delivery); ok && n != 0 {
+		d.counts[c].Add(int64(n))
+	}
+}
+
+// MarkReplay records that ctx's delivery is a replay from the quarantine (a property of the
+// object, not a dimension).
+func MarkReplay(ctx context.Context) {
+	if d, ok := ctx.Value(deliveryKey{}).(*Delivery); ok {
+		d.replay.Store(true)
+	}
+}
+
+// Count is the value of counter c so far.
+func (d *Delivery) Count(c Counter) int64 { return d.counts[c].Load() }
+
+// Answer is how a delivery ended.
+type Answer struct {
+	Status     int    // HTTP status
+	BodyStatus string // the body's "status"
+	Error      string // the body's "error"
+}
+
+// Object is the delivery's EMF object: Deliveries = 1 under its outcome and reason, every
+// counter (0 when nothing was counted, so that sums are per delivery) and the latency.
+func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.Duration) Object {
+	outcome, reason := Classify(a.Status, a.BodyStatus, a.Error)
+	members := map[string]any{
+		DimWebhook: webhook,
+		DimOutcome: string(outcome),
+		DimReason:  reason,
+		Deliveries: 1,
+		Latency:    float64(latency.Microseconds()) / 1000,
+		// Properties, not dimensions: searchable in Logs Insights, not billed.
+		"httpStatus": a.Status,
+		"replay":     d.replay.Load(),
+	}
+	perWebhook := []Metric{{Name: Latency, Unit: Milliseconds}}
+	for c, name := range counterNames {
+		members[name] = d.counts[c].Load()
+		perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
+	}
+	return Object{
+		Timestamp: at,
+		Members:   members,
+		Directives: []Directive{
+			{Namespace: Namespace, Dimensions: [][]string{{DimWebhook, DimOutcome}, {DimWebhook, DimOutcome, DimReason}}, Metrics: []Metric{{Name: Deliveries, Unit: Count}}},
+			{Namespace: Namespace, Dimensions: [][]string{{DimWebhook}}, Metrics: perWebhook},
+		},
+	}
+}
