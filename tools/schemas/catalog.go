@@ -113,14 +113,14 @@ func shippingTypes() []eventType {
 		Metadata:    metadata("^shipping:.+:.+$"),
 		Definitions: obj{"Origin": origin(enum("", shipping.DetailTypePN))},
 		Data: withOneOf(object("", obj{
-			"trackingId":             pattern(".", ""),
-			"alternateLegTrackingId": str(""),
-			"shipmentType":           enum("", "FORWARD", "REVERSE"),
-			"eventCode":              enum("", shipping.EventCodePinGenerated),
-			"appId":                  str(""),
-			"verificationCode":       pattern(`^\S+$`, "The OTP; present only when verificationCodeIncluded is true (IncludeOtpInEvents)."),
-			"verificationCodeIncluded": boolean("Whether the deployment puts the code in events."),
-			"verificationCodeTTL":      obj{"type": "integer", "description": "Expiry of the code, Unix epoch milliseconds, as Amazon sent it."},
+			"trackingId":                pattern(".", ""),
+			"alternateLegTrackingId":    str(""),
+			"shipmentType":              enum("", "FORWARD", "REVERSE"),
+			"eventCode":                 enum("", shipping.EventCodePinGenerated),
+			"appId":                     str(""),
+			"verificationCode":          pattern(`^\S+$`, "The OTP; present only when verificationCodeIncluded is true (IncludeOtpInEvents)."),
+			"verificationCodeIncluded":  boolean("Whether the deployment puts the code in events."),
+			"verificationCodeTTL":       obj{"type": "integer", "description": "Expiry of the code, Unix epoch milliseconds, as Amazon sent it."},
 			"verificationCodeExpiresAt": dateTime("verificationCodeTTL as a timestamp."),
 		}, "trackingId", "eventCode", "verificationCodeIncluded", "verificationCodeTTL", "verificationCodeExpiresAt"),
 			obj{"properties": obj{"verificationCodeIncluded": obj{"enum": []bool{true}}}, "required": []string{"verificationCode"}},
@@ -270,7 +270,9 @@ var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
 func (e eventType) Name() string { return e.Source + "@" + nonAlnum.ReplaceAllString(e.DetailType, "") }
 
 // LogicalID is the template resource of the schema.
-func (e eventType) LogicalID() string { return "EventSchema" + nonAlnum.ReplaceAllString(e.DetailType, "") }
+func (e eventType) LogicalID() string {
+	return "EventSchema" + nonAlnum.ReplaceAllString(e.DetailType, "")
+}
 
 // File is the schema's file name in docs/schemas.
 func (e eventType) File() string { return e.Name() + ".json" }
