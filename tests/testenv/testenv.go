@@ -51,7 +51,7 @@ var (
 	S3                   = localaws.S3
 	CreateBus            = localaws.CreateBus
 	RouteToQueue         = localaws.RouteToQueue
-	ReceiveAll           = localaws.ReceiveAll
+	receiveAll           = localaws.ReceiveAll
 	CreateSecret         = localaws.CreateSecret
 	PutSecret            = localaws.PutSecret
 	NewEventBridgeFaults = localaws.NewEventBridgeFaults
