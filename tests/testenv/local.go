@@ -29,6 +29,10 @@ type Local struct {
 
 // StartLocal starts it all; Close stops it.
 func StartLocal() (*Local, error) {
+	// The event schemas compile now, not inside the first delivery's PutEvents.
+	if _, err := loadSchemas(); err != nil {
+		return nil, err
+	}
 	moto, err := StartMoto()
 	if err != nil {
 		return nil, err
