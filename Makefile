@@ -27,7 +27,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json
 
-.PHONY: help tools build test lint fmt bench fuzz run invoke safelist deploy clean alarms $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test lint fmt bench fuzz run invoke safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -54,6 +54,8 @@ lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
 
 alarms: ## rewrite the generated alarm and dashboard section of template.yaml (tools/alarms)
 	$(GO) run ./tools/alarms
+schemas: ## write docs/schemas (a JSON Schema Draft 4 file per detail-type) and template.yaml's schema registry from tools/schemas
+	$(GO) run ./tools/schemas
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')

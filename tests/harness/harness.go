@@ -106,6 +106,7 @@ func (g *Gateway) Token(claims map[string]any) string {
 // Start creates fresh resources in local's moto and wires the functions to them.
 func Start(t testing.TB, local *testenv.Local) *Gateway {
 	t.Helper()
+	local.CheckEvents(t)
 	stack := NewStack(t, local.Config, local.Template)
 	otpTable, shippingSecret, merchantSecret := stack.Table(t, "OtpTable"), stack.Secret(t, "credentials.json"), stack.Secret(t, "aps-merchant.json")
 

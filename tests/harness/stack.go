@@ -122,6 +122,7 @@ type Deployment struct {
 // (cleared here), three attempts 1 ms apart; completed keys are kept 48 h; logs go to logs.
 func Deploy(t testing.TB, local *testenv.Local, webhook string, maxBody int, consumerPattern string, logs io.Writer) *Deployment {
 	t.Helper()
+	local.CheckEvents(t)
 	ctx := context.Background()
 	d := &Deployment{Stack: NewStack(t, local.Config, local.Template)}
 	d.Queue = must[string](t)(testenv.RouteToQueue(ctx, local.Config, d.EventBus, consumerPattern))

@@ -36,7 +36,9 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 	}
 	got := testenv.Consume[struct {
+		Source     string          `json:"source"`
 		DetailType string          `json:"detail-type"`
+		Resources  []string        `json:"resources"`
 		Detail     json.RawMessage `json:"detail"`
 	}](t, local.Config, queue, 10)
 	if len(got) != 1 {
@@ -69,6 +71,10 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 	}
 	defer obj.Body.Close()
 	full, _ := io.ReadAll(obj.Body)
+	// The full detail is an event's detail too: it matches the schema as a whole event.
+	if err := testenv.ValidateDetail(got[0].Source, got[0].DetailType, string(full), got[0].Resources); err != nil {
+		t.Errorf("the offloaded detail: %v", err)
+	}
 	var detail struct {
 		Data struct {
 			Message struct {

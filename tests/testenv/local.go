@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -21,10 +22,17 @@ type Local struct {
 	Config   aws.Config
 	Template *Template
 	Faults   *EventBridgeFaults
+
+	mu         sync.Mutex
+	violations []error // PutEvents entries that failed their schema, not yet reported
 }
 
 // StartLocal starts it all; Close stops it.
 func StartLocal() (*Local, error) {
+	// The event schemas compile now, not inside the first delivery's PutEvents.
+	if _, err := loadSchemas(); err != nil {
+		return nil, err
+	}
 	moto, err := StartMoto()
 	if err != nil {
 		return nil, err
@@ -38,7 +46,39 @@ func StartLocal() (*Local, error) {
 		return nil, err
 	}
 	l.Faults = NewEventBridgeFaults(moto.Endpoint)
+	// Every event a function sends through the proxy is checked against its schema, including
+	// those no test reads back from a queue (the load test counts PutEvents entries).
+	l.Faults.Inspect(func(source, detailType, detail string, resources []string) {
+		if err := ValidateDetail(source, detailType, detail, resources); err != nil {
+			l.mu.Lock()
+			l.violations = append(l.violations, err)
+			l.mu.Unlock()
+		}
+	})
 	return l, nil
+}
+
+// CheckEvents fails t, at its end, if a PutEvents entry sent through the proxy while it ran did
+// not match its event schema (harness.Start and harness.Deploy call it).
+func (l *Local) CheckEvents(t testing.TB) {
+	t.Helper()
+	t.Cleanup(func() {
+		errs := l.takeViolations()
+		for _, err := range errs[:min(len(errs), 5)] {
+			t.Errorf("published event: %v", err)
+		}
+		if len(errs) > 5 {
+			t.Errorf("... and %d more published events that do not match their schema", len(errs)-5)
+		}
+	})
+}
+
+func (l *Local) takeViolations() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v := l.violations
+	l.violations = nil
+	return v
 }
 
 // RunWithLocal is a TestMain body for a package whose tests share one Local: it starts it into

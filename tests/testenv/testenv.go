@@ -53,7 +53,7 @@ var (
 	CreateArchive        = localaws.CreateArchive
 	ArchiveFromTemplate  = localaws.ArchiveFromTemplate
 	RouteToQueue         = localaws.RouteToQueue
-	ReceiveAll           = localaws.ReceiveAll
+	receiveAll           = localaws.ReceiveAll
 	CreateSecret         = localaws.CreateSecret
 	PutSecret            = localaws.PutSecret
 	NewEventBridgeFaults = localaws.NewEventBridgeFaults

@@ -14,6 +14,9 @@ import (
 // detail-type and detail, whether that entry fails with a throttling error code.
 type EntryFault func(call int, detailType, detail string) bool
 
+// EntryInspector sees one PutEvents entry the proxy received, whatever its fault.
+type EntryInspector func(source, detailType, detail string, resources []string)
+
 // Fault is what the proxy does to one request.
 type Fault int
 
@@ -39,7 +42,15 @@ type EventBridgeFaults struct {
 	mu       sync.Mutex
 	fault    EntryFault
 	reqFault RequestFault
+	inspect  EntryInspector
 	calls    int
+}
+
+// Inspect installs fn (nil: none) to see every PutEvents entry, before any fault; Set leaves it.
+func (f *EventBridgeFaults) Inspect(fn EntryInspector) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inspect = fn
 }
 
 // SetRequestFault installs fault for whole requests (nil: none).
@@ -121,8 +132,10 @@ func (f *EventBridgeFaults) Calls() int {
 func (f *EventBridgeFaults) Close() { f.server.Close() }
 
 type putEntry struct {
-	DetailType string `json:"DetailType"`
-	Detail     string `json:"Detail"`
+	Source     string   `json:"Source"`
+	DetailType string   `json:"DetailType"`
+	Detail     string   `json:"Detail"`
+	Resources  []string `json:"Resources"`
 }
 
 func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *http.Request) {
@@ -130,6 +143,7 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 	f.mu.Lock()
 	fault := f.fault
 	reqFault := f.reqFault
+	inspect := f.inspect
 	call := 0
 	if r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents" {
 		f.calls++
@@ -141,6 +155,14 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 	}
 
 	var failed []bool
+	if call > 0 && inspect != nil {
+		var req struct{ Entries []putEntry }
+		if json.Unmarshal(body, &req) == nil {
+			for _, e := range req.Entries {
+				inspect(e.Source, e.DetailType, e.Detail, e.Resources)
+			}
+		}
+	}
 	if call > 0 && fault != nil {
 		var req map[string]json.RawMessage
 		var entries []json.RawMessage

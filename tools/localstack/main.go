@@ -316,6 +316,9 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 		}
 	}
 	printQuarantineHelp(w, base, s)
+	for _, line := range s.res.skipped {
+		fmt.Fprintf(w, "Not created locally: %s\n", line)
+	}
 	fmt.Fprintf(w, "Events reaching the bus are printed below. Ctrl-C stops everything.\n\n")
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -49,6 +50,37 @@ type resources struct {
 	tailQueueURL   string
 	archiveArn     string   // the template's EventArchive, OTP events excluded (the default)
 	payloadBuckets []string // every function's PAYLOAD_BUCKET
+	skipped        []string // what the template has and the local stack does not create (notLocal)
+}
+
+// notLocal are the template's resource types moto cannot create, and why.
+var notLocal = map[string]string{
+	"AWS::EventSchemas::Registry": "moto has no EventBridge schema registry; the schemas are docs/schemas/*.json",
+	"AWS::EventSchemas::Schema":   "moto has no EventBridge schema registry; the schemas are docs/schemas/*.json",
+}
+
+// skippedResources says, one line per reason, which of tmpl's resources are not created locally.
+func skippedResources(tmpl *localaws.Template) []string {
+	counts := map[string]map[string]int{} // reason -> type -> resources
+	for _, r := range tmpl.Resources {
+		if why, ok := notLocal[r.Type]; ok {
+			if counts[why] == nil {
+				counts[why] = map[string]int{}
+			}
+			counts[why][r.Type]++
+		}
+	}
+	var lines []string
+	for why, types := range counts {
+		var parts []string
+		for typ, n := range types {
+			parts = append(parts, fmt.Sprintf("%d %s", n, typ))
+		}
+		slices.Sort(parts)
+		lines = append(lines, fmt.Sprintf("%s (%s)", strings.Join(parts, ", "), why))
+	}
+	slices.Sort(lines)
+	return lines
 }
 
 // createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
@@ -110,7 +142,7 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("tail"), Arn: &arn}}}); err != nil {
 		return nil, err
 	}
-	return &resources{tailQueueURL: aws.ToString(out.QueueUrl), archiveArn: archiveArn, payloadBuckets: buckets}, nil
+	return &resources{tailQueueURL: aws.ToString(out.QueueUrl), archiveArn: archiveArn, payloadBuckets: buckets, skipped: skippedResources(tmpl)}, nil
 }
 
 // payloadBuckets are the distinct PAYLOAD_BUCKETs of env's functions, sorted.

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/aps"
+	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
+)
+
+// The schemas are written here by hand, field by field, from the contract pages (docs/shipping.md,
+// docs/aps.md, docs/amazon-pay.md), not derived from the Go structs: a schema derived from the
+// code would follow a renamed field instead of catching it.
+//
+// Every object the contract may extend says so with "additionalProperties": true; the tests
+// validate the gateway's own events with those objects closed (tests/testenv), so a field missing
+// from a schema fails there. Objects without "properties" (an Amazon entry, an IPN message) are
+// free-form.
+
+type obj = map[string]any
+
+// eventType is one detail-type the gateway emits and its schema.
+type eventType struct {
+	Source, DetailType, Description string
+	Metadata                        obj
+	Data                            obj
+	// FullOnly lists data fields required in a whole event but dropped from a reduced (oversized)
+	// one: objects and arrays (eventbus keeps scalars only).
+	FullOnly    []string
+	Definitions obj // more definitions (Origin, Amount)
+	Resources   obj // the envelope's resources; nil: an array of strings
+}
+
+func str(desc string) obj {
+	o := obj{"type": "string"}
+	if desc != "" {
+		o["description"] = desc
+	}
+	return o
+}
+
+func pattern(p, desc string) obj {
+	o := str(desc)
+	o["pattern"] = p
+	return o
+}
+
+func enum(desc string, values ...string) obj {
+	o := str(desc)
+	o["enum"] = values
+	return o
+}
+
+func dateTime(desc string) obj {
+	o := str(desc)
+	o["format"] = "date-time"
+	return o
+}
+
+func boolean(desc string) obj { return obj{"type": "boolean", "description": desc} }
+
+// object is an object open to additive change.
+func object(desc string, props obj, required ...string) obj {
+	o := obj{"type": "object", "properties": props, "additionalProperties": true}
+	if desc != "" {
+		o["description"] = desc
+	}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+func ref(name string) obj { return obj{"$ref": "#/definitions/" + name} }
+
+const schemaVersionDesc = "Changes only when the meaning of a field changes; new fields are added without a change."
+
+// catalog is every detail-type the gateway emits, in a stable order.
+func catalog() []eventType {
+	var out []eventType
+	out = append(out, shippingTypes()...)
+	out = append(out, apsTypes()...)
+	out = append(out, amazonPayTypes()...)
+	return out
+}
+
+func shippingTypes() []eventType {
+	metadata := func(keyPattern string) obj {
+		return object("", obj{
+			"schemaVersion":  enum(schemaVersionDesc, shipping.SchemaVersion),
+			"deliveryId":     pattern(".", "Amazon's envelope id; the same on every redelivery."),
+			"idempotencyKey": pattern(keyPattern, "Unique per event, stable across redeliveries: consumers dedupe on it."),
+			"receivedAt":     dateTime("When the gateway received the delivery."),
+			"origin":         ref("Origin"),
+		}, "schemaVersion", "deliveryId", "idempotencyKey", "receivedAt", "origin")
+	}
+	origin := func(detailType obj) obj {
+		return object("What Amazon's envelope said.", obj{
+			"source":     enum("", shipping.SourceAmazonShipping),
+			"detailType": detailType,
+			"account":    str(""),
+			"region":     str(""),
+			"time":       dateTime(""),
+		}, "source", "detailType", "account", "time")
+	}
+	otp := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeOTP,
+		Description: "An OTP Amazon Shipping generated for a delivery (one event per tracking ID).",
+		Metadata:    metadata("^shipping:.+:.+$"),
+		Definitions: obj{"Origin": origin(enum("", shipping.DetailTypePN))},
+		Data: withOneOf(object("", obj{
+			"trackingId":                pattern(".", ""),
+			"alternateLegTrackingId":    str(""),
+			"shipmentType":              enum("", "FORWARD", "REVERSE"),
+			"eventCode":                 enum("", shipping.EventCodePinGenerated),
+			"appId":                     str(""),
+			"verificationCode":          pattern(`^\S+$`, "The OTP; present only when verificationCodeIncluded is true (IncludeOtpInEvents)."),
+			"verificationCodeIncluded":  boolean("Whether the deployment puts the code in events."),
+			"verificationCodeTTL":       obj{"type": "integer", "description": "Expiry of the code, Unix epoch milliseconds, as Amazon sent it."},
+			"verificationCodeExpiresAt": dateTime("verificationCodeTTL as a timestamp."),
+		}, "trackingId", "eventCode", "verificationCodeIncluded", "verificationCodeTTL", "verificationCodeExpiresAt"),
+			obj{"properties": obj{"verificationCodeIncluded": obj{"enum": []bool{true}}}, "required": []string{"verificationCode"}},
+			obj{"properties": obj{"verificationCodeIncluded": obj{"enum": []bool{false}}}, "not": obj{"required": []string{"verificationCode"}}},
+		),
+	}
+	other := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeOther,
+		Description: "An Amazon Shipping notification entry that carries no OTP, passed on whole.",
+		Metadata:    metadata("^shipping:.+#[0-9]+$"),
+		Definitions: obj{"Origin": origin(str(""))},
+		Data: object("", obj{
+			"trackingId": str(""),
+			"eventCode":  str(""),
+			"detail":     obj{"type": "object", "description": "Amazon's detail entry as sent (without verificationCode when IncludeOtpInEvents is false)."},
+		}),
+		FullOnly: []string{"detail"},
+	}
+	return []eventType{otp, other}
+}
+
+// apsCardFields are the parameters that reach an event only with ApsIncludeCardFields.
+var apsCardFields = []string{"card_number", "card_holder_name", "expiry_date", "card_bin"}
+
+func apsTypes() []eventType {
+	// Every status the gateway maps, found through aps.OutcomeOf as a message would reach it.
+	type known struct{ status, desc, detailType string }
+	var outcomes []known
+	var statuses []string
+	for i := range 100 {
+		s := fmt.Sprintf("%02d", i)
+		if o := aps.OutcomeOf(map[string]string{"status": s}); o.DetailType != aps.DetailTypeUnknown {
+			outcomes = append(outcomes, known{s, o.Description, o.DetailType})
+			statuses = append(statuses, s)
+		}
+	}
+	var cardRules []any
+	for _, f := range apsCardFields {
+		cardRules = append(cardRules, obj{"required": []string{f}})
+	}
+	metadata := object("", obj{
+		"schemaVersion":  enum(schemaVersionDesc, aps.SchemaVersion),
+		"idempotencyKey": pattern("^aps:[0-9a-f]{64}$", "The same for every redelivery of one message: consumers dedupe on it."),
+		"feedback":       enum("The APS route the message first arrived on.", string(aps.TransactionFeedback), string(aps.NotificationFeedback)),
+		"receivedAt":     dateTime("When the gateway received the message."),
+	}, "schemaVersion", "idempotencyKey", "feedback", "receivedAt")
+	amount := object("The transaction amount.", obj{
+		"minorUnits": obj{"type": "integer", "minimum": 0},
+		"value":      pattern(`^[0-9]+(\.[0-9]+)?$`, "minorUnits as a decimal string."),
+		"currency":   pattern("^[A-Z]{3}$", "ISO 4217 code."),
+		"exponent":   obj{"type": "integer", "enum": []int{0, 2, 3}},
+	}, "minorUnits", "value", "currency", "exponent")
+	data := func(status, description, responseCode obj) obj {
+		return withOneOf(object("", obj{
+			"merchantReference":  str(""),
+			"fortId":             str(""),
+			"command":            str("command, or service_command."),
+			"status":             status,
+			"statusDescription":  description,
+			"responseCode":       responseCode,
+			"responseMessage":    str(""),
+			"amount":             ref("Amount"),
+			"paymentOption":      str(""),
+			"cardFieldsIncluded": boolean("Whether card fields are kept in fields (ApsIncludeCardFields)."),
+			"fields": obj{
+				"type": "object", "description": "Every parameter APS sent, but the signature (and card fields unless included).",
+				"additionalProperties": obj{"type": "string"},
+				"not":                  obj{"required": []string{"signature"}},
+			},
+		}, "status", "statusDescription", "cardFieldsIncluded"),
+			obj{"properties": obj{"cardFieldsIncluded": obj{"enum": []bool{true}}}},
+			obj{"properties": obj{"cardFieldsIncluded": obj{"enum": []bool{false}}, "fields": obj{"not": obj{"anyOf": cardRules}}}},
+		)
+	}
+	var out []eventType
+	for _, k := range outcomes {
+		out = append(out, eventType{
+			Source: aps.EventSource, DetailType: k.detailType,
+			Description: fmt.Sprintf("An APS message with status %s (%s).", k.status, k.desc),
+			Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
+			Data: data(enum("", k.status), enum("", k.desc), pattern("^"+k.status+"[0-9]{3}$", "")),
+		})
+	}
+	unknown := pattern("^[0-9]{2}$", "The raw status code, kept.")
+	unknown["not"] = obj{"enum": statuses}
+	out = append(out, eventType{
+		Source: aps.EventSource, DetailType: aps.DetailTypeUnknown,
+		Description: "An APS message with a status the gateway does not map to a detail-type: never dropped.",
+		Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
+		Data: data(unknown, enum("", aps.OutcomeOf(map[string]string{"status": "99"}).Description), pattern("^[0-9]{5}$", "")),
+	})
+	return out
+}
+
+func amazonPayTypes() []eventType {
+	metadata := object("", obj{
+		"schemaVersion":  enum(schemaVersionDesc, amazonpay.SchemaVersion),
+		"idempotencyKey": pattern("^amazonpay:.+$", `"amazonpay:" + the SNS MessageId: consumers dedupe on it.`),
+		"messageId":      pattern(".", "The SNS MessageId."),
+		"topicArn":       pattern("^arn:[^:]+:sns:", ""),
+		"subject":        str(""),
+		"sentAt":         dateTime("The SNS Timestamp."),
+		"receivedAt":     dateTime("When the gateway received the message."),
+	}, "schemaVersion", "idempotencyKey", "messageId", "topicArn", "sentAt", "receivedAt")
+	data := func(kind string, message obj) obj {
+		return object("", obj{
+			"kind":               enum("", kind),
+			"notificationType":   str(""),
+			"objectType":         str(""),
+			"objectId":           str(""),
+			"chargePermissionId": str(""),
+			"notificationId":     str(""),
+			"merchantId":         str(""),
+			"message":            message,
+		}, "kind")
+	}
+	parsed := obj{"type": "object", "description": "The SNS Message, parsed as JSON."}
+	text := obj{"type": "string", "description": "The SNS Message, as text."}
+	either := obj{"type": []string{"object", "string"}, "description": "The SNS Message parsed as JSON, or as text when it is not a JSON object."}
+	resources := obj{"type": "array", "minItems": 1, "maxItems": 1, "items": pattern("^arn:[^:]+:sns:", "The SNS topic.")}
+	mk := func(detailType, desc, kind string, message obj) eventType {
+		full := []string{"message"}
+		if message["type"] == "string" {
+			full = nil // a short text is kept in a reduced event
+		}
+		return eventType{Source: amazonpay.EventSource, DetailType: detailType, Description: desc,
+			Metadata: metadata, Data: data(kind, message), FullOnly: full, Resources: resources}
+	}
+	return []eventType{
+		mk(amazonpay.DetailTypeCharge, "An Amazon Pay IPN about a charge.", "charge", parsed),
+		mk(amazonpay.DetailTypeRefund, "An Amazon Pay IPN about a refund.", "refund", parsed),
+		mk(amazonpay.DetailTypeIPN, "Any other Amazon Pay IPN.", "other", either),
+		mk(amazonpay.DetailTypeSubscribed, "The gateway confirmed the SNS subscription of an IPN topic.", "subscription", text),
+		mk(amazonpay.DetailTypeUnsubscribed, "SNS confirmed the end of an IPN topic's subscription.", "unsubscribe", text),
+	}
+}
+
+// withOneOf adds rules of which exactly one holds.
+func withOneOf(o obj, rules ...obj) obj {
+	o["oneOf"] = rules
+	return o
+}
+
+var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+// Name is the registry's schema name, after EventBridge's own "<source>@<DetailType>".
+func (e eventType) Name() string { return e.Source + "@" + nonAlnum.ReplaceAllString(e.DetailType, "") }
+
+// LogicalID is the template resource of the schema.
+func (e eventType) LogicalID() string {
+	return "EventSchema" + nonAlnum.ReplaceAllString(e.DetailType, "")
+}
+
+// File is the schema's file name in docs/schemas.
+func (e eventType) File() string { return e.Name() + ".json" }
+
+// Document is the schema of the whole event as a consumer's target receives it.
+func (e eventType) Document() obj {
+	resources := e.Resources
+	if resources == nil {
+		resources = obj{"type": "array", "items": obj{"type": "string"}}
+	}
+	full := obj{"description": "The whole event.", "not": obj{"required": []string{"offloadedPayload"}}}
+	if len(e.FullOnly) > 0 {
+		full["properties"] = obj{"data": obj{"required": e.FullOnly}}
+	}
+	prefix := regexp.QuoteMeta(eventbus.OffloadPrefix(e.Source))
+	defs := obj{
+		"Detail": withOneOf(object("", obj{
+			"metadata":         ref("Metadata"),
+			"data":             ref("Data"),
+			"offloadedPayload": ref("OffloadedPayload"),
+		}, "metadata", "data"),
+			full,
+			obj{"description": "An oversized event: metadata whole, data without its objects and arrays (and any field over 1 KB); the full detail is at offloadedPayload.location.",
+				"required": []string{"offloadedPayload"}},
+		),
+		"Metadata": e.Metadata,
+		"Data":     e.Data,
+		"OffloadedPayload": object("Where the full detail of an oversized event is stored.", obj{
+			"location": pattern("^s3://[^/]+/"+prefix+"[0-9a-f]{64}\\.json$", "s3://bucket/key of the full detail, as JSON."),
+			"bytes":    obj{"type": "integer", "minimum": 1},
+			"sha256":   pattern("^[0-9a-f]{64}$", "Hex SHA-256 of the full detail."),
+		}, "location", "bytes", "sha256"),
+	}
+	for k, v := range e.Definitions {
+		defs[k] = v
+	}
+	return obj{
+		"$schema":     "http://json-schema.org/draft-04/schema#",
+		"title":       e.Name(),
+		"description": e.Description + " Source " + e.Source + ", detail-type " + e.DetailType + ".",
+		"type":        "object",
+		"properties": obj{
+			"version":     str(""),
+			"id":          str(""),
+			"detail-type": enum("", e.DetailType),
+			"source":      enum("", e.Source),
+			"account":     str(""),
+			"time":        dateTime(""),
+			"region":      str(""),
+			"resources":   resources,
+			"detail":      ref("Detail"),
+		},
+		"required":             []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"},
+		"additionalProperties": true,
+		"definitions":          defs,
+	}
+}
+
+// checkCatalog refuses two schemas for one name.
+func checkCatalog(types []eventType) error {
+	var names []string
+	for _, e := range types {
+		if slices.Contains(names, e.Name()) || strings.ContainsAny(e.Name(), " /") {
+			return fmt.Errorf("schema name %q is not unique or not a file name", e.Name())
+		}
+		names = append(names, e.Name())
+	}
+	return nil
+}
