@@ -15,7 +15,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
-func newStore(t *testing.T, now *time.Time) *idempotency.Store {
+// newTable creates an idempotency table as the template defines it.
+func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := testenv.Config(ctx)
@@ -30,7 +31,13 @@ func newStore(t *testing.T, now *time.Time) *idempotency.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return idempotency.New(dynamodb.NewFromConfig(cfg), table, 48*time.Hour, func() time.Time { return *now })
+	return dynamodb.NewFromConfig(cfg), table
+}
+
+func newStore(t *testing.T, now *time.Time) *idempotency.Store {
+	t.Helper()
+	client, table := newTable(t)
+	return idempotency.New(client, table, 48*time.Hour, func() time.Time { return *now })
 }
 
 func TestLifecycle(t *testing.T) {
@@ -110,21 +117,10 @@ func (c lostAnswer) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts
 
 func TestRetriedClaimIsStillOurs(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, table := newTable(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	retrying := idempotency.New(lostAnswer{dynamodb.NewFromConfig(cfg)}, table, 48*time.Hour, func() time.Time { return now })
-	plain := idempotency.New(dynamodb.NewFromConfig(cfg), table, 48*time.Hour, func() time.Time { return now })
+	retrying := idempotency.New(lostAnswer{client}, table, 48*time.Hour, func() time.Time { return now })
+	plain := idempotency.New(client, table, 48*time.Hour, func() time.Time { return now })
 	deadline := now.Add(4 * time.Second)
 	if err := retrying.Claim(ctx, "k", deadline); err != nil {
 		t.Fatalf("a claim whose first answer was lost: %v, want it taken", err)
