@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/events"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
@@ -42,15 +40,15 @@ type metricFilterCase struct {
 }
 
 var metricFilterCases = []metricFilterCase{
-	{"ShippingOtpAuthFailuresMetricFilter", "ShippingOtpFunction", deliver(401, shippingWrongKey), deliver(200, shippingOK)},
-	{"ShippingOtpDeliveryFailuresMetricFilter", "ShippingOtpFunction", failingPublish(deliver(503, shippingOK)), deliver(200, shippingOK)},
-	{"ShippingOtpQuarantineMetricFilter", "ShippingOtpFunction", deliver(202, shippingWithoutTrackingID), deliver(200, shippingOK)},
-	{"ApsAuthFailuresMetricFilter", "ApsFunction", deliver(401, apsWrongSignature), deliver(200, apsOK)},
-	{"ApsDeliveryFailuresMetricFilter", "ApsFunction", failingPublish(deliver(503, apsOK)), deliver(200, apsOK)},
-	{"ApsQuarantineMetricFilter", "ApsFunction", deliver(202, apsInvalidStatus), deliver(200, apsOK)},
-	{"AmazonPayIpnAuthFailuresMetricFilter", "AmazonPayIpnFunction", deliver(401, ipnChangedAfterSigning), deliver(200, ipnOK)},
-	{"AmazonPayIpnDeliveryFailuresMetricFilter", "AmazonPayIpnFunction", failingPublish(deliver(503, ipnOK)), deliver(200, ipnOK)},
-	{"AmazonPayIpnQuarantineMetricFilter", "AmazonPayIpnFunction", deliver(202, ipnConfirmationToAnotherHost), deliver(200, ipnOK)},
+	{"ShippingOtpAuthFailuresMetricFilter", "ShippingOtpFunction", deliver(401, harness.ShippingWrongKey), deliver(200, harness.ShippingOK)},
+	{"ShippingOtpDeliveryFailuresMetricFilter", "ShippingOtpFunction", failingPublish(deliver(503, harness.ShippingOK)), deliver(200, harness.ShippingOK)},
+	{"ShippingOtpQuarantineMetricFilter", "ShippingOtpFunction", deliver(202, harness.ShippingWithoutTrackingID), deliver(200, harness.ShippingOK)},
+	{"ApsAuthFailuresMetricFilter", "ApsFunction", deliver(401, harness.APSWrongSignature), deliver(200, harness.APSOK)},
+	{"ApsDeliveryFailuresMetricFilter", "ApsFunction", failingPublish(deliver(503, harness.APSOK)), deliver(200, harness.APSOK)},
+	{"ApsQuarantineMetricFilter", "ApsFunction", deliver(202, harness.APSInvalidStatus), deliver(200, harness.APSOK)},
+	{"AmazonPayIpnAuthFailuresMetricFilter", "AmazonPayIpnFunction", deliver(401, harness.IPNChangedAfterSigning), deliver(200, harness.IPNOK)},
+	{"AmazonPayIpnDeliveryFailuresMetricFilter", "AmazonPayIpnFunction", failingPublish(deliver(503, harness.IPNOK)), deliver(200, harness.IPNOK)},
+	{"AmazonPayIpnQuarantineMetricFilter", "AmazonPayIpnFunction", deliver(202, harness.IPNConfirmationToAnotherHost), deliver(200, harness.IPNOK)},
 	{"AmazonPaySafelistResponseUrlMetricFilter", "AmazonPaySafelistFunction", safelistEvent("https://attacker.example/collect?X-Amz-Signature=sig"), safelistEvent(genuineResponseURL)},
 }
 
@@ -304,79 +302,6 @@ func failingPublish(run func(*testing.T, *harness.Gateway) string) func(*testing
 	}
 }
 
-var metricSeq atomic.Int64
-
-// uniq names one delivery.
-func uniq(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), metricSeq.Add(1))
-}
-
-func shippingOTP(id string) harness.OTP {
-	return harness.OTP{TrackingID: id, Code: "482913", TTL: time.Now().Add(time.Hour).UnixMilli()}
-}
-
-func shippingOK(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("mf-ship")
-	return harness.Shipping(harness.ShippingBody(id, time.Now(), shippingOTP(id)))
-}
-
-func shippingWrongKey(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	req := shippingOK(g)
-	req.Headers["x-api-key"] = "not-the-dev-api-key-0123456789abcdef"
-	return req
-}
-
-func shippingWithoutTrackingID(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	otp := shippingOTP("")
-	return harness.Shipping(harness.ShippingBody(uniq("mf-ship-bad"), time.Now(), otp))
-}
-
-func apsParams() map[string]string {
-	ref := uniq("mf-order")
-	return harness.APSParams(ref, ref)
-}
-
-func apsOK(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	return harness.APS("/aps/transaction-feedback", harness.SignAPS(apsParams()), false)
-}
-
-func apsWrongSignature(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	p := harness.SignAPS(apsParams())
-	p["signature"] = strings.Repeat("0", len(p["signature"]))
-	return harness.APS("/aps/transaction-feedback", p, false)
-}
-
-func apsInvalidStatus(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	p := apsParams()
-	p["status"] = "ab"
-	return harness.APS("/aps/transaction-feedback", harness.SignAPS(p), false)
-}
-
-func ipnOK(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("mf-ipn")
-	return harness.AmazonPay(g.Notification(id, harness.ChargeMessage(id)))
-}
-
-func ipnChangedAfterSigning(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("mf-ipn")
-	m := g.Notification(id, harness.ChargeMessage(id))
-	m.Message = harness.ChargeMessage(id + "-changed")
-	return harness.AmazonPay(m)
-}
-
-// ipnConfirmationToAnotherHost is a signed SubscriptionConfirmation whose SubscribeURL is not on
-// an SNS host: kept in the quarantine rather than confirmed.
-func ipnConfirmationToAnotherHost(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	m := &snsverify.Message{
-		Type: snsverify.TypeSubscriptionConfirmation, MessageID: uniq("mf-confirm"), Token: uniq("token"), TopicARN: harness.TopicARN,
-		Message:      "You have chosen to subscribe to the topic " + harness.TopicARN + ".\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-		SubscribeURL: "https://evil.example.com/?Action=ConfirmSubscription&Token=x",
-		Timestamp:    time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-	}
-	g.SNS.Sign(m)
-	return harness.AmazonPay(m)
-}
-
 const genuineResponseURL = "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/gw/1%7CAmazonPayIpnSafelist%7Cr?X-Amz-Signature=sig"
 
 // safelistEvent sends a Delete event with responseURL to the safelisting function's handler as
@@ -392,11 +317,11 @@ func safelistEvent(responseURL string) func(*testing.T, *harness.Gateway) string
 		defer func() { http.DefaultClient.Transport = saved }()
 
 		var err error
-		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: uniq("req")})
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: harness.Unique("req")})
 		logs := captureStdout(t, func() {
 			log := envconfig.Logger()
 			h := safelist.LambdaHandler(log, "eu-west-1", safelist.ResourceHandler(log, safelist.Target{Endpoint: "https://abc123.execute-api.eu-west-1.amazonaws.com/amazon-pay/ipn"}, nil))
-			_, err = h(ctx, cfn.Event{RequestType: cfn.RequestDelete, RequestID: uniq("cfn"), PhysicalResourceID: "p",
+			_, err = h(ctx, cfn.Event{RequestType: cfn.RequestDelete, RequestID: harness.Unique("cfn"), PhysicalResourceID: "p",
 				ResponseURL: responseURL, StackID: "arn:aws:cloudformation:eu-west-1:123456789012:stack/gw/1", LogicalResourceID: "AmazonPayIpnSafelist"})
 		})
 		if err != nil {

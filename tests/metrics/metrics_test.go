@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
-	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
@@ -26,13 +25,6 @@ import (
 var local *testenv.Local
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
-
-var seq int
-
-func uniq(prefix string) string {
-	seq++
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), seq)
-}
 
 type want struct {
 	outcome, reason string
@@ -91,77 +83,10 @@ func oversize(build func(g *harness.Gateway) events.APIGatewayV2HTTPRequest) fun
 	}
 }
 
-func shippingOK(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("m-ship")
-	return harness.Shipping(harness.ShippingBody(id, time.Now(), harness.OTP{TrackingID: id, Code: "482913", TTL: time.Now().Add(time.Hour).UnixMilli()}))
-}
-
-func shippingWrongKey(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	r := shippingOK(g)
-	r.Headers["x-api-key"] = "not-the-dev-api-key-0123456789abcdef"
-	return r
-}
-
-func shippingInvalid(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	return harness.Shipping(harness.ShippingBody(uniq("m-ship-bad"), time.Now(), harness.OTP{Code: "482913", TTL: time.Now().Add(time.Hour).UnixMilli()}))
-}
-
-func apsParams() map[string]string {
-	ref := uniq("m-order")
-	return harness.APSParams(ref, ref)
-}
-
-func apsOK(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	return harness.APS("/aps/transaction-feedback", harness.SignAPS(apsParams()), false)
-}
-
-func apsWrongSignature(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	p := harness.SignAPS(apsParams())
-	p["signature"] = strings.Repeat("0", len(p["signature"]))
-	return harness.APS("/aps/transaction-feedback", p, false)
-}
-
-func apsInvalid(*harness.Gateway) events.APIGatewayV2HTTPRequest {
-	p := apsParams()
-	p["status"] = "ab"
-	return harness.APS("/aps/transaction-feedback", harness.SignAPS(p), false)
-}
-
-func ipnOK(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("m-ipn")
-	return harness.AmazonPay(g.Notification(id, harness.ChargeMessage(id)))
-}
-
-func ipnChanged(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("m-ipn")
-	m := g.Notification(id, harness.ChargeMessage(id))
-	m.Message = harness.ChargeMessage(id + "-changed")
-	return harness.AmazonPay(m)
-}
-
-func ipnOtherTopic(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	id := uniq("m-ipn")
-	m := g.Notification(id, harness.ChargeMessage(id))
-	m.TopicARN = "arn:aws:sns:eu-west-1:999999999999:someone-elses-topic"
-	g.SNS.Sign(m)
-	return harness.AmazonPay(m)
-}
-
-func ipnConfirmationToAnotherHost(g *harness.Gateway) events.APIGatewayV2HTTPRequest {
-	m := &snsverify.Message{
-		Type: snsverify.TypeSubscriptionConfirmation, MessageID: uniq("m-confirm"), Token: uniq("token"), TopicARN: harness.TopicARN,
-		Message:      "You have chosen to subscribe to the topic " + harness.TopicARN + ".\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-		SubscribeURL: "https://evil.example.com/?Action=ConfirmSubscription&Token=x",
-		Timestamp:    time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-	}
-	g.SNS.Sign(m)
-	return harness.AmazonPay(m)
-}
-
 func steps() []step {
-	shipFirst, shipAgain := same(shippingOK)
-	apsFirst, apsAgain := same(apsOK)
-	ipnFirst, ipnAgain := same(ipnOK)
+	shipFirst, shipAgain := same(harness.ShippingOK)
+	apsFirst, apsAgain := same(harness.APSOK)
+	ipnFirst, ipnAgain := same(harness.IPNOK)
 	one := func(kv ...any) map[string]int64 {
 		m := map[string]int64{}
 		for i := 0; i < len(kv); i += 2 {
@@ -172,29 +97,29 @@ func steps() []step {
 	return []step{
 		{"accepted", "shipping", 200, shipFirst, false, want{"accepted", "none", one("OtpsStored", 1, "OtpsStale", 0, "EventsPublished", 1, "PublishRetries", 0), false, false}},
 		{"duplicate", "shipping", 200, shipAgain, false, want{"duplicate", "none", one("OtpsStored", 0, "EventsPublished", 0), false, false}},
-		{"quarantined", "shipping", 202, req(shippingInvalid), false, want{"quarantined", "invalid_payload", one("OtpsStored", 0, "EventsPublished", 0), false, false}},
+		{"quarantined", "shipping", 202, req(harness.ShippingWithoutTrackingID), false, want{"quarantined", "invalid_payload", one("OtpsStored", 0, "EventsPublished", 0), false, false}},
 		{"replay", "shipping", 202, replayOf, false, want{"quarantined", "invalid_payload", nil, false, true}},
-		{"unauthorized", "shipping", 401, req(shippingWrongKey), false, want{"unauthorized", "unauthorized", one("EventsPublished", 0), false, false}},
-		{"too_large", "shipping", 413, req(oversize(shippingOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
-		{"rejected", "shipping", 405, req(get(shippingOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
-		{"unavailable", "shipping", 503, req(shippingOK), true, want{"unavailable", "temporarily_unavailable", one("OtpsStored", 1, "EventsPublished", 0), true, false}},
+		{"unauthorized", "shipping", 401, req(harness.ShippingWrongKey), false, want{"unauthorized", "unauthorized", one("EventsPublished", 0), false, false}},
+		{"too_large", "shipping", 413, req(oversize(harness.ShippingOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
+		{"rejected", "shipping", 405, req(get(harness.ShippingOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
+		{"unavailable", "shipping", 503, req(harness.ShippingOK), true, want{"unavailable", "temporarily_unavailable", one("OtpsStored", 1, "EventsPublished", 0), true, false}},
 
 		{"accepted", "aps", 200, apsFirst, false, want{"accepted", "none", one("OtpsStored", 0, "EventsPublished", 1, "PublishRetries", 0), false, false}},
 		{"duplicate", "aps", 200, apsAgain, false, want{"duplicate", "none", one("EventsPublished", 0), false, false}},
-		{"quarantined", "aps", 202, req(apsInvalid), false, want{"quarantined", "invalid_payload", nil, false, false}},
-		{"unauthorized", "aps", 401, req(apsWrongSignature), false, want{"unauthorized", "unauthorized", nil, false, false}},
-		{"too_large", "aps", 413, req(oversize(apsOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
-		{"rejected", "aps", 405, req(get(apsOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
-		{"unavailable", "aps", 503, req(apsOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
+		{"quarantined", "aps", 202, req(harness.APSInvalidStatus), false, want{"quarantined", "invalid_payload", nil, false, false}},
+		{"unauthorized", "aps", 401, req(harness.APSWrongSignature), false, want{"unauthorized", "unauthorized", nil, false, false}},
+		{"too_large", "aps", 413, req(oversize(harness.APSOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
+		{"rejected", "aps", 405, req(get(harness.APSOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
+		{"unavailable", "aps", 503, req(harness.APSOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
 
 		{"accepted", "amazon-pay", 200, ipnFirst, false, want{"accepted", "none", one("EventsPublished", 1, "PublishRetries", 0), false, false}},
 		{"duplicate", "amazon-pay", 200, ipnAgain, false, want{"duplicate", "none", one("EventsPublished", 0), false, false}},
-		{"quarantined", "amazon-pay", 202, req(ipnConfirmationToAnotherHost), false, want{"quarantined", "invalid_subscription", nil, false, false}},
-		{"unauthorized", "amazon-pay", 401, req(ipnChanged), false, want{"unauthorized", "unauthorized", nil, false, false}},
-		{"forbidden", "amazon-pay", 403, req(ipnOtherTopic), false, want{"forbidden", "forbidden", nil, false, false}},
-		{"too_large", "amazon-pay", 413, req(oversize(ipnOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
-		{"rejected", "amazon-pay", 405, req(get(ipnOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
-		{"unavailable", "amazon-pay", 503, req(ipnOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
+		{"quarantined", "amazon-pay", 202, req(harness.IPNConfirmationToAnotherHost), false, want{"quarantined", "invalid_subscription", nil, false, false}},
+		{"unauthorized", "amazon-pay", 401, req(harness.IPNChangedAfterSigning), false, want{"unauthorized", "unauthorized", nil, false, false}},
+		{"forbidden", "amazon-pay", 403, req(harness.IPNOtherTopic), false, want{"forbidden", "forbidden", nil, false, false}},
+		{"too_large", "amazon-pay", 413, req(oversize(harness.IPNOK)), false, want{"too_large", "payload_too_large", nil, false, false}},
+		{"rejected", "amazon-pay", 405, req(get(harness.IPNOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
+		{"unavailable", "amazon-pay", 503, req(harness.IPNOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
 	}
 }
 
