@@ -19,6 +19,7 @@ import (
 
 func main() {
 	log := envconfig.Logger()
+	envconfig.SetMemoryLimit(log)
 	// LambdaWrap (inside LambdaHandler) always answers CloudFormation (SUCCESS or FAILED). Lambda
 	// sets AWS_REGION, the region of the stack and so of its response bucket.
 	lambda.Start(safelist.LambdaHandler(log, os.Getenv("AWS_REGION"), handler(context.Background(), log)))

@@ -28,8 +28,10 @@ func FromEnv[C any](ctx context.Context, log *slog.Logger, read func() (C, error
 
 // Start builds the function with build and serves Lambda invocations with it. A configuration
 // error fails the init, so that Lambda reports the function as broken instead of taking traffic.
+// The Go runtime's memory limit follows the function's memory size (envconfig.SetMemoryLimit).
 func Start(build func(context.Context, *slog.Logger) (LambdaHandler, error)) {
 	log := envconfig.Logger()
+	envconfig.SetMemoryLimit(log)
 	h, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("configuration error", "error", err)

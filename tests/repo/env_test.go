@@ -32,7 +32,8 @@ var envReaders = map[string][]string{
 // TestFunctionsReadExactlyTheirTemplateEnvironment reads the code each function links: every
 // variable it reads (a literal name passed to os.Getenv, envconfig or secrets.ReadSetting) must be
 // one template.yaml gives that function, and every variable the template gives it must be read.
-// Lambda's own AWS_* variables are the runtime's, not the template's. This complements
+// Lambda's own AWS_* variables are the runtime's, not the template's, and so is GOMEMLIMIT, the Go
+// runtime's, which an operator may set to override envconfig.SetMemoryLimit. This complements
 // testenv.SetFunctionEnv, which holds the tests' environments to the template.
 func TestFunctionsReadExactlyTheirTemplateEnvironment(t *testing.T) {
 	dir := root(t)
@@ -113,7 +114,7 @@ func envRead(t *testing.T, dir, pkg string) []string {
 					return true
 				}
 				name, _ := strconv.Unquote(lit.Value)
-				if !strings.HasPrefix(name, "AWS_") && !slices.Contains(names, name) {
+				if !strings.HasPrefix(name, "AWS_") && name != "GOMEMLIMIT" && !slices.Contains(names, name) {
 					names = append(names, name)
 				}
 				return true
