@@ -70,7 +70,7 @@ func (keeper) Keep(context.Context, *slog.Logger, *events.APIGatewayV2HTTPReques
 type acceptAll struct{}
 
 func (acceptAll) Authenticate(context.Context, *events.APIGatewayV2HTTPRequest) error { return nil }
-func (acceptAll) Challenge() string                                                 { return "" }
+func (acceptAll) Challenge() string                                                   { return "" }
 
 type acceptSNS struct{}
 
