@@ -26,6 +26,25 @@ var knownParams = []string{
 	"token_name",
 }
 
+// sortedKnownParams is knownParams sorted, once: readsOtherwise merges it with each message's names.
+var sortedKnownParams = slices.Compact(slices.Sorted(slices.Values(knownParams)))
+
+// union merges the sorted, duplicate-free a and b into one sorted, duplicate-free list.
+func union(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := strings.Compare(a[0], b[0]); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // Bounds on the search for other readings: an APS message has a handful of "=" in its values, so
 // a message with more is quarantined rather than searched.
 const (
@@ -113,7 +132,7 @@ func readsOtherwise(p map[string]string) (string, bool) {
 		at += len(k) + 1 + len(p[k])
 	}
 	var cands []candidate
-	for _, k := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(names), knownParams...)))) {
+	for _, k := range union(names, sortedKnownParams) {
 		pat := k + "="
 		for off := 0; ; {
 			i := strings.Index(text[off:], pat)
@@ -126,6 +145,11 @@ func readsOtherwise(p map[string]string) (string, bool) {
 				return "", true
 			}
 		}
+	}
+	// A reading passes only if it reads one of p's names at another place: without such a
+	// place there is nothing to search.
+	if !slices.ContainsFunc(cands, func(c candidate) bool { _, ours := p[c.name]; return ours && !c.own }) {
+		return "", false
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Or(a.at-b.at, strings.Compare(a.name, b.name)) })
 
