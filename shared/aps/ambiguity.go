@@ -131,18 +131,20 @@ func readsOtherwise(p map[string]string) (string, bool) {
 		starts = append(starts, at)
 		at += len(k) + 1 + len(p[k])
 	}
+	// Every "name=" ends at an "=": one pass over the text's "=" finds them all, in any order
+	// (they are sorted below).
+	all := union(names, sortedKnownParams)
 	var cands []candidate
-	for _, k := range union(names, sortedKnownParams) {
-		pat := k + "="
-		for off := 0; ; {
-			i := strings.Index(text[off:], pat)
-			if i < 0 {
-				break
-			}
-			cands = append(cands, candidate{off + i, k, own[off+i] == k})
-			off += i + 1
-			if len(cands) > maxCandidates {
-				return "", true
+	for e := 0; e < len(text); e++ {
+		if text[e] != '=' {
+			continue
+		}
+		for _, k := range all {
+			if at := e - len(k); at >= 0 && text[at:e] == k {
+				cands = append(cands, candidate{at, k, own[at] == k})
+				if len(cands) > maxCandidates {
+					return "", true
+				}
 			}
 		}
 	}
