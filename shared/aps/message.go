@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
@@ -96,9 +97,8 @@ func jsonParamsFast(body []byte) (map[string]string, bool) {
 	if !utf8.Valid(body) {
 		return nil, false
 	}
-	var raw map[string]json.RawMessage
-	// A repeated name would be resolved to its last value: seen as fewer keys than members.
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil || len(raw) != topLevelMembers(body) {
+	raw, ok := jsonobject.Members(body)
+	if !ok {
 		return nil, false
 	}
 	params := make(map[string]string, len(raw))
@@ -109,42 +109,6 @@ func jsonParamsFast(body []byte) (map[string]string, bool) {
 		}
 	}
 	return params, true
-}
-
-// topLevelMembers counts the members of the valid JSON object body: its commas outside strings
-// and nested values, plus one unless it is empty.
-func topLevelMembers(body []byte) int {
-	n, depth, inString, empty := 0, 0, false, true
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case inString:
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			continue
-		case c == '}' || c == ']':
-			depth--
-			continue
-		case c == ',' && depth == 1:
-			n++
-		}
-		if depth == 1 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			empty = false
-		}
-	}
-	if empty {
-		return 0
-	}
-	return n + 1
 }
 
 // jsonParamsTokens reads a flat JSON object token by token, so a repeated name is seen rather than
@@ -223,12 +187,8 @@ func jsonValue(raw json.RawMessage) (string, error) {
 	case len(raw) == 0:
 		return "", fmt.Errorf("is empty")
 	case raw[0] == '"':
-		// Unmarshal has checked the string: without escapes, its text is its value.
-		if bytes.IndexByte(raw, '\\') < 0 && len(raw) >= 2 {
-			return string(raw[1 : len(raw)-1]), nil
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, ok := jsonobject.String(raw)
+		if !ok {
 			return "", fmt.Errorf("is not a valid string")
 		}
 		return s, nil
