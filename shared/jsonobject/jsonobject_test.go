@@ -90,4 +90,3 @@ func FuzzMembers(f *testing.F) {
 		}
 	})
 }
-
