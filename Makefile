@@ -68,6 +68,9 @@ bench: ## per webhook, the in-process path / the bare JSON baseline (median of B
 	  | awk '/^BenchmarkRatio\// { for (i = 2; i < NF; i++) if ($$(i+1) == "x-baseline") { n = $$1; sub(/^BenchmarkRatio\//, "", n); sub(/-[0-9]+$$/, "", n); print n, $$i } }' \
 	  | sort -k1,1 -k2,2g | awk 'function out() { if (c) printf "  %-12s %.2fx\n", k, (c % 2) ? v[(c+1)/2] : (v[c/2] + v[c/2+1]) / 2 } \
 	    BEGIN { print "\npath / baseline per webhook (median; goal <= 3):" } $$1 != k { out(); k = $$1; c = 0 } { v[++c] = $$2 } END { out() }'
+	@echo; echo "verification / Go's own crypto for the same operation (x-crypto):"
+	@$(GO) test -run '^$$' -bench '^BenchmarkIssue13_' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
+	  | awk '/^Benchmark/ { for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-60s %.2fx\n", $$1, $$i }'
 
 bench-all: ## run every benchmark (some need moto_server)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
