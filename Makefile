@@ -70,7 +70,8 @@ bench: ## per webhook, the in-process path / the bare JSON baseline (median of B
 	    BEGIN { print "\npath / baseline per webhook (median; goal <= 3):" } $$1 != k { out(); k = $$1; c = 0 } { v[++c] = $$2 } END { out() }'
 	@echo; echo "verification / Go's own crypto for the same operation (x-crypto):"
 	@$(GO) test -run '^$$' -bench '^BenchmarkIssue13_' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
-	  | awk '/^Benchmark/ { for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-60s %.2fx\n", $$1, $$i }'
+	  | awk '/^pkg:/ { p = $$2; sub(/.*\/shared\//, "", p) } /^Benchmark/ { n = $$1; sub(/^BenchmarkIssue13_/, "", n); sub(/-[0-9]+$$/, "", n); \
+	    for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-14s %-40s %.2fx\n", p, n, $$i }'
 
 bench-all: ## run every benchmark (some need moto_server)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
