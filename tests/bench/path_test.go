@@ -257,3 +257,17 @@ func BenchmarkBaseline(b *testing.B) {
 		})
 	}
 }
+
+// TestIssue13_PathsAnswer200: every benchmarked path answers its sample 200 (so that a benchmark
+// never measures a rejection), and the verification subtracted for APS accepts.
+func TestIssue13_PathsAnswer200(t *testing.T) {
+	for _, c := range cases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			run(t, c)
+			if c.verify != nil {
+				c.verify()
+			}
+			baseline(c.body)
+		})
+	}
+}
