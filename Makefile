@@ -27,7 +27,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-api-key.json
 
-.PHONY: help tools build test lint fmt bench fuzz run invoke safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test lint fmt bench bench-all fuzz run invoke safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -60,7 +60,20 @@ schemas: ## write docs/schemas (a JSON Schema Draft 4 file per detail-type) and 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## run the benchmarks
+# Each webhook's in-process path against a bare JSON round trip of its body, measured in the same
+# run (tests/bench); the goal is x-baseline <= 3. The median of BENCHCOUNT runs is printed.
+BENCHCOUNT ?= 5
+bench: ## per webhook, the in-process path / the bare JSON baseline (median of BENCHCOUNT runs)
+	@$(GO) test -run '^$$' -bench '^BenchmarkRatio$$' -count $(BENCHCOUNT) ./tests/bench | tee /dev/stderr \
+	  | awk '/^BenchmarkRatio\// { for (i = 2; i < NF; i++) if ($$(i+1) == "x-baseline") { n = $$1; sub(/^BenchmarkRatio\//, "", n); sub(/-[0-9]+$$/, "", n); print n, $$i } }' \
+	  | sort -k1,1 -k2,2g | awk 'function out() { if (c) printf "  %-12s %.2fx\n", k, (c % 2) ? v[(c+1)/2] : (v[c/2] + v[c/2+1]) / 2 } \
+	    BEGIN { print "\npath / baseline per webhook (median; goal <= 3):" } $$1 != k { out(); k = $$1; c = 0 } { v[++c] = $$2 } END { out() }'
+	@echo; echo "verification / Go's own crypto for the same operation (x-crypto):"
+	@$(GO) test -run '^$$' -bench '^BenchmarkIssue13_' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
+	  | awk '/^pkg:/ { p = $$2; sub(/.*\/shared\//, "", p) } /^Benchmark/ { n = $$1; sub(/^BenchmarkIssue13_/, "", n); sub(/-[0-9]+$$/, "", n); \
+	    for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-14s %-40s %.2fx\n", p, n, $$i }'
+
+bench-all: ## run every benchmark (some need moto_server)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 FUZZTIME ?= 20s

@@ -26,6 +26,25 @@ var knownParams = []string{
 	"token_name",
 }
 
+// sortedKnownParams is knownParams sorted, once: readsOtherwise merges it with each message's names.
+var sortedKnownParams = slices.Compact(slices.Sorted(slices.Values(knownParams)))
+
+// union merges the sorted, duplicate-free a and b into one sorted, duplicate-free list.
+func union(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := strings.Compare(a[0], b[0]); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // Bounds on the search for other readings: an APS message has a handful of "=" in its values, so
 // a message with more is quarantined rather than searched.
 const (
@@ -112,20 +131,27 @@ func readsOtherwise(p map[string]string) (string, bool) {
 		starts = append(starts, at)
 		at += len(k) + 1 + len(p[k])
 	}
+	// Every "name=" ends at an "=": one pass over the text's "=" finds them all, in any order
+	// (they are sorted below).
+	all := union(names, sortedKnownParams)
 	var cands []candidate
-	for _, k := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(names), knownParams...)))) {
-		pat := k + "="
-		for off := 0; ; {
-			i := strings.Index(text[off:], pat)
-			if i < 0 {
-				break
-			}
-			cands = append(cands, candidate{off + i, k, own[off+i] == k})
-			off += i + 1
-			if len(cands) > maxCandidates {
-				return "", true
+	for e := 0; e < len(text); e++ {
+		if text[e] != '=' {
+			continue
+		}
+		for _, k := range all {
+			if at := e - len(k); at >= 0 && text[at:e] == k {
+				cands = append(cands, candidate{at, k, own[at] == k})
+				if len(cands) > maxCandidates {
+					return "", true
+				}
 			}
 		}
+	}
+	// A reading passes only if it reads one of p's names at another place: without such a
+	// place there is nothing to search.
+	if !slices.ContainsFunc(cands, func(c candidate) bool { _, ours := p[c.name]; return ours && !c.own }) {
+		return "", false
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Or(a.at-b.at, strings.Compare(a.name, b.name)) })
 

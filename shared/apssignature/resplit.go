@@ -3,7 +3,6 @@ package apssignature
 import (
 	"iter"
 	"slices"
-	"strings"
 )
 
 // Resplit is another reading of the same signed text. Pairs are signed as name=value with no
@@ -48,16 +47,17 @@ func Resplits(params map[string]string) iter.Seq[Resplit] {
 			own[i] = boundary{at, k}
 			at += len(k) + 1 + len(params[k])
 		}
+		// Every "name=" ends at an "=": look for the names only there, in the order of offsets.
+		var eqs []int
+		for e := 0; e < len(text); e++ {
+			if text[e] == '=' {
+				eqs = append(eqs, e)
+			}
+		}
 		for j, n := range names {
-			pat := n + "="
-			for off := 0; off < len(text); {
-				i := strings.Index(text[off:], pat)
-				if i < 0 {
-					break
-				}
-				q := off + i
-				off = q + 1
-				if q == own[j].at {
+			for _, e := range eqs {
+				q := e - len(n)
+				if q < 0 || text[q:e] != n || q == own[j].at {
 					continue
 				}
 				if r, ok := resplitAt(text, own, j, q); ok && !yield(r) {

@@ -94,6 +94,13 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 	}
 	// Batches go out concurrently (bounded): a large accumulated delivery must fit in the
 	// function's few seconds. The first failure is reported; the other batches still finish.
+	switch {
+	case len(entries) == 0:
+		return nil
+	case len(entries) <= maxBatch:
+		// One batch: no goroutine for it.
+		return p.putBatch(ctx, entries)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, batchConcurrency)
 	errs := make([]error, (len(entries)+maxBatch-1)/maxBatch)

@@ -141,9 +141,11 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-AnswerReserve))
 		defer cancel()
 	}
-	log = log.With("requestId", req.RequestContext.RequestID)
+	// One With for both ids: each With copies the handler's preformatted attributes.
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("awsRequestId", lc.AwsRequestID)
+		log = log.With("requestId", req.RequestContext.RequestID, "awsRequestId", lc.AwsRequestID)
+	} else {
+		log = log.With("requestId", req.RequestContext.RequestID)
 	}
 	resp := handle(ctx, log, req)
 	level := slog.LevelInfo

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -70,7 +72,16 @@ const (
 	MaxBytes = 256 << 10
 )
 
-var namespacePattern = regexp.MustCompile(`^[a-zA-Z0-9._#:/-]+$`)
+// validNamespace: ^[a-zA-Z0-9._#:/-]+$, checked without a regexp (once per EMF line).
+func validNamespace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._#:/-", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // Metric is one metric definition; its value is the root member of the same name.
 type Metric struct {
@@ -113,7 +124,7 @@ func (o Object) Validate() error {
 		return invalid("member _aws is reserved")
 	}
 	for _, d := range o.Directives {
-		if len(d.Namespace) > maxNamespace || !namespacePattern.MatchString(d.Namespace) {
+		if len(d.Namespace) > maxNamespace || !validNamespace(d.Namespace) {
 			return invalid("namespace %q", d.Namespace)
 		}
 		if len(d.Metrics) == 0 || len(d.Metrics) > MaxMetrics {
@@ -201,15 +212,7 @@ func (o Object) MarshalJSON() ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	root := make(map[string]any, len(o.Members)+1)
-	for k, v := range o.Members {
-		root[k] = v
-	}
-	root["_aws"] = struct {
-		Timestamp         int64       `json:"Timestamp"`
-		CloudWatchMetrics []Directive `json:"CloudWatchMetrics"`
-	}{o.Timestamp.UnixMilli(), o.Directives}
-	b, err := json.Marshal(root)
+	b, err := o.appendJSON(make([]byte, 0, 1024))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -217,6 +220,73 @@ func (o Object) MarshalJSON() ([]byte, error) {
 		return nil, invalid("%d bytes, want at most %d", len(b), MaxBytes)
 	}
 	return b, nil
+}
+
+// awsMember is the "_aws" member of an EMF object.
+type awsMember struct {
+	Timestamp         int64       `json:"Timestamp"`
+	CloudWatchMetrics []Directive `json:"CloudWatchMetrics"`
+}
+
+// appendJSON appends o as json.Marshal encodes a map of its members and "_aws" (keys sorted,
+// HTML-safe escaping), without the map and its reflection: one is written per delivery.
+func (o Object) appendJSON(b []byte) ([]byte, error) {
+	keys := make([]string, 0, len(o.Members)+1)
+	for k := range o.Members {
+		keys = append(keys, k)
+	}
+	keys = append(keys, "_aws")
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		var err error
+		if k == "_aws" { // Validate refuses a member of that name
+			b, err = appendMarshal(b, awsMember{o.Timestamp.UnixMilli(), o.Directives})
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch v := o.Members[k].(type) {
+		case string:
+			b = appendString(b, v)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case int64:
+			b = strconv.AppendInt(b, v, 10)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		default:
+			b, err = appendMarshal(b, v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string: as it is when nothing in it needs escaping.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendMarshal(b []byte, v any) ([]byte, error) {
+	q, err := json.Marshal(v)
+	return append(b, q...), err
 }
 
 // Writer writes objects to an output, typically the function's stdout, one line each.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,23 @@ type Handle func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay
 
 // LambdaHandler is a function's entry point: API Gateway requests and replay orders.
 type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error)
+
+// Invoke makes h a lambda.Handler, which lambda.Start serves as it is: the payload reaches h as
+// Lambda sent it, decoded once (a handler func would have it decoded into a json.RawMessage
+// first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping).
+func (h LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	resp, err := h(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
 
 // Handle invokes h with an API Gateway request, as Lambda would.
 func (h LambdaHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

@@ -114,36 +114,44 @@ func (s *Steps) store(ctx context.Context, log *slog.Logger, n *Notification) ([
 	// so the delivery fits in the function's few seconds instead of timing out on every retry.
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
 	errs := make([]error, len(n.OTPs))
-	sem := make(chan struct{}, storeConcurrency)
-	var wg sync.WaitGroup
-	for i, o := range n.OTPs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			outcomes[i], errs[i] = s.OTPs.Put(ctx, otpstore.OTP{
-				TrackingID:             o.TrackingID,
-				AlternateLegTrackingID: o.AlternateLegTrackingID,
-				Code:                   o.VerificationCode,
-				ExpiresAt:              o.ExpiresAt(),
-				ShipmentType:           o.ShipmentType,
-				EventCode:              o.EventCode,
-				AppID:                  o.AppID,
-				DeliveryID:             n.Envelope.ID,
-				EventTime:              n.Envelope.Time,
-			})
-			// Counted as written, also when another write fails the delivery. An OTP already
-			// stored by an earlier attempt is current all the same.
-			switch {
-			case errs[i] != nil:
-			case outcomes[i] == otpstore.Stale:
-				metrics.Add(ctx, metrics.OtpsStale, 1)
-			default:
-				metrics.Add(ctx, metrics.OtpsStored, 1)
-			}
-		}()
+	put := func(i int) {
+		o := n.OTPs[i]
+		outcomes[i], errs[i] = s.OTPs.Put(ctx, otpstore.OTP{
+			TrackingID:             o.TrackingID,
+			AlternateLegTrackingID: o.AlternateLegTrackingID,
+			Code:                   o.VerificationCode,
+			ExpiresAt:              o.ExpiresAt(),
+			ShipmentType:           o.ShipmentType,
+			EventCode:              o.EventCode,
+			AppID:                  o.AppID,
+			DeliveryID:             n.Envelope.ID,
+			EventTime:              n.Envelope.Time,
+		})
+		// Counted as written, also when another write fails the delivery. An OTP already
+		// stored by an earlier attempt is current all the same.
+		switch {
+		case errs[i] != nil:
+		case outcomes[i] == otpstore.Stale:
+			metrics.Add(ctx, metrics.OtpsStale, 1)
+		default:
+			metrics.Add(ctx, metrics.OtpsStored, 1)
+		}
 	}
-	wg.Wait()
+	if len(n.OTPs) == 1 {
+		put(0) // the usual delivery: no goroutine for one write
+	} else {
+		sem := make(chan struct{}, storeConcurrency)
+		var wg sync.WaitGroup
+		for i := range n.OTPs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				put(i)
+			}()
+		}
+		wg.Wait()
+	}
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
 		if errs[i] != nil {

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
@@ -294,8 +295,9 @@ func optString(m map[string]json.RawMessage, prefix, name string, max int) (stri
 	if !ok || isNull(raw) {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	// raw was checked by the object's Unmarshal: an unescaped string is not decoded again.
+	s, ok := jsonobject.String(raw)
+	if !ok {
 		return "", fieldErr(path(prefix, name), "must be a string")
 	}
 	s = strings.TrimSpace(s)
