@@ -167,7 +167,10 @@ func (s *Store) writeAll(ctx context.Context, writes []Write) error {
 
 // completeAll marks keys done: one UpdateItem, or one transaction for several keys.
 func (s *Store) completeAll(ctx context.Context, keys []string) error {
-	if len(keys) == 1 {
+	switch len(keys) {
+	case 0:
+		return nil
+	case 1:
 		return s.Complete(ctx, keys[0])
 	}
 	in := &dynamodb.TransactWriteItemsInput{}
@@ -189,7 +192,10 @@ func (s *Store) completeAll(ctx context.Context, keys []string) error {
 // releaseAll forgets keys: one DeleteItem, or one transaction for several keys, so that a retry
 // never meets half of them held.
 func (s *Store) releaseAll(ctx context.Context, keys []string) error {
-	if len(keys) == 1 {
+	switch len(keys) {
+	case 0:
+		return nil
+	case 1:
 		return s.Release(ctx, keys[0])
 	}
 	in := &dynamodb.TransactWriteItemsInput{}
