@@ -4,7 +4,7 @@
 //  2. authenticate, unless the delivery is a replay from the quarantine;
 //  3. from here on the delivery is the sender's: a panic or a *Rejection quarantines it (202);
 //  4. plan: parse and validate into the work and its idempotency keys;
-//  5. do the work once per key (claimed in order, nested), then publish its events;
+//  5. do the work once per key (the keys claimed together, with the work's writes), then publish its events;
 //  6. answer: 200 accepted or duplicate, 429 in progress, 503 retry later — within the
 //     invocation's deadline less httpapi.AnswerReserve.
 //
