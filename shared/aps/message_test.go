@@ -19,6 +19,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
@@ -1072,7 +1073,7 @@ func TestSignatureWithAPhraseRotatedInSinceTheLastFetch(t *testing.T) {
 
 type onceFunc func(context.Context, func(context.Context) error) error
 
-func (f onceFunc) Do(ctx context.Context, _ string, _ time.Time, work func(context.Context) error) error {
+func (f onceFunc) DoAll(ctx context.Context, _ []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
 	return f(ctx, work)
 }
 

@@ -41,6 +41,7 @@ type dynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store claims and completes idempotency keys.
@@ -70,12 +71,17 @@ func (s *Store) Keeping(keep time.Duration) *Store {
 // Claim takes key for this invocation until inProgressUntil (the Lambda's deadline), after which
 // a crashed invocation's claim lapses. It returns ErrCompleted or ErrInProgress when it cannot.
 func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time) error {
-	now := s.now()
 	// The SDK retries a write whose answer was lost (a timeout, a cut connection); the retry then
 	// meets the first attempt's item. The claim's own token tells that item from another
 	// invocation's, which would otherwise turn a success into a 429 for every retry of the sender.
-	token := rand.Text()
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	return s.claimOne(ctx, key, rand.Text(), inProgressUntil)
+}
+
+// claimPut is the conditional write that claims key with token: it succeeds on a free key (never
+// claimed, expired, or a lapsed claim) and on the item of an earlier attempt with the same token.
+func (s *Store) claimPut(key, token string, inProgressUntil time.Time) *types.Put {
+	now := s.now()
+	return &types.Put{
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
 			KeyAttribute:       ddbattr.S(key),
@@ -84,38 +90,43 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 			"inProgressExpiry": ddbattr.N(inProgressUntil.UnixMilli()),
 			claimAttribute:     ddbattr.S(token),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms)"),
+		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms) OR #claim = :token"),
 		ExpressionAttributeNames: map[string]string{
-			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status",
+			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status", "#claim": claimAttribute,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": ddbattr.N(now.Unix()), ":nowms": ddbattr.N(now.UnixMilli()), ":inprogress": ddbattr.S(statusInProgress),
+			":token": ddbattr.S(token),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return fmt.Errorf("idempotency: claim: %w", err)
-	}
-	st, _ := ccf.Item["status"].(*types.AttributeValueMemberS)
-	if st != nil && st.Value == statusCompleted {
-		return ErrCompleted
-	}
-	if own, _ := ccf.Item[claimAttribute].(*types.AttributeValueMemberS); st != nil && st.Value == statusInProgress && own != nil && own.Value == token {
-		return nil
-	}
-	return ErrInProgress
 }
+
+// refused is why the claim of key failed, from the item that failed its condition.
+func refused(key string, item map[string]types.AttributeValue) error {
+	if st, _ := item["status"].(*types.AttributeValueMemberS); st != nil && st.Value == statusCompleted {
+		return &KeyError{Key: key, Err: ErrCompleted}
+	}
+	return &KeyError{Key: key, Err: ErrInProgress}
+}
+
+// KeyError names the key whose claim found the work done (ErrCompleted) or held (ErrInProgress).
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+const completeExpression = "SET #st = :done REMOVE inProgressExpiry"
 
 // Complete marks key done.
 func (s *Store) Complete(ctx context.Context, key string) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       map[string]types.AttributeValue{KeyAttribute: ddbattr.S(key)},
-		UpdateExpression:          aws.String("SET #st = :done REMOVE inProgressExpiry"),
+		UpdateExpression:          aws.String(completeExpression),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":done": ddbattr.S(statusCompleted)},
 	})
@@ -148,25 +159,5 @@ var ErrNotRecorded = errors.New("idempotency: completion not recorded")
 // the key completed, or releases it when work fails so that the sender's retry can run it again.
 // It returns ErrCompleted or ErrInProgress without running work, work's error, or ErrNotRecorded.
 func (s *Store) Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error {
-	if err := s.Claim(ctx, key, inProgressUntil); err != nil {
-		return err
-	}
-	if err := work(ctx); err != nil {
-		// Release even if ctx is done (the work may have run out of time): a stuck claim would
-		// hold off retries until its deadline. Bounded, so a hung table cannot hold the answer.
-		budget := releaseTimeout
-		if d, ok := ctx.Deadline(); ok {
-			budget = max(budget, time.Until(d))
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
-		defer cancel()
-		if rerr := s.Release(rctx, key); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	if err := s.Complete(ctx, key); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotRecorded, err)
-	}
-	return nil
+	return s.DoAll(ctx, []string{key}, nil, inProgressUntil, work)
 }

@@ -83,6 +83,27 @@ func New(client dynamoAPI, table string, now func() time.Time) *Store {
 // verificationCodeTTL, or the same TTL (OTPs all expire at end of day) and a later envelope time,
 // so deliveries arriving out of order never roll an OTP back.
 func (s *Store) Put(ctx context.Context, o OTP) (Outcome, error) {
+	put, refused := s.Write(o)
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: put.ReturnValuesOnConditionCheckFailure,
+	})
+	if err == nil {
+		return Stored, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return 0, fmt.Errorf("otpstore: put: %w", err)
+	}
+	return refused(ctx, ccf.Item)
+}
+
+// Write is Put's conditional write, for a transaction with other writes (the delivery's
+// idempotency claim), and what to make of the item that failed its condition (nil when DynamoDB
+// did not return it): Current or Stale. Rewriting the very same OTP (a redelivery) succeeds, so
+// that a transaction is not cancelled for it; such a write reports Stored.
+func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error)) {
 	item := map[string]types.AttributeValue{
 		KeyAttribute:          ddbattr.S(o.TrackingID),
 		"verificationCode":    ddbattr.S(o.Code),
@@ -100,37 +121,31 @@ func (s *Store) Put(ctx context.Context, o OTP) (Outcome, error) {
 			item[name] = ddbattr.S(v)
 		}
 	}
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	put := &types.Put{
 		TableName:                           &s.table,
 		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(#k) OR verificationCodeTTL < :ttl OR (verificationCodeTTL = :ttl AND eventTimeMs < :et)"),
+		ConditionExpression:                 aws.String("attribute_not_exists(#k) OR verificationCodeTTL < :ttl OR (verificationCodeTTL = :ttl AND (eventTimeMs < :et OR (eventTimeMs = :et AND verificationCode = :code)))"),
 		ExpressionAttributeNames:            map[string]string{"#k": KeyAttribute},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":ttl": item["verificationCodeTTL"], ":et": item["eventTimeMs"]},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":ttl": item["verificationCodeTTL"], ":et": item["eventTimeMs"], ":code": item["verificationCode"]},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return Stored, nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return 0, fmt.Errorf("otpstore: put: %w", err)
-	}
-	existing := ccf.Item
-	if existing == nil {
-		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(o.TrackingID), ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return 0, fmt.Errorf("otpstore: get after condition failure: %w", err)
+	return put, func(ctx context.Context, existing map[string]types.AttributeValue) (Outcome, error) {
+		if existing == nil {
+			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(o.TrackingID), ConsistentRead: aws.Bool(true)})
+			if err != nil {
+				return 0, fmt.Errorf("otpstore: get after condition failure: %w", err)
+			}
+			existing = out.Item
 		}
-		existing = out.Item
+		cur, err := decode(existing)
+		if err != nil {
+			return 0, err
+		}
+		if cur.Code == o.Code && cur.ExpiresAt.Equal(o.ExpiresAt) {
+			return Current, nil
+		}
+		return Stale, nil
 	}
-	cur, err := decode(existing)
-	if err != nil {
-		return 0, err
-	}
-	if cur.Code == o.Code && cur.ExpiresAt.Equal(o.ExpiresAt) {
-		return Current, nil
-	}
-	return Stale, nil
 }
 
 // ByTrackingID returns the unexpired OTP of a forward-leg tracking ID.

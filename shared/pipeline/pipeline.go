@@ -4,7 +4,7 @@
 //  2. authenticate, unless the delivery is a replay from the quarantine;
 //  3. from here on the delivery is the sender's: a panic or a *Rejection quarantines it (202);
 //  4. plan: parse and validate into the work and its idempotency keys;
-//  5. do the work once per key (claimed in order, nested), then publish its events;
+//  5. do the work once per key (the keys claimed together, with the work's writes), then publish its events;
 //  6. answer: 200 accepted or duplicate, 429 in progress, 503 retry later — within the
 //     invocation's deadline less httpapi.AnswerReserve.
 //
@@ -48,9 +48,11 @@ type Webhook[M any] interface {
 type Delivery struct {
 	// Log logs the rest of the delivery.
 	Log *slog.Logger
-	// Claims are the idempotency keys the work runs under, claimed in order, each inside the one
-	// before: the work runs once for each.
+	// Claims are the idempotency keys the work runs under, claimed together: the work runs once
+	// for each. When one cannot be claimed, the first such decides the answer.
 	Claims []Claim
+	// Writes are DynamoDB writes the work needs, made in the claims' own round trip, before Work.
+	Writes []idempotency.Write
 	// IDs go into the 200 body next to "status".
 	IDs map[string]any
 	// CountEvents adds "events", the number of events published, to the 200 body.
@@ -75,7 +77,7 @@ type Claim struct {
 }
 
 type onceRunner interface {
-	Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error
+	DoAll(ctx context.Context, keys []string, writes []idempotency.Write, inProgressUntil time.Time, work func(context.Context) error) error
 }
 
 type publisher interface {
@@ -178,7 +180,7 @@ func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events
 		deadline = p.now().Add(30 * time.Second)
 	}
 	published := 0
-	err := p.claim(ctx, log, d.Claims, deadline, func(ctx context.Context) error {
+	err := p.claim(ctx, log, d.Claims, d.Writes, deadline, func(ctx context.Context) error {
 		evs, err := d.Work(ctx, log)
 		if err != nil {
 			return err
@@ -201,17 +203,23 @@ func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events
 	return delivery.Answer(log, err, ids)
 }
 
-// claim runs work under claims, the first outermost.
-func (p *pipeline[M]) claim(ctx context.Context, log *slog.Logger, claims []Claim, deadline time.Time, work func(context.Context) error) error {
-	if len(claims) == 0 {
+// claim runs work under claims, taken together with writes.
+func (p *pipeline[M]) claim(ctx context.Context, log *slog.Logger, claims []Claim, writes []idempotency.Write, deadline time.Time, work func(context.Context) error) error {
+	if len(claims) == 0 && len(writes) == 0 {
 		return work(ctx)
 	}
-	c := claims[0]
-	err := p.Once.Do(ctx, c.Key, deadline, func(ctx context.Context) error {
-		return p.claim(ctx, log, claims[1:], deadline, work)
-	})
-	if c.IfDone != "" && errors.Is(err, idempotency.ErrCompleted) {
-		log.Warn(c.IfDone)
+	keys := make([]string, len(claims))
+	for i, c := range claims {
+		keys[i] = c.Key
+	}
+	err := p.Once.DoAll(ctx, keys, writes, deadline, work)
+	var ke *idempotency.KeyError
+	if errors.As(err, &ke) && errors.Is(err, idempotency.ErrCompleted) {
+		for _, c := range claims {
+			if c.Key == ke.Key && c.IfDone != "" {
+				log.Warn(c.IfDone)
+			}
+		}
 	}
 	return err
 }

@@ -52,15 +52,19 @@ type once struct {
 	claimed []string
 }
 
-func (o *once) Do(ctx context.Context, key string, _ time.Time, work func(context.Context) error) error {
-	o.claimed = append(o.claimed, key)
-	if o.done[key] {
-		return idempotency.ErrCompleted
+func (o *once) DoAll(ctx context.Context, keys []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
+	for _, key := range keys {
+		o.claimed = append(o.claimed, key)
+		if o.done[key] {
+			return &idempotency.KeyError{Key: key, Err: idempotency.ErrCompleted}
+		}
 	}
 	if err := work(ctx); err != nil {
 		return err
 	}
-	o.done[key] = true
+	for _, key := range keys {
+		o.done[key] = true
+	}
 	return nil
 }
 

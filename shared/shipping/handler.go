@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -24,11 +25,8 @@ type authenticator interface {
 }
 
 type otpWriter interface {
-	Put(ctx context.Context, o otpstore.OTP) (otpstore.Outcome, error)
+	Write(o otpstore.OTP) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (otpstore.Outcome, error))
 }
-
-// storeConcurrency bounds the OTP writes in flight for one delivery.
-const storeConcurrency = 16
 
 // DefaultMaxBodyBytes bounds a delivery; an OTP payload is a few hundred bytes per tracking ID.
 const DefaultMaxBodyBytes = 256 << 10
@@ -97,7 +95,12 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 		IDs:         map[string]any{"deliveryId": n.Envelope.ID},
 		CountEvents: true,
 	}
-	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) { return s.store(ctx, log, n) }
+	// The OTPs are written in the same transaction as the claim: one round trip, not two.
+	outcomes := make([]otpstore.Outcome, len(n.OTPs))
+	d.Writes = s.writes(n, outcomes)
+	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+		return s.events(ctx, log, n, outcomes), nil
+	}
 	if len(rejected) > 0 {
 		first := rejected[0]
 		d.Partly = pipeline.Invalid(first.Field, fmt.Sprintf("%d of %d detail entries are invalid (first: %s); the others were processed", len(rejected), len(n.Envelope.Details), first.Error()))
@@ -106,17 +109,12 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 	return d, nil
 }
 
-// store writes every OTP and returns the events to emit: one per OTP that is now current (stale ones
-// would announce a code that is no longer valid), one per other detail entry.
-func (s *Steps) store(ctx context.Context, log *slog.Logger, n *Notification) ([]eventbus.Event, error) {
-	received := s.now().UTC()
-	// An accumulated payload may carry hundreds of tracking IDs: write them concurrently (bounded)
-	// so the delivery fits in the function's few seconds instead of timing out on every retry.
-	outcomes := make([]otpstore.Outcome, len(n.OTPs))
-	errs := make([]error, len(n.OTPs))
-	put := func(i int) {
-		o := n.OTPs[i]
-		outcomes[i], errs[i] = s.OTPs.Put(ctx, otpstore.OTP{
+// writes are the conditional writes of n's OTPs; each records its outcome in outcomes (Stored
+// unless its condition finds a newer or the same OTP).
+func (s *Steps) writes(n *Notification, outcomes []otpstore.Outcome) []idempotency.Write {
+	ws := make([]idempotency.Write, len(n.OTPs))
+	for i, o := range n.OTPs {
+		put, refused := s.OTPs.Write(otpstore.OTP{
 			TrackingID:             o.TrackingID,
 			AlternateLegTrackingID: o.AlternateLegTrackingID,
 			Code:                   o.VerificationCode,
@@ -127,46 +125,37 @@ func (s *Steps) store(ctx context.Context, log *slog.Logger, n *Notification) ([
 			DeliveryID:             n.Envelope.ID,
 			EventTime:              n.Envelope.Time,
 		})
-		// Counted as written, also when another write fails the delivery. An OTP already
-		// stored by an earlier attempt is current all the same.
-		switch {
-		case errs[i] != nil:
-		case outcomes[i] == otpstore.Stale:
-			metrics.Add(ctx, metrics.OtpsStale, 1)
-		default:
-			metrics.Add(ctx, metrics.OtpsStored, 1)
-		}
+		ws[i] = idempotency.Write{Put: put, Refused: func(ctx context.Context, old map[string]types.AttributeValue) error {
+			out, err := refused(ctx, old)
+			if err != nil {
+				return fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, err)
+			}
+			outcomes[i] = out
+			return nil
+		}}
 	}
-	if len(n.OTPs) == 1 {
-		put(0) // the usual delivery: no goroutine for one write
-	} else {
-		sem := make(chan struct{}, storeConcurrency)
-		var wg sync.WaitGroup
-		for i := range n.OTPs {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				put(i)
-			}()
-		}
-		wg.Wait()
-	}
+	return ws
+}
+
+// events are the events to emit once the OTPs are written: one per OTP that is now current (stale
+// ones would announce a code that is no longer valid), one per other detail entry.
+func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, outcomes []otpstore.Outcome) []eventbus.Event {
+	received := s.now().UTC()
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, errs[i])
-		}
 		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
+		// An OTP already stored by an earlier attempt is current all the same.
 		if outcomes[i] == otpstore.Stale {
+			metrics.Add(ctx, metrics.OtpsStale, 1)
 			continue
 		}
+		metrics.Add(ctx, metrics.OtpsStored, 1)
 		evs = append(evs, OTPEvent(n.Envelope, o, received, s.IncludeOTP))
 	}
 	for i, o := range n.Others {
 		evs = append(evs, OtherEvent(n.Envelope, o, i, received, s.IncludeOTP))
 	}
-	return evs, nil
+	return evs
 }
 
 func (s *Steps) now() time.Time {

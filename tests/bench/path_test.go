@@ -28,6 +28,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
@@ -35,6 +36,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
@@ -47,7 +49,7 @@ import (
 
 type once struct{}
 
-func (once) Do(ctx context.Context, _ string, _ time.Time, work func(context.Context) error) error {
+func (once) DoAll(ctx context.Context, _ []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
 	return work(ctx)
 }
 
@@ -59,7 +61,11 @@ func (putter) PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*e
 
 type otps struct{}
 
-func (otps) Put(context.Context, otpstore.OTP) (otpstore.Outcome, error) { return otpstore.Stored, nil }
+func (otps) Write(otpstore.OTP) (*types.Put, func(context.Context, map[string]types.AttributeValue) (otpstore.Outcome, error)) {
+	return &types.Put{}, func(context.Context, map[string]types.AttributeValue) (otpstore.Outcome, error) {
+		return otpstore.Stored, nil
+	}
+}
 
 type keeper struct{}
 

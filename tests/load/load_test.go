@@ -54,9 +54,9 @@ var workload = sizes{
 // instead, and counted in the log: see findFaults and checkEvents.
 //
 // moto_server is the bottleneck: it serves ~200-280 requests/s on one core whatever the API, and
-// a delivery costs 3 requests (APS: claim, PutEvents, complete), 5 (Amazon Pay: its MessageId and
-// its signed text are claimed and completed) or 4+ (Shipping: plus one PutItem per OTP), a
-// duplicate 1. The run logs its measured throughput.
+// a delivery costs 3 requests (claim, PutEvents, complete; Shipping's OTPs and Amazon Pay's two
+// keys go in the claim's and the completion's transactions: see tests/calls), a duplicate 1. The
+// run logs its measured throughput.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: skipped in -short mode")

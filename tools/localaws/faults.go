@@ -44,6 +44,43 @@ type EventBridgeFaults struct {
 	reqFault RequestFault
 	inspect  EntryInspector
 	calls    int
+	// log records every request's target as it starts, and rounds counts those that started
+	// with none in flight: the calls a caller made one after the other.
+	log      []string
+	inFlight int
+	rounds   int
+}
+
+// Requests returns the targets (see Target) of the requests seen since the last ResetRequests, in
+// the order they arrived, and how many of them were sequential round trips: a request that arrived
+// while another was in flight (a concurrent batch) adds no round.
+func (f *EventBridgeFaults) Requests() (targets []string, rounds int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...), f.rounds
+}
+
+// ResetRequests forgets the requests seen so far.
+func (f *EventBridgeFaults) ResetRequests() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log, f.rounds = nil, 0
+}
+
+// track records r's start; the function it returns records its end.
+func (f *EventBridgeFaults) track(r *http.Request) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, Target(r))
+	if f.inFlight == 0 {
+		f.rounds++
+	}
+	f.inFlight++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.inFlight--
+	}
 }
 
 // Inspect installs fn (nil: none) to see every PutEvents entry, before any fault; Set leaves it.
@@ -139,6 +176,7 @@ type putEntry struct {
 }
 
 func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *http.Request) {
+	defer f.track(r)()
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	fault := f.fault
