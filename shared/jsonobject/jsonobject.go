@@ -6,6 +6,7 @@ package jsonobject
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Members returns the members of body, a JSON object, with their values' exact text; ok is false
@@ -19,9 +20,10 @@ func Members(body []byte) (members map[string]json.RawMessage, ok bool) {
 }
 
 // String returns the value of raw, a JSON string that json.Unmarshal has checked: without
-// escapes its text is its value, with them it is decoded.
+// escapes, and in valid UTF-8, its text is its value; otherwise it is decoded (json.Unmarshal
+// replaces invalid UTF-8 with U+FFFD, and so must this, or a value would not survive a round trip).
 func String(raw json.RawMessage) (string, bool) {
-	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		return string(raw[1 : len(raw)-1]), true
 	}
 	var s string

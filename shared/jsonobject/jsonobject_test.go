@@ -41,7 +41,7 @@ func TestIssue13_Members(t *testing.T) {
 }
 
 func TestIssue13_String(t *testing.T) {
-	for _, raw := range []string{`"plain"`, `"esc\"aped\u00e9\n"`, `""`} {
+	for _, raw := range []string{`"plain"`, `"esc\"aped\u00e9\n"`, `""`, "\"\x89 invalid UTF-8\""} {
 		var want string
 		if err := json.Unmarshal([]byte(raw), &want); err != nil {
 			t.Fatal(err)
