@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
@@ -97,11 +98,16 @@ func CreateBucketNamed(ctx context.Context, cfg aws.Config, name string) error {
 // S3 is an S3 client as the functions make it.
 func S3(cfg aws.Config) *s3.Client { return delivery.Objects(cfg) }
 
-// CreateBus creates an event bus and returns its name.
+// CreateBus creates an event bus and returns its name. One that exists already is this caller's
+// own, as with buckets: the SDK retried a request moto cut short.
 func CreateBus(ctx context.Context, cfg aws.Config) (string, error) {
 	name := unique("bus")
+	var exists *ebtypes.ResourceAlreadyExistsException
 	_, err := eventbridge.NewFromConfig(cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name})
-	return name, err
+	if err != nil && !errors.As(err, &exists) {
+		return "", err
+	}
+	return name, nil
 }
 
 // RouteToQueue creates, on bus, a rule with pattern that targets a new SQS queue, as a consumer
@@ -154,7 +160,17 @@ func ReceiveAll(ctx context.Context, cfg aws.Config, queueURL string, max int) (
 // CreateSecret stores value as a new secret and returns its ARN.
 func CreateSecret(ctx context.Context, cfg aws.Config, value string) (string, error) {
 	name := unique("secret")
-	out, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: &name, SecretString: &value})
+	sm := secretsmanager.NewFromConfig(cfg)
+	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: &name, SecretString: &value})
+	var exists *smtypes.ResourceExistsException
+	if errors.As(err, &exists) {
+		// This caller's own, made by an attempt whose answer moto cut short.
+		d, derr := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: &name})
+		if derr != nil {
+			return "", derr
+		}
+		return aws.ToString(d.ARN), nil
+	}
 	if err != nil {
 		return "", err
 	}
