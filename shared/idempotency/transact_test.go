@@ -13,7 +13,6 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
 // lostTransaction sends every TransactWriteItems twice and returns the second answer, as lostAnswer
@@ -47,21 +46,9 @@ func put(table, id string, n int, refused *int) idempotency.Write {
 // lost is still ours; writes beyond one transaction's 100 items are all made.
 func TestIssue13_DoAllClaimsAndWritesTogether(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := testenv.LoadTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, table := newTable(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	client := dynamodb.NewFromConfig(cfg)
 	s := idempotency.New(client, table, 48*time.Hour, clock)
 	retrying := idempotency.New(lostTransaction{client}, table, 48*time.Hour, clock)
 	deadline := now.Add(4 * time.Second)
