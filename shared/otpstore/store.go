@@ -79,30 +79,13 @@ func New(client dynamoAPI, table string, now func() time.Time) *Store {
 	return &Store{client: client, table: table, now: now}
 }
 
-// Put stores o unless a newer OTP for the same tracking ID is already there. Newer means a later
-// verificationCodeTTL, or the same TTL (OTPs all expire at end of day) and a later envelope time,
-// so deliveries arriving out of order never roll an OTP back.
-func (s *Store) Put(ctx context.Context, o OTP) (Outcome, error) {
-	put, refused := s.Write(o)
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
-		ReturnValuesOnConditionCheckFailure: put.ReturnValuesOnConditionCheckFailure,
-	})
-	if err == nil {
-		return Stored, nil
-	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return 0, fmt.Errorf("otpstore: put: %w", err)
-	}
-	return refused(ctx, ccf.Item)
-}
-
-// Write is Put's conditional write, for a transaction with other writes (the delivery's
-// idempotency claim), and what to make of the item that failed its condition (nil when DynamoDB
-// did not return it): Current or Stale. Rewriting the very same OTP (a redelivery) succeeds, so
-// that a transaction is not cancelled for it; such a write reports Stored.
+// Write is the conditional write that stores o unless a newer OTP for the same tracking ID is
+// already there (a later verificationCodeTTL, or the same TTL, as OTPs all expire at end of day, and
+// a later envelope time, so deliveries arriving out of order never roll an OTP back), for a
+// transaction with the delivery's idempotency claim; and what to make of the item that failed its
+// condition (nil when DynamoDB did not return it): Current or Stale. Rewriting the very same OTP
+// (a redelivery) succeeds, so that a transaction is not cancelled for it; such a write reports
+// Stored.
 func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error)) {
 	item := map[string]types.AttributeValue{
 		KeyAttribute:          ddbattr.S(o.TrackingID),
