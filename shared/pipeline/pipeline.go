@@ -14,7 +14,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +84,7 @@ type publisher interface {
 }
 
 type keeper interface {
-	Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why quarantine.Reason, replay bool) events.APIGatewayV2HTTPResponse
+	Kept(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why quarantine.Reason, replay bool) (quarantine.Answer, bool)
 }
 
 // Deps is what the pipeline runs a webhook's deliveries through.
@@ -140,19 +139,24 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 		if d.Partly == nil {
 			return p.process(ctx, d.Log, req, replay, d)
 		}
-		kept := p.keep(ctx, d.Log, req, replay, d.Partly)
-		if kept.StatusCode != 202 {
-			return kept
+		kept, ok := p.Quarantine.Kept(ctx, d.Log, req, d.Partly.reason(), replay)
+		if !ok {
+			return retryKeep()
 		}
-		done := p.process(ctx, d.Log.With(d.PartlyLog...), req, replay, d)
-		if done.StatusCode != 200 {
+		log := d.Log.With(d.PartlyLog...)
+		ids, err := p.settle(ctx, log, d)
+		if done := p.answer(ctx, log, req, replay, err, ids); done.StatusCode != 200 {
 			return done
 		}
-		body := map[string]any{}
-		for _, b := range []string{done.Body, kept.Body} {
-			_ = json.Unmarshal([]byte(b), &body)
+		// The work's ids with the quarantine's reason and key.
+		body := maps.Clone(ids)
+		if body == nil {
+			body = map[string]any{}
 		}
-		body["status"] = "quarantined"
+		body["status"], body["error"], body["message"], body["quarantineKey"] = kept.Status, kept.Error, kept.Message, kept.QuarantineKey
+		if kept.Field != "" {
+			body["field"] = kept.Field
+		}
 		return httpapi.JSON(202, body)
 	})
 }
@@ -171,10 +175,26 @@ func (p *pipeline[M]) guard(ctx context.Context, log *slog.Logger, req *events.A
 }
 
 func (p *pipeline[M]) keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, why *Rejection) events.APIGatewayV2HTTPResponse {
-	return p.Quarantine.Keep(ctx, log, req, why.reason(), replay)
+	kept, ok := p.Quarantine.Kept(ctx, log, req, why.reason(), replay)
+	if !ok {
+		return retryKeep()
+	}
+	return httpapi.JSON(202, kept)
+}
+
+// retryKeep answers a delivery that could be neither processed nor kept: the sender keeps it.
+func retryKeep() events.APIGatewayV2HTTPResponse {
+	return httpapi.RetryLater("the delivery could not be processed or kept; retry later")
 }
 
 func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, d Delivery) events.APIGatewayV2HTTPResponse {
+	ids, err := p.settle(ctx, log, d)
+	return p.answer(ctx, log, req, replay, err, ids)
+}
+
+// settle runs d's work under its claims and publishes its events; it returns the ids of the 200
+// body and the outcome.
+func (p *pipeline[M]) settle(ctx context.Context, log *slog.Logger, d Delivery) (map[string]any, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = p.now().Add(30 * time.Second)
@@ -188,10 +208,6 @@ func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events
 		published = len(evs)
 		return p.Events.Publish(ctx, evs)
 	})
-	var rej *Rejection
-	if errors.As(err, &rej) {
-		return p.keep(ctx, log, req, replay, rej)
-	}
 	ids := d.IDs
 	if d.CountEvents {
 		ids = maps.Clone(ids)
@@ -199,6 +215,16 @@ func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events
 			ids = map[string]any{}
 		}
 		ids["events"] = published
+	}
+	return ids, err
+}
+
+// answer is settle's outcome as the sender's answer: a *Rejection (a failure every retry would
+// repeat) quarantines the delivery.
+func (p *pipeline[M]) answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, err error, ids map[string]any) events.APIGatewayV2HTTPResponse {
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return p.keep(ctx, log, req, replay, rej)
 	}
 	return delivery.Answer(log, err, ids)
 }

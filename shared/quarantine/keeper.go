@@ -48,6 +48,16 @@ type Reason struct {
 // answers 503, so that the sender keeps the delivery. replay says the delivery is being replayed
 // from the quarantine, for the log.
 func (k *Keeper) Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why Reason, replay bool) events.APIGatewayV2HTTPResponse {
+	kept, ok := k.Kept(ctx, log, req, why, replay)
+	if !ok {
+		return httpapi.RetryLater("the delivery could not be processed or kept; retry later")
+	}
+	return httpapi.JSON(202, kept)
+}
+
+// Kept is Keep's work, for a caller that puts the quarantine's answer into an answer of its own:
+// the 202 body, or false when the quarantine could not be written (logged).
+func (k *Keeper) Kept(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why Reason, replay bool) (Answer, bool) {
 	now := time.Now
 	if k.Now != nil {
 		now = k.Now
@@ -67,10 +77,10 @@ func (k *Keeper) Keep(ctx context.Context, log *slog.Logger, req *events.APIGate
 	})
 	if err != nil {
 		log.Error("quarantine unavailable", "reason", why.Error, "error", err)
-		return httpapi.RetryLater("the delivery could not be processed or kept; retry later")
+		return Answer{}, false
 	}
 	log.Warn("delivery quarantined", "reason", why.Error, "field", why.Field, "quarantineKey", key, "replay", replay)
-	return httpapi.JSON(202, Answer{Status: "quarantined", Error: why.Error, Message: why.Message, Field: why.Field, QuarantineKey: key})
+	return Answer{Status: "quarantined", Error: why.Error, Message: why.Message, Field: why.Field, QuarantineKey: key}, true
 }
 
 // Answer is the 202 body of a quarantined delivery: the rejection it would have been, and where

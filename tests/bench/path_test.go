@@ -69,8 +69,8 @@ func (otps) Write(otpstore.OTP) (*types.Put, func(context.Context, map[string]ty
 
 type keeper struct{}
 
-func (keeper) Keep(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest, quarantine.Reason, bool) events.APIGatewayV2HTTPResponse {
-	return httpapi.JSON(202, map[string]string{"status": "quarantined"})
+func (keeper) Kept(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest, quarantine.Reason, bool) (quarantine.Answer, bool) {
+	return quarantine.Answer{Status: "quarantined"}, true
 }
 
 // Verification stubs that accept.
