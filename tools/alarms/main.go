@@ -118,12 +118,27 @@ func (w webhook) MismatchExpression() string {
 }
 
 // wrap re-indents a prose hint under a folded scalar.
+// metricFilter is a log metric filter counting each line that matches pattern as one metric, in
+// the stack's namespace of log-derived metrics.
+func metricFilter(name, logGroup, pattern, metric string) string {
+	return fmt.Sprintf(`  %s:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: !Ref %s
+      FilterPattern: '%s'
+      MetricTransformations:
+        - MetricNamespace: !Sub AmazonWebhookGateway/${AWS::StackName}
+          MetricName: %s
+          MetricValue: "1"
+          Unit: Count`, name, logGroup, pattern, metric)
+}
+
 func wrap(indent int, s string) string {
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", indent))
 }
 
 var section = template.Must(template.New("section").Funcs(template.FuncMap{
-	"wrap": wrap, "join": strings.Join, "lower": lowerFirst,
+	"wrap": wrap, "join": strings.Join, "lower": lowerFirst, "filter": metricFilter,
 }).Parse(`
   # ---------------------------------------------------------------------------
   # Operations: alarms (notify AlarmTopicArn, if given, on ALARM and on OK)
@@ -193,16 +208,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
   # HTTP APIs publish no throttle metric: count the access log's 429s. They
   # include the functions' own 429 in_progress answers (a concurrent copy of
   # a delivery), which are rare; the stage limits cause the rest.
-  HttpApiThrottledMetricFilter:
-    Type: AWS::Logs::MetricFilter
-    Properties:
-      LogGroupName: !Ref HttpApiAccessLogGroup
-      FilterPattern: '{ $.status = "429" }'
-      MetricTransformations:
-        - MetricNamespace: !Sub AmazonWebhookGateway/${AWS::StackName}
-          MetricName: ApiThrottledRequests
-          MetricValue: "1"
-          Unit: Count
+{{filter "HttpApiThrottledMetricFilter" "HttpApiAccessLogGroup" "{ $.status = \"429\" }" "ApiThrottledRequests"}}
 
   HttpApiThrottlesAlarm:
     Type: AWS::CloudWatch::Alarm
@@ -297,16 +303,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 {{$.Actions}}
 
   # The function logs one slog JSON line per rejected request.
-  {{.Prefix}}AuthFailuresMetricFilter:
-    Type: AWS::Logs::MetricFilter
-    Properties:
-      LogGroupName: !Ref {{.LogGroup}}
-      FilterPattern: '{ $.msg = "authentication failed" }'
-      MetricTransformations:
-        - MetricNamespace: !Sub AmazonWebhookGateway/${AWS::StackName}
-          MetricName: {{.Metric}}AuthenticationFailures
-          MetricValue: "1"
-          Unit: Count
+{{filter (print .Prefix "AuthFailuresMetricFilter") .LogGroup "{ $.msg = \"authentication failed\" }" (print .Metric "AuthenticationFailures")}}
 
   {{.Prefix}}AuthFailuresAlarm:
     Type: AWS::CloudWatch::Alarm
@@ -411,16 +408,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 
   # "delivery failed" = the event could not be stored/published and the
   # function answered 503 so that the sender retries.
-  {{.Prefix}}DeliveryFailuresMetricFilter:
-    Type: AWS::Logs::MetricFilter
-    Properties:
-      LogGroupName: !Ref {{.LogGroup}}
-      FilterPattern: '{ $.msg = "delivery failed" }'
-      MetricTransformations:
-        - MetricNamespace: !Sub AmazonWebhookGateway/${AWS::StackName}
-          MetricName: {{.Metric}}DeliveryFailures
-          MetricValue: "1"
-          Unit: Count
+{{filter (print .Prefix "DeliveryFailuresMetricFilter") .LogGroup "{ $.msg = \"delivery failed\" }" (print .Metric "DeliveryFailures")}}
 
   {{.Prefix}}DeliveryFailuresAlarm:
     Type: AWS::CloudWatch::Alarm
@@ -444,16 +432,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 {{$.Actions}}
 
   # Feeds QuarantinedDeliveries, one metric for every function (QuarantineNotEmptyAlarm).
-  {{.Prefix}}QuarantineMetricFilter:
-    Type: AWS::Logs::MetricFilter
-    Properties:
-      LogGroupName: !Ref {{.LogGroup}}
-      FilterPattern: '{ $.msg = "delivery quarantined" }'
-      MetricTransformations:
-        - MetricNamespace: !Sub AmazonWebhookGateway/${AWS::StackName}
-          MetricName: QuarantinedDeliveries
-          MetricValue: "1"
-          Unit: Count
+{{filter (print .Prefix "QuarantineMetricFilter") .LogGroup "{ $.msg = \"delivery quarantined\" }" "QuarantinedDeliveries"}}
 {{end}}
   # --- Quarantine (every webhook function) -----------------------------------
   # Each "delivery quarantined" line is an authenticated delivery that waits in
