@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestIssue13_Members(t *testing.T) {
@@ -55,12 +56,15 @@ func TestIssue13_String(t *testing.T) {
 	}
 }
 
-// FuzzMembers: Members agrees with a token-by-token reading of the object on what it holds and
-// on whether a name repeats.
+// FuzzMembers: Members agrees with json.Unmarshal and a token-by-token reading of the object on
+// whether it is valid, what it holds and whether a name repeats; it declines only objects with a
+// repeated, escaped or invalid-UTF-8 name (or nested deeper than maxDepth).
 func FuzzMembers(f *testing.F) {
 	f.Add([]byte(`{"a":"1","b":[1,{"c":","}],"d":null}`))
 	f.Add([]byte(`{"a":"1","\u0061":"2"}`))
 	f.Add([]byte(`{"a":"x\",","b":{}}`))
+	f.Add([]byte(` {"n":-0.5e+3,"t":true,"f":false,"s":"\ud83d\ude00"} `))
+	f.Add([]byte(`{"a":01}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, ok := Members(body)
 		var all map[string]json.RawMessage
@@ -73,20 +77,84 @@ func FuzzMembers(f *testing.F) {
 		// The object is valid: read it token by token.
 		dec := json.NewDecoder(bytes.NewReader(body))
 		_, _ = dec.Token()
-		seen, repeated := map[string]bool{}, false
+		seen, declinable := map[string]bool{}, false
 		for dec.More() {
+			off := dec.InputOffset()
 			tok, _ := dec.Token()
 			var v json.RawMessage
 			_ = dec.Decode(&v)
 			k := tok.(string)
-			repeated = repeated || seen[k]
+			name := bytes.TrimLeft(body[off:], " \t\r\n,")
+			name = name[:bytes.IndexByte(name[1:], '"')+2] // up to the first quote: escaped or not
+			declinable = declinable || seen[k] || bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name)
 			seen[k] = true
 		}
-		if ok == repeated {
-			t.Fatalf("%q: ok %v, repeated %v", body, ok, repeated)
+		if !ok {
+			if !declinable && !bytes.Contains(body, bytes.Repeat([]byte("["), maxDepth/2)) && !bytes.Contains(body, bytes.Repeat([]byte("{"), maxDepth/2)) {
+				t.Fatalf("%q declined", body)
+			}
+			return
 		}
-		if ok && len(got) != len(seen) {
-			t.Fatalf("%q: %d members, %d names", body, len(got), len(seen))
+		if declinable {
+			t.Fatalf("%q: accepted with a repeated or escaped name", body)
+		}
+		if len(got) != len(all) {
+			t.Fatalf("%q: %d members, json.Unmarshal %d", body, len(got), len(all))
+		}
+		for k, v := range all {
+			if !bytes.Equal(got[k], v) {
+				t.Fatalf("%q: %s is %q, json.Unmarshal %q", body, k, got[k], v)
+			}
+		}
+	})
+}
+
+// FuzzElements: Elements agrees with json.Unmarshal into []json.RawMessage.
+func FuzzElements(f *testing.F) {
+	f.Add([]byte(`[1,{"c":","},"x\"]",[],null]`))
+	f.Add([]byte(` [] `))
+	f.Add([]byte(`[1,]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := Elements(body)
+		var want []json.RawMessage
+		if json.Unmarshal(body, &want) != nil || want == nil {
+			if ok {
+				t.Fatalf("%q accepted", body)
+			}
+			return
+		}
+		if !ok {
+			if !bytes.Contains(body, bytes.Repeat([]byte("["), maxDepth/2)) && !bytes.Contains(body, bytes.Repeat([]byte("{"), maxDepth/2)) {
+				t.Fatalf("%q declined", body)
+			}
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d elements, json.Unmarshal %d", body, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%q: [%d] is %q, json.Unmarshal %q", body, i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// FuzzString: String reads exactly what json.Unmarshal reads into a string, and accepts exactly
+// the JSON strings.
+func FuzzString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"esc\"aped\u00e9\n"`, `""`, "\"\x89 invalid\"", `"\ud83d\ude00 \ud83d x \udc00\ud800\u0041"`, `"\'"`, `1`, `"a" `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := String(raw)
+		var want string
+		valid := len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &want) == nil && raw[len(raw)-1] == '"'
+		if ok != valid {
+			t.Fatalf("%q: ok %v, json.Unmarshal %v", raw, ok, valid)
+		}
+		if ok && got != want {
+			t.Fatalf("%q: %q, json.Unmarshal %q", raw, got, want)
 		}
 	})
 }

@@ -239,8 +239,8 @@ func details(raw json.RawMessage) ([]json.RawMessage, error) {
 		return nil, fieldErr("detail", "is required")
 	}
 	if isArray(raw) {
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil {
+		list, ok := jsonobject.Elements(raw)
+		if !ok && json.Unmarshal(raw, &list) != nil {
 			return nil, fieldErr("detail", "must be an object or an array of objects")
 		}
 		if len(list) == 0 {
@@ -261,6 +261,10 @@ func object(raw []byte, field string) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(raw) {
 		return nil, fieldErr(field, "must be UTF-8 encoded")
 	}
+	if m, ok := jsonobject.Members(raw); ok {
+		return m, nil
+	}
+	// Invalid, or a repeated name: encoding/json decides (and keeps the last).
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return nil, fieldErr(field, "must be a JSON object")
