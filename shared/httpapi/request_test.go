@@ -91,3 +91,26 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeRequest compares DecodeRequest with json.Unmarshal on the sample events.
+func BenchmarkDecodeRequest(b *testing.B) {
+	payload := samples(b)["shipping-otp-api-key.json"]
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req events.APIGatewayV2HTTPRequest
+			if !DecodeRequest(payload, &req) {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(payload, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

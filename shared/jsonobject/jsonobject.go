@@ -270,6 +270,13 @@ func (s *scanner) str() (plain, ok bool) {
 	ascii := true
 	start := s.i
 	for s.i < len(s.b) {
+		// Most bytes are ordinary: skip them in a tight loop.
+		for s.i < len(s.b) && ordinary[s.b[s.i]] {
+			s.i++
+		}
+		if s.i == len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -303,6 +310,14 @@ func (s *scanner) str() (plain, ok bool) {
 	}
 	return false, false
 }
+
+// ordinary are the bytes a string holds as they are: not '"', '\\', a control character or non-ASCII.
+var ordinary = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hex4(b []byte) bool {
 	for _, c := range b {
@@ -391,8 +406,12 @@ func unquote(s []byte) string {
 			}
 			r += 2
 		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
+			n := r + 1
+			for n < len(s) && ordinary[s[n]] {
+				n++
+			}
+			b = append(b, s[r:n]...)
+			r = n
 		default:
 			rr, size := utf8.DecodeRune(s[r:])
 			b = utf8.AppendRune(b, rr)
