@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -64,18 +65,20 @@ type Detail struct {
 // of the keys' first letter.
 func classify(message string) (string, Data) {
 	var d Data
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(message), &fields); err != nil || fields == nil {
+	fields, ok := jsonobject.Members([]byte(message))
+	if !ok && (json.Unmarshal([]byte(message), &fields) != nil || fields == nil) {
 		d.Message, _ = json.Marshal(message)
 		return DetailTypeIPN, withKind(d, "other")
 	}
 	d.Message = json.RawMessage(message)
 	get := func(names ...string) string {
 		for _, n := range names {
+			if s, ok := jsonobject.String(fields[n]); ok {
+				return s
+			}
 			for k, v := range fields {
 				if strings.EqualFold(k, n) {
-					var s string
-					if json.Unmarshal(v, &s) == nil {
+					if s, ok := jsonobject.String(v); ok {
 						return s
 					}
 				}
