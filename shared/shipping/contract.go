@@ -12,11 +12,10 @@ import (
 // breaking change: add new detail-types or fields instead.
 const (
 	EventSource         = "amazon-webhook-gateway.shipping"
-	DetailTypeOTP        = "Shipping OTP Generated"
-	DetailTypeOTPExpired = "Shipping OTP Expired On Arrival"
-	DetailTypeOther      = "Shipping Notification"
-	SchemaVersion        = "1"
-	idempotencyKeyScope  = "shipping"
+	DetailTypeOTP       = "Shipping OTP Generated"
+	DetailTypeOther     = "Shipping Notification"
+	SchemaVersion       = "1"
+	idempotencyKeyScope = "shipping"
 )
 
 // Metadata is the `detail.metadata` block of every emitted event.
