@@ -6,10 +6,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 )
 
-// DetailTypeOTPExpired is part of the event contract (contract.go): an OTP that was no longer
-// valid when it arrived.
-const DetailTypeOTPExpired = "Shipping OTP Expired On Arrival"
-
 // ExpiredOTPData is the `detail.data` block of a "Shipping OTP Expired On Arrival" event: an OTP
 // whose verificationCodeTTL was not later than its receipt. It has no field for the code, so no
 // setting (IncludeOtpInEvents) can put an unusable code on the bus.
