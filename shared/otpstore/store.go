@@ -39,7 +39,7 @@ const (
 	// Stale: a newer OTP is stored; this one was discarded.
 	Stale
 	// ExpiredOnArrival: the OTP had expired when it was received; it is kept only as an audit item
-	// that holds no code (WriteExpired).
+	// that holds no code (writeExpired).
 	ExpiredOnArrival
 )
 
