@@ -15,8 +15,9 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
-// deployEnv sets every variable the template gives the function, with values for local resources.
-func deployEnv(t testing.TB) {
+// deployEnv sets every variable the template gives the function, with values for local resources,
+// and returns the stack.
+func deployEnv(t testing.TB) *harness.Stack {
 	t.Helper()
 	stack := harness.MotoStack(t)
 	stack.SetFunctionEnv(t, "ShippingOtpFunction", map[string]string{
@@ -27,17 +28,39 @@ func deployEnv(t testing.TB) {
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
 	})
+	return stack
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
 
+// The samples through the wired handler: the seed's OTP expired in January 2024, so it is
+// announced as expired on arrival; the valid sample's (2099) as generated.
 func TestBuildFromTemplateEnvironment(t *testing.T) {
-	deployEnv(t)
-	h := harness.Built(t, build, quiet())
-	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
-	resp, _ := h.Handle(context.Background(), req)
-	if resp.StatusCode != 200 {
-		t.Fatalf("seed sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
+	for _, tc := range []struct{ sample, wantDetailType string }{
+		{"shipping-otp-api-key.json", "Shipping OTP Expired On Arrival"},
+		{"shipping-otp-valid.json", "Shipping OTP Generated"},
+	} {
+		t.Run(tc.sample, func(t *testing.T) {
+			stack := deployEnv(t)
+			queue, err := testenv.RouteToQueue(context.Background(), stack.AWS, stack.EventBus, `{"source":["amazon-webhook-gateway.shipping"]}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := harness.Built(t, build, quiet())
+			resp, _ := h.Handle(context.Background(), testenv.LoadEvent(t, tc.sample))
+			if resp.StatusCode != 200 {
+				t.Fatalf("sample through the wired handler: %d %s", resp.StatusCode, resp.Body)
+			}
+			var got []string
+			for _, ev := range testenv.Consume[struct {
+				DetailType string `json:"detail-type"`
+			}](t, stack.AWS, queue, 10) {
+				got = append(got, ev.DetailType)
+			}
+			if len(got) != 1 || got[0] != tc.wantDetailType {
+				t.Errorf("events %v, want one %q", got, tc.wantDetailType)
+			}
+		})
 	}
 }
 
@@ -72,11 +95,11 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 // BenchmarkWarmDelivery from the same run.
 func BenchmarkColdStart(b *testing.B) {
 	deployEnv(b)
-	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(b, "shipping-otp-valid.json") // a usable OTP: the path every OTP takes
 	for i := 0; b.Loop(); i++ {
 		h := harness.Built(b, build, quiet())
 		r := req
-		r.Body = strings.Replace(req.Body, "48040fd3", "cold"+time.Now().Format("150405.000000000"), 1)
+		r.Body = strings.Replace(req.Body, "5a7d3c9e", "cold"+time.Now().Format("150405.000000000"), 1)
 		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
@@ -87,10 +110,10 @@ func BenchmarkColdStart(b *testing.B) {
 func BenchmarkWarmDelivery(b *testing.B) {
 	deployEnv(b)
 	h := harness.Built(b, build, quiet())
-	req := testenv.LoadEvent(b, "shipping-otp-api-key.json")
+	req := testenv.LoadEvent(b, "shipping-otp-valid.json")
 	for i := 0; b.Loop(); i++ {
 		r := req
-		r.Body = strings.Replace(req.Body, "48040fd3", "warm"+time.Now().Format("150405.000000000"), 1)
+		r.Body = strings.Replace(req.Body, "5a7d3c9e", "warm"+time.Now().Format("150405.000000000"), 1)
 		if resp, _ := h.Handle(context.Background(), r); resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}

@@ -38,10 +38,13 @@ const (
 	Current
 	// Stale: a newer OTP is stored; this one was discarded.
 	Stale
+	// ExpiredOnArrival: the OTP had expired when it was received; it is kept only as an audit item
+	// that holds no code (writeExpired).
+	ExpiredOnArrival
 )
 
 func (o Outcome) String() string {
-	return [...]string{"stored", "current", "stale"}[o]
+	return [...]string{"stored", "current", "stale", "expired_on_arrival"}[o]
 }
 
 // OTP is one stored one-time password.
@@ -56,6 +59,9 @@ type OTP struct {
 	DeliveryID             string    // envelope id that brought it
 	EventTime              time.Time // envelope time, the tie-breaker between same-day OTPs
 	StoredAt               time.Time
+	// ReceivedAt is when the gateway received the OTP (zero: the store's clock at Write). An OTP
+	// whose ExpiresAt is not later is expired on arrival.
+	ReceivedAt time.Time
 }
 
 type dynamoAPI interface {
@@ -85,8 +91,15 @@ func New(client dynamoAPI, table string, now func() time.Time) *Store {
 // transaction with the delivery's idempotency claim; and what to make of the item that failed its
 // condition (nil when DynamoDB did not return it): Current or Stale. Rewriting the very same OTP
 // (a redelivery) succeeds, so that a transaction is not cancelled for it; such a write reports
-// Stored.
+// Stored. An OTP expired on arrival is never written as a usable one: Write hands it to
+// writeExpired.
 func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error)) {
+	if o.ReceivedAt.IsZero() {
+		o.ReceivedAt = s.now()
+	}
+	if o.ExpiredOnArrival() {
+		return s.writeExpired(o)
+	}
 	item := map[string]types.AttributeValue{
 		KeyAttribute:          ddbattr.S(o.TrackingID),
 		"verificationCode":    ddbattr.S(o.Code),
@@ -144,8 +157,9 @@ func (s *Store) ByTrackingID(ctx context.Context, trackingID string) (OTP, error
 	if err != nil {
 		return OTP{}, err
 	}
-	// DynamoDB deletes expired items days late; until then they must read as absent.
-	if !o.ExpiresAt.After(s.now()) {
+	// DynamoDB deletes expired items days late; until then they must read as absent. An item
+	// without a code (an audit item read by its key) is no OTP either.
+	if o.Code == "" || !o.ExpiresAt.After(s.now()) {
 		return OTP{}, ErrNotFound
 	}
 	return o, nil

@@ -18,6 +18,10 @@ const (
 	idempotencyKeyScope = "shipping"
 )
 
+// DetailTypeOTPExpired is announced instead of DetailTypeOTP for an OTP that was no longer valid
+// when it arrived (expired.go).
+const DetailTypeOTPExpired = "Shipping OTP Expired On Arrival"
+
 // Metadata is the `detail.metadata` block of every emitted event.
 type Metadata struct {
 	SchemaVersion string `json:"schemaVersion"`

@@ -95,11 +95,13 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 		IDs:         map[string]any{"deliveryId": n.Envelope.ID},
 		CountEvents: true,
 	}
-	// The OTPs are written in the same transaction as the claim: one round trip, not two.
+	// The OTPs are written in the same transaction as the claim: one round trip, not two. One
+	// receipt time decides both how an OTP is stored and how it is announced.
+	received := s.now().UTC()
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
-	d.Writes = s.writes(n, outcomes)
+	d.Writes = s.writes(n, received, outcomes)
 	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
-		return s.events(ctx, log, n, outcomes), nil
+		return s.events(ctx, log, n, received, outcomes), nil
 	}
 	if len(rejected) > 0 {
 		first := rejected[0]
@@ -110,11 +112,16 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 }
 
 // writes are the conditional writes of n's OTPs; each records its outcome in outcomes (Stored
-// unless its condition finds a newer or the same OTP).
-func (s *Steps) writes(n *Notification, outcomes []otpstore.Outcome) []idempotency.Write {
-	ws := make([]idempotency.Write, len(n.OTPs))
+// unless its condition finds a newer or the same OTP; ExpiredOnArrival for an OTP that was no
+// longer valid at received, which the store keeps only as an audit item).
+func (s *Steps) writes(n *Notification, received time.Time, outcomes []otpstore.Outcome) []idempotency.Write {
+	ids := make(map[string]bool, len(n.OTPs))
+	for _, o := range n.OTPs {
+		ids[o.TrackingID] = true
+	}
+	ws := make([]idempotency.Write, 0, len(n.OTPs))
 	for i, o := range n.OTPs {
-		put, refused := s.OTPs.Write(otpstore.OTP{
+		stored := otpstore.OTP{
 			TrackingID:             o.TrackingID,
 			AlternateLegTrackingID: o.AlternateLegTrackingID,
 			Code:                   o.VerificationCode,
@@ -124,29 +131,43 @@ func (s *Steps) writes(n *Notification, outcomes []otpstore.Outcome) []idempoten
 			AppID:                  o.AppID,
 			DeliveryID:             n.Envelope.ID,
 			EventTime:              n.Envelope.Time,
-		})
-		ws[i] = idempotency.Write{Put: put, Refused: func(ctx context.Context, old map[string]types.AttributeValue) error {
+			ReceivedAt:             received,
+		}
+		if stored.ExpiredOnArrival() {
+			outcomes[i] = otpstore.ExpiredOnArrival
+			// A transaction may not write one item twice: should another tracking ID of the
+			// delivery be this audit item's key, the audit item is left out.
+			if ids[otpstore.ExpiredKey(o.TrackingID)] {
+				continue
+			}
+		}
+		put, refused := s.OTPs.Write(stored)
+		ws = append(ws, idempotency.Write{Put: put, Refused: func(ctx context.Context, old map[string]types.AttributeValue) error {
 			out, err := refused(ctx, old)
 			if err != nil {
 				return fmt.Errorf("storing OTP for tracking ID %s: %w", o.TrackingID, err)
 			}
 			outcomes[i] = out
 			return nil
-		}}
+		}})
 	}
 	return ws
 }
 
 // events are the events to emit once the OTPs are written: one per OTP that is now current (stale
-// ones would announce a code that is no longer valid), one per other detail entry.
-func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, outcomes []otpstore.Outcome) []eventbus.Event {
-	received := s.now().UTC()
+// ones would announce a code that is no longer valid), one without its code per OTP expired on
+// arrival, one per other detail entry.
+func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, received time.Time, outcomes []otpstore.Outcome) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
 		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
 		// An OTP already stored by an earlier attempt is current all the same.
-		if outcomes[i] == otpstore.Stale {
+		switch outcomes[i] {
+		case otpstore.Stale:
 			metrics.Add(ctx, metrics.OtpsStale, 1)
+			continue
+		case otpstore.ExpiredOnArrival:
+			evs = append(evs, ExpiredOTPEvent(n.Envelope, o, received))
 			continue
 		}
 		metrics.Add(ctx, metrics.OtpsStored, 1)

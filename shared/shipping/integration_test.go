@@ -33,6 +33,9 @@ import (
 // The rule consumers are told to write in docs/shipping.md ("Consumer rule").
 const otpRulePattern = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping OTP Generated"]}`
 
+// allShippingPattern matches every event of the webhook.
+const allShippingPattern = `{"source":["amazon-webhook-gateway.shipping"]}`
+
 const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"
 
 var (
@@ -58,7 +61,7 @@ func run(m *testing.M) int {
 	jwksURL = jwksServer.URL + "/.well-known/jwks.json"
 	// Secrets and OTPs never reach a log.
 	return harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink,
-		"938492", "551203", "774019", "222222", "111111", "333333", "444444", "Bearer ", "dev-api-key", "dev-query-key", "dev-password", "new-key-0", "old-key-0")
+		"938492", "417305", "551203", "774019", "222222", "111111", "333333", "444444", "Bearer ", "dev-api-key", "dev-query-key", "dev-password", "new-key-0", "old-key-0")
 }
 
 // env is one isolated deployment: its own tables, bus, secret and consumer queue.
@@ -78,20 +81,22 @@ type envConfig struct {
 	modes      []auth.Mode
 	includeOTP bool
 	secretARN  string
+	rule       string // the consumer's rule pattern
 }
 
 func withModes(m ...auth.Mode) envOption { return func(c *envConfig) { c.modes = m } }
 func withoutOTPInEvents() envOption      { return func(c *envConfig) { c.includeOTP = false } }
 func withSecretARN(arn string) envOption { return func(c *envConfig) { c.secretARN = arn } }
+func withRule(pattern string) envOption  { return func(c *envConfig) { c.rule = pattern } }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg := envConfig{modes: []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth}, includeOTP: true}
+	cfg := envConfig{modes: []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth}, includeOTP: true, rule: otpRulePattern}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := harness.Deploy(t, local, shipping.Webhook, shipping.DefaultMaxBodyBytes, otpRulePattern, logSink)
+	d := harness.Deploy(t, local, shipping.Webhook, shipping.DefaultMaxBodyBytes, cfg.rule, logSink)
 	otpTable := d.Table(t, "OtpTable")
 	secret := cfg.secretARN
 	if secret == "" {
@@ -162,24 +167,26 @@ func otpBody(id, trackingID, alt, code string, ttlMillis int64, at string) strin
 		id, at, code, ttlMillis, trackingID, alt)
 }
 
-func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
+// The seed sample's OTP expired on arrival (expired_test.go); this sample is the same with a TTL
+// of 2099-12-31T23:59:59Z.
+func TestValidSampleIsStoredAndEmitted(t *testing.T) {
 	e := newEnv(t)
-	resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-api-key.json"))
+	resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-valid.json"))
 	if resp.StatusCode != 200 || body["status"] != "accepted" {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
 
 	// The raw item: TTL attribute in epoch seconds, the payload's milliseconds kept alongside.
 	out, err := dynamodb.NewFromConfig(awsCfg).GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: &e.otpTable, Key: map[string]types.AttributeValue{"trackingId": &types.AttributeValueMemberS{Value: "1709913037944"}},
+		TableName: &e.otpTable, Key: map[string]types.AttributeValue{"trackingId": &types.AttributeValueMemberS{Value: "1709913037960"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.Item[otpstore.TTLAttribute].(*types.AttributeValueMemberN).Value; got != "1705190399" {
-		t.Errorf("TTL attribute = %s, want 1705190399", got)
+	if got := out.Item[otpstore.TTLAttribute].(*types.AttributeValueMemberN).Value; got != "4102444799" {
+		t.Errorf("TTL attribute = %s, want 4102444799", got)
 	}
-	if got := out.Item["verificationCodeTTL"].(*types.AttributeValueMemberN).Value; got != "1705190399000" {
+	if got := out.Item["verificationCodeTTL"].(*types.AttributeValueMemberN).Value; got != "4102444799000" {
 		t.Errorf("verificationCodeTTL = %s", got)
 	}
 
@@ -191,22 +198,22 @@ func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
 		now  time.Time
 		want error
 	}{
-		{"before expiry", time.Date(2024, 1, 13, 12, 0, 0, 0, time.UTC), nil},
-		{"last millisecond", time.UnixMilli(1705190399000 - 1), nil},
-		{"at expiry", time.UnixMilli(1705190399000), otpstore.ErrNotFound},
-		{"days later", time.Date(2024, 1, 16, 0, 0, 0, 0, time.UTC), otpstore.ErrNotFound},
+		{"before expiry", time.Date(2099, 12, 31, 12, 0, 0, 0, time.UTC), nil},
+		{"last millisecond", time.UnixMilli(4102444799000 - 1), nil},
+		{"at expiry", time.UnixMilli(4102444799000), otpstore.ErrNotFound},
+		{"days later", time.Date(2100, 1, 3, 0, 0, 0, 0, time.UTC), otpstore.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.now = tc.now
 			for name, lookup := range map[string]func() (otpstore.OTP, error){
-				"forward": func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, "1709913037944") },
-				"reverse": func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(ctx, "1709912326405") },
+				"forward": func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, "1709913037960") },
+				"reverse": func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(ctx, "1709912326420") },
 			} {
 				o, err := lookup()
 				if err != tc.want {
 					t.Fatalf("%s lookup: err = %v, want %v", name, err, tc.want)
 				}
-				if err == nil && (o.Code != "938492" || o.TrackingID != "1709913037944" || o.AlternateLegTrackingID != "1709912326405") {
+				if err == nil && (o.Code != "417305" || o.TrackingID != "1709913037960" || o.AlternateLegTrackingID != "1709912326420") {
 					t.Errorf("%s lookup returned %+v", name, o)
 				}
 			}
@@ -222,22 +229,22 @@ func TestSeedSampleIsStoredAndEmitted(t *testing.T) {
 		t.Errorf("source/detail-type = %q/%q", ev.Source, ev.DetailType)
 	}
 	md, d := ev.Detail.Metadata, ev.Detail.Data
-	if md.DeliveryID != "48040fd3-3094-24d8-06c8-d97be2024072" ||
-		md.IdempotencyKey != "shipping:48040fd3-3094-24d8-06c8-d97be2024072:1709913037944" ||
+	if md.DeliveryID != "5a7d3c9e-2f14-4b8a-9c60-1e2d3f4a5b6c" ||
+		md.IdempotencyKey != "shipping:5a7d3c9e-2f14-4b8a-9c60-1e2d3f4a5b6c:1709913037960" ||
 		md.SchemaVersion != "1" || md.ReceivedAt.IsZero() || md.Origin.Account != "474668380910" ||
 		md.Origin.DetailType != "PN Event" {
 		t.Errorf("metadata = %+v", md)
 	}
-	if d.TrackingID != "1709913037944" || d.AlternateLegTrackingID != "1709912326405" || d.VerificationCode != "938492" ||
-		!d.VerificationCodeIncluded || d.VerificationCodeTTL != 1705190399000 ||
-		!d.VerificationCodeExpiresAt.Equal(time.Date(2024, 1, 13, 23, 59, 59, 0, time.UTC)) || d.ShipmentType != "REVERSE" {
+	if d.TrackingID != "1709913037960" || d.AlternateLegTrackingID != "1709912326420" || d.VerificationCode != "417305" ||
+		!d.VerificationCodeIncluded || d.VerificationCodeTTL != 4102444799000 ||
+		!d.VerificationCodeExpiresAt.Equal(time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC)) || d.ShipmentType != "REVERSE" {
 		t.Errorf("data = %+v", d)
 	}
 }
 
 func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
 	e := newEnv(t, withoutOTPInEvents())
-	if resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-api-key.json")); resp.StatusCode != 200 {
+	if resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-valid.json")); resp.StatusCode != 200 {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
 	evs := e.consumed(t)
@@ -248,7 +255,7 @@ func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
 		t.Errorf("event carries the OTP: %+v", evs[0].Detail.Data)
 	}
 	e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
-	if o, err := e.store.ByTrackingID(context.Background(), "1709913037944"); err != nil || o.Code != "938492" {
+	if o, err := e.store.ByTrackingID(context.Background(), "1709913037960"); err != nil || o.Code != "417305" {
 		t.Errorf("OTP not stored: %v", err)
 	}
 }
@@ -406,26 +413,39 @@ func TestPublishFailures(t *testing.T) {
 	})
 }
 
+// TestEventFiles posts every sample as it is and reads what a consumer of every Shipping event
+// receives. The seed's OTP (and the samples carrying it) expired in January 2024: they are
+// announced as expired on arrival.
 func TestEventFiles(t *testing.T) {
-	want := map[string]int{
-		"shipping-otp-api-key.json":         200,
-		"shipping-otp-query.json":           200,
-		"shipping-otp-basic.json":           200,
-		"shipping-otp-oauth.json":           200,
-		"shipping-otp-accumulated.json":     200,
-		"shipping-otp-bad-credentials.json": 401,
-		"shipping-otp-malformed.json":       202, // authenticated: quarantined
+	type outcome struct {
+		status      int
+		detailTypes string // of the events received, in order
+	}
+	expired, generated := shipping.DetailTypeOTPExpired, shipping.DetailTypeOTP
+	want := map[string]outcome{
+		"shipping-otp-api-key.json":         {200, expired},
+		"shipping-otp-query.json":           {200, expired},
+		"shipping-otp-basic.json":           {200, expired},
+		"shipping-otp-oauth.json":           {200, expired},
+		"shipping-otp-valid.json":           {200, generated},
+		"shipping-otp-accumulated.json":     {200, generated + "," + generated},
+		"shipping-otp-bad-credentials.json": {401, ""},
+		"shipping-otp-malformed.json":       {202, ""}, // authenticated: quarantined
 	}
 	for _, name := range testenv.EventFiles(t, "shipping-otp-*.json", want) {
 		t.Run(name, func(t *testing.T) {
-			status := want[name]
-			e := newEnv(t)
+			w := want[name]
+			e := newEnv(t, withRule(allShippingPattern))
 			resp, body := e.post(t, testenv.LoadEvent(t, name))
-			if resp.StatusCode != status {
-				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
+			if resp.StatusCode != w.status {
+				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, w.status)
 			}
-			if status == 200 && len(e.consumed(t)) == 0 {
-				t.Errorf("accepted but nothing reached the consumer")
+			var got []string
+			for _, ev := range e.consumed(t) {
+				got = append(got, ev.DetailType)
+			}
+			if strings.Join(got, ",") != w.detailTypes {
+				t.Errorf("consumer received %v, want %s", got, w.detailTypes)
 			}
 		})
 	}
@@ -623,7 +643,7 @@ func TestLargeAccumulatedPayload(t *testing.T) {
 	const n = 60
 	var details []string
 	for i := range n {
-		details = append(details, fmt.Sprintf(`{"verificationCode":"%06d","verificationCodeTTL":1705190399000,"trackingId":"BULK%04d","alternateLegTrackingId":"R%04d","shipmentType":"REVERSE","eventCode":"PIN_GENERATED"}`, i, i, i))
+		details = append(details, fmt.Sprintf(`{"verificationCode":"%06d","verificationCodeTTL":4102444799000,"trackingId":"BULK%04d","alternateLegTrackingId":"R%04d","shipmentType":"REVERSE","eventCode":"PIN_GENERATED"}`, i, i, i))
 	}
 	body := `{"version":"0","id":"bulk-1","detail-type":"PN Event","source":"AmazonShipping","account":"474668380910","time":"2025-01-28T11:14:36Z","region":"eu-west-1","resources":[],"detail":[` + strings.Join(details, ",") + `]}`
 	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")

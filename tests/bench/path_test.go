@@ -136,7 +136,8 @@ func cases(tb testing.TB) []webhookCase {
 	tb.Helper()
 	var cs []webhookCase
 
-	shipPayload, shipReq := loadEvent(tb, "shipping-otp-api-key.json")
+	// A usable OTP (the seed sample's expired in 2024 and would measure the expired-on-arrival path).
+	shipPayload, shipReq := loadEvent(tb, "shipping-otp-valid.json")
 	cs = append(cs, webhookCase{
 		name: "shipping", payload: shipPayload, body: []byte(shipReq.Body),
 		handler: invoke(pipeline.New(shipping.Webhook, &shipping.Steps{Auth: acceptAll{}, OTPs: otps{}, IncludeOTP: true}, deps())),

@@ -304,15 +304,20 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	}
 	_ = json.Unmarshal(creds, &c)
 	fmt.Fprintf(w, "Development credentials: events/dev/ (Shipping API key header X-API-KEY: %s)\n", strings.Join(c.APIKeys, ", "))
-	// The seed sample's body, written out so the curl line needs no other tool.
-	sample := filepath.Join(root, ".aws-sam", "local", "seed-sample.json")
-	if ev, err := os.ReadFile(filepath.Join(root, "events", "shipping-otp-api-key.json")); err == nil && len(c.APIKeys) > 0 {
-		var req struct {
-			Body string `json:"body"`
-		}
-		if json.Unmarshal(ev, &req) == nil && os.WriteFile(sample, []byte(req.Body), 0o644) == nil {
-			fmt.Fprintf(w, "Try the seed sample:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' --data @%s\n",
-				base, c.APIKeys[0], sample)
+	// The samples' bodies, written out so the curl lines need no other tool.
+	for _, sm := range []struct{ event, file, title string }{
+		{"shipping-otp-api-key.json", "seed-sample.json", "the seed sample (its OTP expired in January 2024: Shipping OTP Expired On Arrival)"},
+		{"shipping-otp-valid.json", "valid-sample.json", "a usable OTP (valid until 2099: Shipping OTP Generated)"},
+	} {
+		sample := filepath.Join(root, ".aws-sam", "local", sm.file)
+		if ev, err := os.ReadFile(filepath.Join(root, "events", sm.event)); err == nil && len(c.APIKeys) > 0 {
+			var req struct {
+				Body string `json:"body"`
+			}
+			if json.Unmarshal(ev, &req) == nil && os.WriteFile(sample, []byte(req.Body), 0o644) == nil {
+				fmt.Fprintf(w, "Try %s:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' --data @%s\n",
+					sm.title, base, c.APIKeys[0], sample)
+			}
 		}
 	}
 	printQuarantineHelp(w, base, s)

@@ -83,34 +83,47 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	// The seed sample, posted over HTTP as Amazon would, with the development API key.
+	// The seed sample and the valid one, posted over HTTP as Amazon would, with the development API
+	// key. The seed's OTP expired in January 2024: expired on arrival; the valid one's in 2099.
 	sample := testenv.LoadEvent(t, "shipping-otp-api-key.json")
-	req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(sample.Body))
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("X-API-KEY", sample.Headers["x-api-key"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || body["status"] != "accepted" {
-		t.Fatalf("got %d %v\nlogs:\n%s", resp.StatusCode, body, logs.String())
+	for _, name := range []string{"shipping-otp-api-key.json", "shipping-otp-valid.json"} {
+		ev := testenv.LoadEvent(t, name)
+		req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(ev.Body))
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		req.Header.Set("X-API-KEY", ev.Headers["x-api-key"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || body["status"] != "accepted" {
+			t.Fatalf("%s: got %d %v\nlogs:\n%s", name, resp.StatusCode, body, logs.String())
+		}
 	}
 
-	// The OTP is in the local table, read back as a consumer would.
+	// Read back as a consumer would, with a clock at which the seed's code would still be valid:
+	// the valid OTP is in the local table, the seed's code is not.
 	table := s.env["ShippingOtpFunction"]["OTP_TABLE_NAME"]
 	store := otpstore.New(dynamodb.NewFromConfig(s.awsCfg), table, func() time.Time { return time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC) })
-	otp, err := store.ByAlternateLegTrackingID(ctx, "1709912326405")
-	if err != nil || otp.Code != "938492" || otp.TrackingID != "1709913037944" {
+	otp, err := store.ByAlternateLegTrackingID(ctx, "1709912326420")
+	if err != nil || otp.Code != "417305" || otp.TrackingID != "1709913037960" {
 		t.Fatalf("stored OTP: %+v, %v", otp, err)
+	}
+	for _, id := range []string{"1709913037944", otpstore.ExpiredKey("1709913037944")} {
+		if otp, err := store.ByTrackingID(ctx, id); err != otpstore.ErrNotFound {
+			t.Errorf("the seed's OTP under %s: %+v, %v", id, otp, err)
+		}
+	}
+	if otp, err := store.ByAlternateLegTrackingID(ctx, "1709912326405"); err != otpstore.ErrNotFound {
+		t.Errorf("the seed's OTP by its reverse leg: %+v, %v", otp, err)
 	}
 
 	// An APS form-encoded message through the same gateway (base64 body, as API Gateway sends it).
 	aps := testenv.LoadEvent(t, "aps-transaction-feedback-form.json")
 	raw, _ := decodeBody(aps)
-	resp, err = http.Post(srv.URL+"/aps/transaction-feedback", "application/x-www-form-urlencoded; charset=UTF-8", bytes.NewReader(raw))
+	resp, err := http.Post(srv.URL+"/aps/transaction-feedback", "application/x-www-form-urlencoded; charset=UTF-8", bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +132,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 		t.Fatalf("APS message: %d\nlogs:\n%s", resp.StatusCode, logs.String())
 	}
 
-	// Both events reached the bus and the tail's queue.
+	// The three events reached the bus and the tail's queue.
 	got, err := testenv.ReceiveAll(ctx, s.awsCfg, s.res.tailQueueURL, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +146,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 		types = append(types, ev.DetailType)
 	}
 	sort.Strings(types)
-	if strings.Join(types, ",") != "APS Purchase Succeeded,Shipping OTP Generated" {
+	if strings.Join(types, ",") != "APS Purchase Succeeded,Shipping OTP Expired On Arrival,Shipping OTP Generated" {
 		t.Errorf("events on the bus: %v", types)
 	}
 	for _, want := range []string{"REPORT RequestId:", "Init Duration:"} {

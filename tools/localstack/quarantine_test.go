@@ -107,7 +107,7 @@ func TestQuarantineReplayThroughTheStack(t *testing.T) {
 		t.Errorf("re-quarantined record: %+v, %v", rec, err)
 	}
 
-	// The valid delivery's OTP event reached the bus, once.
+	// The valid delivery's OTP event reached the bus, once; the seed's OTP expired on arrival.
 	bodies, err := testenv.ReceiveAll(ctx, s.awsCfg, s.res.tailQueueURL, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestQuarantineReplayThroughTheStack(t *testing.T) {
 		_ = json.Unmarshal([]byte(b), &ev)
 		types = append(types, ev.DetailType)
 	}
-	if strings.Join(types, ",") != "Shipping OTP Generated" {
+	if strings.Join(types, ",") != "Shipping OTP Expired On Arrival" {
 		t.Errorf("events on the bus: %v", types)
 	}
 

@@ -127,6 +127,25 @@ func shippingTypes() []eventType {
 			obj{"properties": obj{"verificationCodeIncluded": obj{"enum": []bool{false}}}, "not": obj{"required": []string{"verificationCode"}}},
 		),
 	}
+	// No verificationCode, whatever IncludeOtpInEvents says: refused even by an open validator.
+	expiredData := object("", obj{
+		"trackingId":                pattern(".", ""),
+		"alternateLegTrackingId":    str(""),
+		"shipmentType":              enum("", "FORWARD", "REVERSE"),
+		"eventCode":                 enum("", shipping.EventCodePinGenerated),
+		"appId":                     str(""),
+		"verificationCodeIncluded":  obj{"type": "boolean", "enum": []bool{false}, "description": "Always false: the code of an expired OTP is never published."},
+		"verificationCodeTTL":       obj{"type": "integer", "description": "Expiry of the code, Unix epoch milliseconds, as Amazon sent it: not later than metadata.receivedAt."},
+		"verificationCodeExpiresAt": dateTime("verificationCodeTTL as a timestamp."),
+	}, "trackingId", "eventCode", "verificationCodeIncluded", "verificationCodeTTL", "verificationCodeExpiresAt")
+	expiredData["not"] = obj{"required": []string{"verificationCode"}}
+	expired := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeOTPExpired,
+		Description: "An OTP that had already expired when the gateway received it (one event per tracking ID), announced without its code.",
+		Metadata:    metadata("^shipping:.+:.+$"),
+		Definitions: obj{"Origin": origin(enum("", shipping.DetailTypePN))},
+		Data:        expiredData,
+	}
 	other := eventType{
 		Source: shipping.EventSource, DetailType: shipping.DetailTypeOther,
 		Description: "An Amazon Shipping notification entry that carries no OTP, passed on whole.",
@@ -139,7 +158,7 @@ func shippingTypes() []eventType {
 		}),
 		FullOnly: []string{"detail"},
 	}
-	return []eventType{otp, other}
+	return []eventType{otp, other, expired}
 }
 
 // apsCardFields are the parameters that reach an event only with ApsIncludeCardFields.

@@ -1,0 +1,63 @@
+package otpstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
+)
+
+// An OTP that had expired when it arrived is kept for audit in an item of its own, so that it can
+// neither be read as a usable code nor take the place of one:
+//   - its key is ExpiredKeyPrefix + the tracking ID, never a tracking ID's own item;
+//   - it holds no verificationCode, so even a reader that ignores verificationCodeTTL finds no code;
+//   - the reverse leg is stored as otpAlternateLegTrackingId, so the item stays out of the
+//     byAlternateLegTrackingId index;
+//   - its write is conditional on the key holding no code, should a tracking ID ever look like
+//     an audit key;
+//   - it is kept ExpiredRetention after its arrival (its expiresAt), not until its long-past TTL.
+const (
+	ExpiredKeyPrefix = "expired-on-arrival#"
+	ExpiredRetention = 30 * 24 * time.Hour
+)
+
+// ExpiredOnArrival reports whether o was no longer valid when it was received.
+func (o OTP) ExpiredOnArrival() bool { return !o.ExpiresAt.After(o.ReceivedAt) }
+
+// ExpiredKey is the key of the audit item of tracking ID trackingID's expired-on-arrival OTP.
+func ExpiredKey(trackingID string) string { return ExpiredKeyPrefix + trackingID }
+
+// writeExpired is Write for an OTP expired on arrival: the audit item, replacing an earlier audit
+// item of the same tracking ID (the latest arrival is kept). Its outcome is always
+// ExpiredOnArrival: the OTP is not usable whatever the table holds.
+func (s *Store) writeExpired(o OTP) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error)) {
+	item := map[string]types.AttributeValue{
+		KeyAttribute:          ddbattr.S(ExpiredKey(o.TrackingID)),
+		"expiredOnArrival":    &types.AttributeValueMemberBOOL{Value: true},
+		"otpTrackingId":       ddbattr.S(o.TrackingID),
+		"verificationCodeTTL": ddbattr.N(o.ExpiresAt.UnixMilli()),
+		TTLAttribute:          ddbattr.N(o.ReceivedAt.Add(ExpiredRetention).Unix()),
+		"receivedAt":          ddbattr.S(o.ReceivedAt.UTC().Format(time.RFC3339Nano)),
+		"eventTimeMs":         ddbattr.N(o.EventTime.UnixMilli()),
+		"deliveryId":          ddbattr.S(o.DeliveryID),
+		"eventCode":           ddbattr.S(o.EventCode),
+		"storedAt":            ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
+	}
+	for name, v := range map[string]string{"otpAlternateLegTrackingId": o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID} {
+		if v != "" {
+			item[name] = ddbattr.S(v)
+		}
+	}
+	put := &types.Put{
+		TableName:           &s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(verificationCode)"),
+	}
+	return put, func(context.Context, map[string]types.AttributeValue) (Outcome, error) {
+		// The key holds a usable item: it is left alone and no audit item is written.
+		return ExpiredOnArrival, nil
+	}
+}
