@@ -25,7 +25,7 @@ export PATH := $(PATH):$(abspath $(VENV))/bin
 PYTHON_TOOLS := moto_server cfn-lint
 
 FN ?= ShippingOtpFunction
-EVENT ?= events/shipping-otp-api-key.json
+EVENT ?= events/shipping-otp-valid.json
 
 .PHONY: help tools build test lint fmt bench bench-all fuzz run invoke safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
