@@ -67,10 +67,24 @@ func (h LambdaHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRe
 // Entry returns the function's Lambda handler: API Gateway requests go to handle as they are;
 // a Replay reads the delivery from records and hands it to handle as a replay.
 func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle) LambdaHandler {
+	e := entry(records, webhook, log, func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
+		return httpapi.Reply{APIGatewayV2HTTPResponse: handle(ctx, req, replay)}
+	})
 	return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
+		r, err := e(ctx, payload)
+		return r.APIGatewayV2HTTPResponse, err
+	}
+}
+
+// entryFunc is a LambdaHandler whose answer says what its body says, for measure.
+type entryFunc func(context.Context, json.RawMessage) (httpapi.Reply, error)
+
+// entry is Entry with handle's replies passed on.
+func entry(records recordReader, webhook string, log *slog.Logger, handle func(context.Context, events.APIGatewayV2HTTPRequest, bool) httpapi.Reply) entryFunc {
+	return func(ctx context.Context, payload json.RawMessage) (httpapi.Reply, error) {
 		var in invocation
 		if err := json.Unmarshal(payload, &in); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("invocation payload: %w", err)
+			return httpapi.Reply{}, fmt.Errorf("invocation payload: %w", err)
 		}
 		if in.Replay == nil {
 			return handle(ctx, in.APIGatewayV2HTTPRequest, false), nil
@@ -78,19 +92,19 @@ func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle
 		// Checked before reading: the function's role may read only its own webhook's prefix, so
 		// another webhook's key would fail as access denied (503, "retry later") instead of 409.
 		if other, ok := quarantine.WebhookOf(in.Replay.Key); ok && other != webhook {
-			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
+			return httpapi.ReplyError(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
 		}
 		r, err := records.Get(ctx, in.Replay.Key)
 		if errors.Is(err, quarantine.ErrNotFound) {
 			log.Warn("replay: no such quarantined delivery", "quarantineKey", in.Replay.Key)
-			return httpapi.Error(404, "not_found", "no quarantined delivery with that key"), nil
+			return httpapi.ReplyError(404, "not_found", "no quarantined delivery with that key"), nil
 		}
 		if err != nil {
 			log.Error("replay: quarantined delivery unreadable", "quarantineKey", in.Replay.Key, "error", err)
-			return httpapi.RetryLater("the quarantined delivery could not be read; retry later"), nil
+			return httpapi.ReplyRetryLater("the quarantined delivery could not be read; retry later"), nil
 		}
 		if r.Webhook != webhook {
-			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
+			return httpapi.ReplyError(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
 		}
 		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
 		metrics.MarkReplay(ctx)
