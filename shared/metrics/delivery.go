@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Namespace is the CloudWatch namespace of the gateway's metrics (template.yaml's alarms and
@@ -197,7 +199,7 @@ func (d *Delivery) appendJSON(b []byte, webhook string, at time.Time, a Answer, 
 	b = append(b, `{"Deliveries":1`...)
 	b = count(b, EventsPublished, EventPublished)
 	b = append(b, `,"Latency":`...)
-	b = appendFloat(b, float64(latency.Microseconds())/1000)
+	b = jsonenc.Float(b, float64(latency.Microseconds())/1000)
 	b = count(b, OtpsStaleName, OtpsStale)
 	b = count(b, OtpsStoredName, OtpsStored)
 	b = append(b, `,"Outcome":`...)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Unit is a CloudWatch unit; EMF accepts only these (the specification's schema).
@@ -266,7 +268,7 @@ func (o Object) appendJSON(b []byte) ([]byte, error) {
 				_, err = json.Marshal(v) // json.Marshal's error for it
 				return nil, err
 			}
-			b = appendFloat(b, v)
+			b = jsonenc.Float(b, v)
 		default:
 			b, err = appendMarshal(b, v)
 		}
@@ -277,33 +279,8 @@ func (o Object) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendString appends s as a JSON string: as it is when nothing in it needs escaping.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendFloat appends a finite f as encoding/json does: the shortest decimal, in exponent form
-// only below 1e-6 or from 1e21 on, with a two-digit negative exponent shortened ("1e-7").
-func appendFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-		b[n-2] = b[n-1]
-		b = b[:n-1]
-	}
-	return b
-}
+// appendString appends s as json.Marshal does (HTML-safe escaping).
+func appendString(b []byte, s string) []byte { return jsonenc.String(b, s, true) }
 
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	q, err := json.Marshal(v)

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,19 +39,14 @@ type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HT
 
 // Invoke makes h a lambda.Handler, which lambda.Start serves as it is: the payload reaches h as
 // Lambda sent it, decoded once (a handler func would have it decoded into a json.RawMessage
-// first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping).
+// first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping), by
+// appendResponse.
 func (h LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp, err := h(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(resp); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return appendResponse(make([]byte, 0, 512+len(resp.Body)), &resp), nil
 }
 
 // Handle invokes h with an API Gateway request, as Lambda would.
