@@ -5,7 +5,6 @@ package httpapi
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -103,7 +102,7 @@ type Reply struct {
 
 // ReplyJSON answers as JSON does; bodyStatus and code are v's "status" and "error".
 func ReplyJSON(status int, v any, bodyStatus, code string) Reply {
-	body, err := json.Marshal(v)
+	body, err := marshalBody(v)
 	if err != nil {
 		status, body = 500, []byte(`{"error":"internal_error","message":"response could not be encoded"}`)
 		bodyStatus, code = "", "internal_error"
