@@ -169,12 +169,13 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-AnswerReserve))
 		defer cancel()
 	}
-	// One With for both ids: each With copies the handler's preformatted attributes.
+	// One With for both ids: each With copies the handler's preformatted attributes. Attrs, not
+	// key-value pairs, so that nothing is boxed on the way (likewise LogAttrs below).
+	ids := []slog.Attr{slog.String("requestId", req.RequestContext.RequestID)}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("requestId", req.RequestContext.RequestID, "awsRequestId", lc.AwsRequestID)
-	} else {
-		log = log.With("requestId", req.RequestContext.RequestID)
+		ids = append(ids, slog.String("awsRequestId", lc.AwsRequestID))
 	}
+	log = slog.New(log.Handler().WithAttrs(ids))
 	resp := handle(ctx, log, req)
 	level := slog.LevelInfo
 	if resp.StatusCode >= 500 {
@@ -182,7 +183,7 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 	} else if resp.StatusCode >= 400 {
 		level = slog.LevelWarn
 	}
-	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
+	log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode))
 	return resp
 }
 

@@ -20,7 +20,8 @@ func appendResponse(b []byte, resp *events.APIGatewayV2HTTPResponse) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '{')
-		for i, k := range sortedKeys(resp.Headers) {
+		var buf [16]string
+		for i, k := range sortedKeys(resp.Headers, buf[:]) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -35,7 +36,7 @@ func appendResponse(b []byte, resp *events.APIGatewayV2HTTPResponse) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '{')
-		for i, k := range sortedKeys(resp.MultiValueHeaders) {
+		for i, k := range sortedKeys(resp.MultiValueHeaders, nil) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -55,8 +56,9 @@ func appendResponse(b []byte, resp *events.APIGatewayV2HTTPResponse) []byte {
 	return append(b, "}\n"...)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys is m's keys in order, in buf when they fit (an answer has about eight headers).
+func sortedKeys[V any](m map[string]V, buf []string) []string {
+	keys := buf[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
