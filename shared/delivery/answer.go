@@ -8,15 +8,13 @@ import (
 	"log/slog"
 	"maps"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 )
 
 // Answer maps err from idempotency.Do. ids (delivery or message ids) go into the 200 body next to
 // "status": "accepted" or "duplicate".
-func Answer(log *slog.Logger, err error, ids map[string]any) events.APIGatewayV2HTTPResponse {
+func Answer(log *slog.Logger, err error, ids map[string]any) httpapi.Reply {
 	body := maps.Clone(ids)
 	if body == nil {
 		body = map[string]any{}
@@ -25,18 +23,20 @@ func Answer(log *slog.Logger, err error, ids map[string]any) events.APIGatewayV2
 	case errors.Is(err, idempotency.ErrCompleted):
 		log.Info("duplicate delivery")
 		body["status"] = "duplicate"
-		return httpapi.JSON(200, body)
+		return httpapi.ReplyJSON(200, body, "duplicate", "")
 	case errors.Is(err, idempotency.ErrInProgress):
 		log.Warn("delivery already in progress")
-		return httpapi.WithHeader(httpapi.Error(429, "in_progress", "this delivery is being processed; retry later"), "Retry-After", "5")
+		r := httpapi.ReplyError(429, "in_progress", "this delivery is being processed; retry later")
+		r.Headers["Retry-After"] = "5"
+		return r
 	case errors.Is(err, idempotency.ErrNotRecorded):
 		// The work is done; a redelivery would redo it harmlessly (same items, same event keys).
 		log.Error("delivery processed but not recorded", "error", err)
 	case err != nil:
 		log.Error("delivery failed", "error", err)
-		return httpapi.RetryLater("delivery could not be completed; retry later")
+		return httpapi.ReplyRetryLater("delivery could not be completed; retry later")
 	}
 	log.Info("delivery processed")
 	body["status"] = "accepted"
-	return httpapi.JSON(200, body)
+	return httpapi.ReplyJSON(200, body, "accepted", "")
 }

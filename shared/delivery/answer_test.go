@@ -42,6 +42,12 @@ func TestAnswer(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || got != tc.wantBody {
 				t.Fatalf("got %d %v", resp.StatusCode, body)
 			}
+			// What the reply says is what its body says (the EMF line is classified by it).
+			status, _ := body["status"].(string)
+			code, _ := body["error"].(string)
+			if resp.BodyStatus != status || resp.Code != code {
+				t.Errorf("reply says status %q, error %q; body %v", resp.BodyStatus, resp.Code, body)
+			}
 			if (resp.Headers["Retry-After"] != "") != tc.retryAfter {
 				t.Errorf("Retry-After = %q", resp.Headers["Retry-After"])
 			}

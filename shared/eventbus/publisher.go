@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
@@ -70,25 +70,31 @@ func (p *Publisher) OffloadTo(w payloadWriter) *Publisher {
 // stay on the bus: a retry of the whole delivery may emit them again, with the same idempotency key.
 func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 	entries := make([]types.PutEventsRequestEntry, 0, len(evs))
-	for _, e := range evs {
-		detail, err := json.Marshal(e.Detail)
+	details := make([]string, len(evs))
+	for i := range evs {
+		// The entries point into evs and details: the SDK only reads them, within this call.
+		e := &evs[i]
+		detail, err := encodeDetail(e.Detail)
 		if err != nil {
 			return fmt.Errorf("%w: encoding %s detail: %w", ErrNotPublished, e.DetailType, err)
 		}
 		if entrySize(e.Source, e.DetailType, detail, e.Resources, !e.Time.IsZero()) > p.maxEntryBytes {
-			if detail, err = p.reduce(ctx, e, detail); err != nil {
+			reduced, err := p.reduce(ctx, *e, []byte(detail))
+			if err != nil {
 				return err
 			}
+			detail = string(reduced)
 		}
+		details[i] = detail
 		entry := types.PutEventsRequestEntry{
 			EventBusName: &p.bus,
-			Source:       aws.String(e.Source),
-			DetailType:   aws.String(e.DetailType),
-			Detail:       aws.String(string(detail)),
+			Source:       &e.Source,
+			DetailType:   &e.DetailType,
+			Detail:       &details[i],
 			Resources:    e.Resources,
 		}
 		if !e.Time.IsZero() {
-			entry.Time = aws.Time(e.Time)
+			entry.Time = &e.Time
 		}
 		entries = append(entries, entry)
 	}
@@ -120,6 +126,17 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) error {
 		}
 	}
 	return nil
+}
+
+// encodeDetail is json.Marshal(v) as a string, encoded straight into it rather than copied
+// from the []byte json.Marshal returns.
+func encodeDetail(v any) (string, error) {
+	var sb strings.Builder
+	if err := json.NewEncoder(&sb).Encode(v); err != nil {
+		return "", err
+	}
+	s := sb.String()
+	return s[:len(s)-1], nil // the Encoder's newline
 }
 
 func (p *Publisher) putBatch(ctx context.Context, pending []types.PutEventsRequestEntry) error {

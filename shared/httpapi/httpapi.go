@@ -5,7 +5,6 @@ package httpapi
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -90,11 +89,28 @@ func securityHeaders() map[string]string {
 
 // JSON answers with status and v encoded as JSON.
 func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
-	body, err := json.Marshal(v)
+	return ReplyJSON(status, v, "", "").APIGatewayV2HTTPResponse
+}
+
+// Reply is an answer with what its JSON body says in "status" and "error", kept from where the
+// body is built: the delivery's metrics classify the answer by them without decoding it back.
+type Reply struct {
+	events.APIGatewayV2HTTPResponse
+	BodyStatus string // the body's "status"
+	Code       string // the body's "error"
+}
+
+// ReplyJSON answers as JSON does; bodyStatus and code are v's "status" and "error".
+func ReplyJSON(status int, v any, bodyStatus, code string) Reply {
+	body, err := marshalBody(v)
 	if err != nil {
 		status, body = 500, []byte(`{"error":"internal_error","message":"response could not be encoded"}`)
+		bodyStatus, code = "", "internal_error"
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: securityHeaders(), Body: string(body)}
+	return Reply{
+		APIGatewayV2HTTPResponse: events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: securityHeaders(), Body: string(body)},
+		BodyStatus:               bodyStatus, Code: code,
+	}
 }
 
 // ErrorBody is the JSON body of every rejection.
@@ -106,7 +122,12 @@ type ErrorBody struct {
 
 // Error answers with status and an ErrorBody.
 func Error(status int, code, message string) events.APIGatewayV2HTTPResponse {
-	return JSON(status, ErrorBody{Error: code, Message: message})
+	return ReplyError(status, code, message).APIGatewayV2HTTPResponse
+}
+
+// ReplyError is Error as a Reply.
+func ReplyError(status int, code, message string) Reply {
+	return ReplyJSON(status, ErrorBody{Error: code, Message: message}, "", code)
 }
 
 // FieldError answers 400 naming the offending field.
@@ -122,7 +143,14 @@ func WithHeader(resp events.APIGatewayV2HTTPResponse, name, value string) events
 
 // RetryLater answers 503 with Retry-After: the sender's retry can succeed where this attempt did not.
 func RetryLater(message string) events.APIGatewayV2HTTPResponse {
-	return WithHeader(Error(503, "temporarily_unavailable", message), "Retry-After", "10")
+	return ReplyRetryLater(message).APIGatewayV2HTTPResponse
+}
+
+// ReplyRetryLater is RetryLater as a Reply.
+func ReplyRetryLater(message string) Reply {
+	r := ReplyError(503, "temporarily_unavailable", message)
+	r.Headers["Retry-After"] = "10"
+	return r
 }
 
 // AnswerReserve is kept back from the invocation's deadline: work that hangs (an AWS service not
@@ -134,19 +162,20 @@ const AnswerReserve = 500 * time.Millisecond
 // carries the request ids, and logs the status it answered at a level that matches: 5xx are
 // errors, 4xx warnings.
 func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest,
-	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse,
-) events.APIGatewayV2HTTPResponse {
+	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) Reply,
+) Reply {
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-AnswerReserve))
 		defer cancel()
 	}
-	// One With for both ids: each With copies the handler's preformatted attributes.
+	// One With for both ids: each With copies the handler's preformatted attributes. Attrs, not
+	// key-value pairs, so that nothing is boxed on the way (likewise LogAttrs below).
+	ids := []slog.Attr{slog.String("requestId", req.RequestContext.RequestID)}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("requestId", req.RequestContext.RequestID, "awsRequestId", lc.AwsRequestID)
-	} else {
-		log = log.With("requestId", req.RequestContext.RequestID)
+		ids = append(ids, slog.String("awsRequestId", lc.AwsRequestID))
 	}
+	log = slog.New(log.Handler().WithAttrs(ids))
 	resp := handle(ctx, log, req)
 	level := slog.LevelInfo
 	if resp.StatusCode >= 500 {
@@ -154,19 +183,21 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 	} else if resp.StatusCode >= 400 {
 		level = slog.LevelWarn
 	}
-	log.Log(ctx, level, "delivery answered", "status", resp.StatusCode)
+	log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode))
 	return resp
 }
 
 // RejectEarly answers what every webhook route refuses before any other work: a method other than
 // POST (405) and a body larger than limit (413, checked on the length, so before any hashing).
 // rejected is false when the request may go on.
-func RejectEarly(req *events.APIGatewayV2HTTPRequest, limit int) (resp events.APIGatewayV2HTTPResponse, rejected bool) {
+func RejectEarly(req *events.APIGatewayV2HTTPRequest, limit int) (resp Reply, rejected bool) {
 	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
-		return WithHeader(Error(405, "method_not_allowed", "use POST"), "Allow", "POST"), true
+		resp = ReplyError(405, "method_not_allowed", "use POST")
+		resp.Headers["Allow"] = "POST"
+		return resp, true
 	}
 	if BodySize(req) > limit {
-		return Error(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes"), true
+		return ReplyError(413, "payload_too_large", "body exceeds "+strconv.Itoa(limit)+" bytes"), true
 	}
-	return events.APIGatewayV2HTTPResponse{}, false
+	return Reply{}, false
 }

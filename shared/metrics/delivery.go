@@ -2,8 +2,12 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Namespace is the CloudWatch namespace of the gateway's metrics (template.yaml's alarms and
@@ -156,6 +160,65 @@ type Answer struct {
 	Error      string // the body's "error"
 }
 
+// deliveryObject is Object with the parts that vary from line to line left zero.
+func deliveryObject() Object {
+	perWebhook := []Metric{{Name: Latency, Unit: Milliseconds}}
+	for _, name := range counterNames {
+		perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
+	}
+	return Object{Directives: []Directive{
+		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook, DimOutcome}, {DimWebhook, DimOutcome, DimReason}}, Metrics: []Metric{{Name: Deliveries, Unit: Count}}},
+		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook}}, Metrics: perWebhook},
+	}}
+}
+
+// deliveryDirectives is the "CloudWatchMetrics" of every delivery's object, encoded once.
+var deliveryDirectives = func() []byte {
+	b, err := json.Marshal(deliveryObject().Directives)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// appendJSON appends the delivery's object as d.Object(…).MarshalJSON encodes it, members in
+// the same (sorted) order, without the map. Of Validate's checks only those of the webhook's name
+// and the time can fail here; the rest is fixed.
+func (d *Delivery) appendJSON(b []byte, webhook string, at time.Time, a Answer, latency time.Duration) ([]byte, error) {
+	if webhook == "" || len(webhook) > maxDimensionValue || !isASCII(webhook) || at.IsZero() || at.UnixMilli() < 0 {
+		_, err := d.Object(webhook, at, a, latency).MarshalJSON() // its error
+		return nil, err
+	}
+	outcome, reason := Classify(a.Status, a.BodyStatus, a.Error)
+	count := func(b []byte, name string, c Counter) []byte {
+		b = append(b, `,"`...)
+		b = append(b, name...)
+		b = append(b, `":`...)
+		return strconv.AppendInt(b, d.counts[c].Load(), 10)
+	}
+	b = append(b, `{"Deliveries":1`...)
+	b = count(b, EventsPublished, EventPublished)
+	b = append(b, `,"Latency":`...)
+	b = jsonenc.Float(b, float64(latency.Microseconds())/1000)
+	b = count(b, OtpsStaleName, OtpsStale)
+	b = count(b, OtpsStoredName, OtpsStored)
+	b = append(b, `,"Outcome":`...)
+	b = appendString(b, string(outcome))
+	b = count(b, PublishRetries, PublishRetry)
+	b = append(b, `,"Reason":`...)
+	b = appendString(b, reason)
+	b = append(b, `,"Webhook":`...)
+	b = appendString(b, webhook)
+	b = append(b, `,"_aws":{"Timestamp":`...)
+	b = strconv.AppendInt(b, at.UnixMilli(), 10)
+	b = append(b, `,"CloudWatchMetrics":`...)
+	b = append(b, deliveryDirectives...)
+	b = append(b, `},"httpStatus":`...)
+	b = strconv.AppendInt(b, int64(a.Status), 10)
+	b = append(b, `,"replay":`...)
+	return append(strconv.AppendBool(b, d.replay.Load()), '}'), nil
+}
+
 // Object is the delivery's EMF object: Deliveries = 1 under its outcome and reason, every
 // counter (0 when nothing was counted, so that sums are per delivery) and the latency.
 func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.Duration) Object {
@@ -170,17 +233,10 @@ func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.D
 		"httpStatus": a.Status,
 		"replay":     d.replay.Load(),
 	}
-	perWebhook := []Metric{{Name: Latency, Unit: Milliseconds}}
 	for c, name := range counterNames {
 		members[name] = d.counts[c].Load()
-		perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
 	}
-	return Object{
-		Timestamp: at,
-		Members:   members,
-		Directives: []Directive{
-			{Namespace: Namespace, Dimensions: [][]string{{DimWebhook, DimOutcome}, {DimWebhook, DimOutcome, DimReason}}, Metrics: []Metric{{Name: Deliveries, Unit: Count}}},
-			{Namespace: Namespace, Dimensions: [][]string{{DimWebhook}}, Metrics: perWebhook},
-		},
-	}
+	o := deliveryObject()
+	o.Timestamp, o.Members = at, members
+	return o
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Unit is a CloudWatch unit; EMF accepts only these (the specification's schema).
@@ -261,6 +263,12 @@ func (o Object) appendJSON(b []byte) ([]byte, error) {
 			b = strconv.AppendInt(b, v, 10)
 		case bool:
 			b = strconv.AppendBool(b, v)
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				_, err = json.Marshal(v) // json.Marshal's error for it
+				return nil, err
+			}
+			b = jsonenc.Float(b, v)
 		default:
 			b, err = appendMarshal(b, v)
 		}
@@ -271,18 +279,8 @@ func (o Object) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendString appends s as a JSON string: as it is when nothing in it needs escaping.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendString appends s as json.Marshal does (HTML-safe escaping).
+func appendString(b []byte, s string) []byte { return jsonenc.String(b, s, true) }
 
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	q, err := json.Marshal(v)
@@ -291,8 +289,9 @@ func appendMarshal(b []byte, v any) ([]byte, error) {
 
 // Writer writes objects to an output, typically the function's stdout, one line each.
 type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte // WriteDelivery's line, reused under mu
 }
 
 // NewWriter returns a Writer to w.
@@ -308,5 +307,19 @@ func (w *Writer) Write(o Object) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	_, err = w.w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteDelivery writes d's object (d.Object) as one line, as Write would, without building the
+// Object: one is written per delivery, and its map and validation cost more than the line.
+func (w *Writer) WriteDelivery(d *Delivery, webhook string, at time.Time, a Answer, latency time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, err := d.appendJSON(w.buf[:0], webhook, at, a, latency)
+	if err != nil {
+		return err
+	}
+	w.buf = append(b, '\n')
+	_, err = w.w.Write(w.buf)
 	return err
 }

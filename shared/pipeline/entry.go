@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,19 +39,14 @@ type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HT
 
 // Invoke makes h a lambda.Handler, which lambda.Start serves as it is: the payload reaches h as
 // Lambda sent it, decoded once (a handler func would have it decoded into a json.RawMessage
-// first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping).
+// first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping), by
+// appendResponse.
 func (h LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp, err := h(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(resp); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return appendResponse(make([]byte, 0, 512+len(resp.Body)), &resp), nil
 }
 
 // Handle invokes h with an API Gateway request, as Lambda would.
@@ -67,13 +61,27 @@ func (h LambdaHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRe
 // Entry returns the function's Lambda handler: API Gateway requests go to handle as they are;
 // a Replay reads the delivery from records and hands it to handle as a replay.
 func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle) LambdaHandler {
+	e := entry(records, webhook, log, func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
+		return httpapi.Reply{APIGatewayV2HTTPResponse: handle(ctx, req, replay)}
+	})
 	return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
+		r, err := e(ctx, payload)
+		return r.APIGatewayV2HTTPResponse, err
+	}
+}
+
+// entryFunc is a LambdaHandler whose answer says what its body says, for measure.
+type entryFunc func(context.Context, json.RawMessage) (httpapi.Reply, error)
+
+// entry is Entry with handle's replies passed on.
+func entry(records recordReader, webhook string, log *slog.Logger, handle func(context.Context, events.APIGatewayV2HTTPRequest, bool) httpapi.Reply) entryFunc {
+	return func(ctx context.Context, payload json.RawMessage) (httpapi.Reply, error) {
 		var in invocation
 		// API Gateway's requests take the fast path; a replay order (and anything unusual) is read
 		// by encoding/json.
 		if !httpapi.DecodeRequest(payload, &in.APIGatewayV2HTTPRequest) {
 			if err := json.Unmarshal(payload, &in); err != nil {
-				return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("invocation payload: %w", err)
+				return httpapi.Reply{}, fmt.Errorf("invocation payload: %w", err)
 			}
 		}
 		if in.Replay == nil {
@@ -82,19 +90,19 @@ func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle
 		// Checked before reading: the function's role may read only its own webhook's prefix, so
 		// another webhook's key would fail as access denied (503, "retry later") instead of 409.
 		if other, ok := quarantine.WebhookOf(in.Replay.Key); ok && other != webhook {
-			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
+			return httpapi.ReplyError(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", other)), nil
 		}
 		r, err := records.Get(ctx, in.Replay.Key)
 		if errors.Is(err, quarantine.ErrNotFound) {
 			log.Warn("replay: no such quarantined delivery", "quarantineKey", in.Replay.Key)
-			return httpapi.Error(404, "not_found", "no quarantined delivery with that key"), nil
+			return httpapi.ReplyError(404, "not_found", "no quarantined delivery with that key"), nil
 		}
 		if err != nil {
 			log.Error("replay: quarantined delivery unreadable", "quarantineKey", in.Replay.Key, "error", err)
-			return httpapi.RetryLater("the quarantined delivery could not be read; retry later"), nil
+			return httpapi.ReplyRetryLater("the quarantined delivery could not be read; retry later"), nil
 		}
 		if r.Webhook != webhook {
-			return httpapi.Error(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
+			return httpapi.ReplyError(409, "wrong_function", fmt.Sprintf("the delivery belongs to the %s webhook", r.Webhook)), nil
 		}
 		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
 		metrics.MarkReplay(ctx)

@@ -105,7 +105,7 @@ type Deps struct {
 // and replay orders, answered through the pipeline with steps.
 func New[M any](webhook string, steps Webhook[M], d Deps) LambdaHandler {
 	p := &pipeline[M]{steps: steps, Deps: d}
-	return measure(d.Metrics, webhook, d.Log, p.now, Entry(d.Records, webhook, d.Log, p.handle))
+	return measure(d.Metrics, webhook, d.Log, p.now, entry(d.Records, webhook, d.Log, p.handle))
 }
 
 type pipeline[M any] struct {
@@ -115,23 +115,23 @@ type pipeline[M any] struct {
 
 // handle never fails: every outcome is an HTTP answer, because an error would reach the sender
 // as a bare 500 with no body.
-func (p *pipeline[M]) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
-	return httpapi.Answer(ctx, p.Log, &req, func(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+func (p *pipeline[M]) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
+	return httpapi.Answer(ctx, p.Log, &req, func(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest) httpapi.Reply {
 		return p.run(ctx, log, req, replay)
 	})
 }
 
-func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
 	if resp, rejected := httpapi.RejectEarly(req, p.MaxBodyBytes); rejected {
 		return resp
 	}
 	m, log, err := p.steps.Authenticate(ctx, log, req, replay)
 	if err != nil {
-		return rejectionOf(err).Response()
+		return rejectionOf(err).reply()
 	}
 	// From here on the delivery is the sender's: what cannot be processed is quarantined, not
 	// refused.
-	return p.guard(ctx, log, req, replay, func() events.APIGatewayV2HTTPResponse {
+	return p.guard(ctx, log, req, replay, func() httpapi.Reply {
 		d, err := p.steps.Plan(ctx, log, req, m, replay)
 		if err != nil {
 			return p.keep(ctx, log, req, replay, rejectionOf(err))
@@ -157,13 +157,13 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 		if kept.Field != "" {
 			body["field"] = kept.Field
 		}
-		return httpapi.JSON(202, body)
+		return httpapi.ReplyJSON(202, body, kept.Status, kept.Error)
 	})
 }
 
 // guard runs process and quarantines the delivery if process panics: a bug fails every retry
 // the same way, so the delivery is kept for replay after a fix.
-func (p *pipeline[M]) guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, process func() events.APIGatewayV2HTTPResponse) (resp events.APIGatewayV2HTTPResponse) {
+func (p *pipeline[M]) guard(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, process func() httpapi.Reply) (resp httpapi.Reply) {
 	defer func() {
 		if r := recover(); r != nil {
 			// The panic value and stack go to the log only; they may describe the payload.
@@ -174,20 +174,20 @@ func (p *pipeline[M]) guard(ctx context.Context, log *slog.Logger, req *events.A
 	return process()
 }
 
-func (p *pipeline[M]) keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, why *Rejection) events.APIGatewayV2HTTPResponse {
+func (p *pipeline[M]) keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, why *Rejection) httpapi.Reply {
 	kept, ok := p.Quarantine.Kept(ctx, log, req, why.reason(), replay)
 	if !ok {
 		return retryKeep()
 	}
-	return httpapi.JSON(202, kept)
+	return httpapi.ReplyJSON(202, kept, kept.Status, kept.Error)
 }
 
 // retryKeep answers a delivery that could be neither processed nor kept: the sender keeps it.
-func retryKeep() events.APIGatewayV2HTTPResponse {
-	return httpapi.RetryLater("the delivery could not be processed or kept; retry later")
+func retryKeep() httpapi.Reply {
+	return httpapi.ReplyRetryLater("the delivery could not be processed or kept; retry later")
 }
 
-func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, d Delivery) events.APIGatewayV2HTTPResponse {
+func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, d Delivery) httpapi.Reply {
 	ids, err := p.settle(ctx, log, d)
 	return p.answer(ctx, log, req, replay, err, ids)
 }
@@ -221,7 +221,7 @@ func (p *pipeline[M]) settle(ctx context.Context, log *slog.Logger, d Delivery) 
 
 // answer is settle's outcome as the sender's answer: a *Rejection (a failure every retry would
 // repeat) quarantines the delivery.
-func (p *pipeline[M]) answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, err error, ids map[string]any) events.APIGatewayV2HTTPResponse {
+func (p *pipeline[M]) answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, err error, ids map[string]any) httpapi.Reply {
 	var rej *Rejection
 	if errors.As(err, &rej) {
 		return p.keep(ctx, log, req, replay, rej)

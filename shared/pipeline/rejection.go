@@ -23,9 +23,13 @@ func (r *Rejection) Error() string { return r.Message }
 
 // Response is r as the HTTP answer: an httpapi.ErrorBody with r's headers.
 func (r *Rejection) Response() events.APIGatewayV2HTTPResponse {
-	resp := httpapi.JSON(r.Status, httpapi.ErrorBody{Error: r.Code, Message: r.Message, Field: r.Field})
+	return r.reply().APIGatewayV2HTTPResponse
+}
+
+func (r *Rejection) reply() httpapi.Reply {
+	resp := httpapi.ReplyJSON(r.Status, httpapi.ErrorBody{Error: r.Code, Message: r.Message, Field: r.Field}, "", r.Code)
 	for name, v := range r.Header {
-		resp = httpapi.WithHeader(resp, name, v)
+		resp.Headers[name] = v
 	}
 	return resp
 }
