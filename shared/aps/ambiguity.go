@@ -26,7 +26,7 @@ var knownParams = []string{
 	"token_name",
 }
 
-// sortedKnownParams is knownParams sorted, once: readsOtherwise merges it with each message's names.
+// sortedKnownParams is knownParams sorted, once: the search reads names in sort order.
 var sortedKnownParams = slices.Compact(slices.Sorted(slices.Values(knownParams)))
 
 // knownEnding lists, for each byte, the indexes in sortedKnownParams of the names that end with
@@ -100,9 +100,9 @@ func ambiguity(p map[string]string, t apssignature.Text) error {
 type candidate struct {
 	at   int
 	name string
-	own  bool // p's own parameter starts here (the empty name, which ParseParams refuses: wherever none starts, as before issue 13)
+	own  bool // p's own parameter starts here; for the empty name (ParseParams refuses it) also where none does, as always
 	ours bool // the name is one of p's
-	home bool // p's parameter of this name starts here
+	home bool // p's parameter of this name starts here (own, without the empty name's exception)
 }
 
 // places are the candidates in a message's signed text: where p's names or the known ones end
@@ -110,7 +110,7 @@ type candidate struct {
 // whose readings need searching.
 type places struct {
 	t     apssignature.Text
-	has   uint64   // bit i: p has sortedKnownParams[i]
+	has   uint64   // bit i: p has sortedKnownParams[i] (a test keeps them within 64)
 	extra []string // p's names that are not known
 	n     int      // how many candidates, counted up to maxCandidates+1
 	moves bool     // some candidate reads one of p's names away from its home
@@ -161,7 +161,7 @@ func (ps places) each(visit func(candidate) bool) {
 		return visit(candidate{at: e - len(k), name: k, own: own, ours: ours, home: home})
 	}
 	// A name can end at an "=" only if it ends with the byte before it.
-	for e := strings.IndexByte(text, '='); e >= 0; e = next(text, e) {
+	for e := strings.IndexByte(text, '='); e >= 0; e = nextEq(text, e) {
 		for j < len(t.Names) && t.Starts[j]+len(t.Names[j]) < e {
 			j++
 		}
@@ -291,8 +291,8 @@ func acceptable(p map[string]string, name, value string) bool {
 	return true
 }
 
-// next is the offset of the first "=" after offset e in text, or -1.
-func next(text string, e int) int {
+// nextEq is the offset of the first "=" after offset e in text, or -1.
+func nextEq(text string, e int) int {
 	if i := strings.IndexByte(text[e+1:], '='); i >= 0 {
 		return e + 1 + i
 	}
