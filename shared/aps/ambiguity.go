@@ -26,24 +26,17 @@ var knownParams = []string{
 	"token_name",
 }
 
-// sortedKnownParams is knownParams sorted, once: readsOtherwise merges it with each message's names.
+// sortedKnownParams is knownParams sorted, once: the search reads names in sort order.
 var sortedKnownParams = slices.Compact(slices.Sorted(slices.Values(knownParams)))
 
-// union merges the sorted, duplicate-free a and b into one sorted, duplicate-free list.
-func union(a, b []string) []string {
-	out := make([]string, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		switch c := strings.Compare(a[0], b[0]); {
-		case c < 0:
-			out, a = append(out, a[0]), a[1:]
-		case c > 0:
-			out, b = append(out, b[0]), b[1:]
-		default:
-			out, a, b = append(out, a[0]), a[1:], b[1:]
-		}
+// knownEnding lists, for each byte, the indexes in sortedKnownParams of the names that end with
+// it: only those can end at an "=" that follows the byte.
+var knownEnding = func() (idx [256][]uint8) {
+	for i, k := range sortedKnownParams {
+		idx[k[len(k)-1]] = append(idx[k[len(k)-1]], uint8(i))
 	}
-	return append(append(out, a...), b...)
-}
+	return idx
+}()
 
 // Bounds on the search for other readings: an APS message has a handful of "=" in its values, so
 // a message with more is quarantined rather than searched.
@@ -72,19 +65,29 @@ func (e *AmbiguityError) Error() string { return e.Field + ": " + e.Problem }
 //     amount, currency and command, and reads one of p's names at another place. A return_url
 //     with "?status=ok&amount=100" has none: read there, status would be "ok&amount=100status=14".
 func Ambiguity(p map[string]string) error {
+	return ambiguity(p, apssignature.TextOf(p))
+}
+
+// ambiguity is Ambiguity of p, whose signed text is t.
+func ambiguity(p map[string]string, t apssignature.Text) error {
 	if c := p["command"]; c != "" && !slices.Contains(DocumentedCommands, c) {
 		return &AmbiguityError{"command", "is not a command APS documents, so the parameters may have been re-split"}
 	}
-	n := 0
-	for r := range apssignature.Resplits(p) {
-		if n++; n > maxReadings {
-			return &AmbiguityError{"body", "the signed text can be read in too many ways to check"}
-		}
-		if r.Forward && len(r.Skipped) <= 1 && r.In != "" {
-			return &AmbiguityError{r.In, "holds \"" + r.Moved + "=\", its own or the previous parameter's name: the signed text also reads as another message"}
+	ps := placesOf(t)
+	// A re-split reads one of p's names at another place: where the survey, complete, found
+	// none, t.Resplits has nothing to yield (most messages).
+	if ps.moves || ps.n > maxCandidates {
+		n := 0
+		for r := range t.Resplits() {
+			if n++; n > maxReadings {
+				return &AmbiguityError{"body", "the signed text can be read in too many ways to check"}
+			}
+			if r.Forward && len(r.Skipped) <= 1 && r.In != "" {
+				return &AmbiguityError{r.In, "holds \"" + r.Moved + "=\", its own or the previous parameter's name: the signed text also reads as another message"}
+			}
 		}
 	}
-	if in, ok := readsOtherwise(p); ok {
+	if in, ok := readsOtherwise(p, ps); ok {
 		if in == "" {
 			return &AmbiguityError{"body", "the signed text has too many places to re-split to check"}
 		}
@@ -97,7 +100,85 @@ func Ambiguity(p map[string]string) error {
 type candidate struct {
 	at   int
 	name string
-	own  bool // p's own parameter starts here
+	own  bool // p's own parameter starts here; for the empty name (ParseParams refuses it) also where none does, as always
+	ours bool // the name is one of p's
+	home bool // p's parameter of this name starts here (own, without the empty name's exception)
+}
+
+// places are the candidates in a message's signed text: where p's names or the known ones end
+// at an "=". placesOf surveys them in one pass; each visits them again for the rare message
+// whose readings need searching.
+type places struct {
+	t     apssignature.Text
+	has   uint64   // bit i: p has sortedKnownParams[i] (a test keeps them within 64)
+	extra []string // p's names that are not known
+	n     int      // how many candidates, counted up to maxCandidates+1
+	moves bool     // some candidate reads one of p's names away from its home
+}
+
+func placesOf(t apssignature.Text) places {
+	ps := places{t: t}
+	for _, k := range t.Names {
+		if i, ok := knownIndex(k); ok {
+			ps.has |= 1 << i
+		} else {
+			ps.extra = append(ps.extra, k)
+		}
+	}
+	ps.each(func(c candidate) bool {
+		ps.n++
+		ps.moves = ps.moves || (c.ours && !c.home)
+		return ps.n <= maxCandidates
+	})
+	return ps
+}
+
+// knownIndex is k's index in sortedKnownParams.
+func knownIndex(k string) (int, bool) {
+	if k == "" {
+		return 0, false
+	}
+	for _, i := range knownEnding[k[len(k)-1]] {
+		if sortedKnownParams[i] == k {
+			return int(i), true
+		}
+	}
+	return 0, false
+}
+
+// each calls visit with the candidates in the order of their "=" until visit returns false.
+func (ps places) each(visit func(candidate) bool) {
+	t, text := ps.t, ps.t.Canonical
+	j := 0 // the pair whose own "=" is the first at or after e
+	found := func(e int, k string, ours bool) bool {
+		// A name that ends at its pair's own "=" and is as long as the pair's name is that name.
+		home := j < len(t.Names) && t.Starts[j]+len(t.Names[j]) == e && len(t.Names[j]) == len(k)
+		own := home
+		if k == "" && !home {
+			_, starts := t.Pair(e)
+			own = !starts
+		}
+		return visit(candidate{at: e - len(k), name: k, own: own, ours: ours, home: home})
+	}
+	// A name can end at an "=" only if it ends with the byte before it.
+	for e := strings.IndexByte(text, '='); e >= 0; e = nextEq(text, e) {
+		for j < len(t.Names) && t.Starts[j]+len(t.Names[j]) < e {
+			j++
+		}
+		if e > 0 {
+			for _, ki := range knownEnding[text[e-1]] {
+				k := sortedKnownParams[ki]
+				if e >= len(k) && text[e-len(k):e] == k && !found(e, k, ps.has&(1<<ki) != 0) {
+					return
+				}
+			}
+		}
+		for _, k := range ps.extra {
+			if e >= len(k) && (k == "" || text[e-1] == k[len(k)-1]) && text[e-len(k):e] == k && !found(e, k, true) {
+				return
+			}
+		}
+	}
 }
 
 // Reading states: which required parameters a partial reading has, and whether it read one of
@@ -114,54 +195,24 @@ const (
 // knownParams, in sort order, for one that passes validation, names p's merchant and reads one of
 // p's names at another place. It returns the parameter of p whose pair holds that place (or ""
 // when the text has too many places to search, which counts as ambiguous).
-func readsOtherwise(p map[string]string) (string, bool) {
-	text := apssignature.Canonical(p)
-	own := map[int]string{}
-	var starts []int
-	at := 0
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range p {
-			if k != apssignature.SignatureParam && !yield(k) {
-				return
-			}
-		}
-	})
-	for _, k := range names {
-		own[at] = k
-		starts = append(starts, at)
-		at += len(k) + 1 + len(p[k])
-	}
-	// Every "name=" ends at an "=": one pass over the text's "=" finds them all, in any order
-	// (they are sorted below).
-	all := union(names, sortedKnownParams)
-	var cands []candidate
-	for e := 0; e < len(text); e++ {
-		if text[e] != '=' {
-			continue
-		}
-		for _, k := range all {
-			if at := e - len(k); at >= 0 && text[at:e] == k {
-				cands = append(cands, candidate{at, k, own[at] == k})
-				if len(cands) > maxCandidates {
-					return "", true
-				}
-			}
-		}
+func readsOtherwise(p map[string]string, ps places) (string, bool) {
+	if ps.n > maxCandidates {
+		return "", true
 	}
 	// A reading passes only if it reads one of p's names at another place: without such a
 	// place there is nothing to search.
-	if !slices.ContainsFunc(cands, func(c candidate) bool { _, ours := p[c.name]; return ours && !c.own }) {
+	if !ps.moves {
 		return "", false
 	}
+	t, text := ps.t, ps.t.Canonical
+	cands := make([]candidate, 0, ps.n)
+	ps.each(func(c candidate) bool { cands = append(cands, c); return true })
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Or(a.at-b.at, strings.Compare(a.name, b.name)) })
 
 	// holder is p's parameter whose pair holds offset at.
 	holder := func(at int) string {
-		i, found := slices.BinarySearch(starts, at)
-		if !found {
-			i--
-		}
-		return own[starts[i]]
+		i, _ := t.Pair(at)
+		return t.Names[i]
 	}
 	// reach[i] holds the states of readings whose last parameter starts at cands[i]; moved[i][s]
 	// remembers, for the answer, the parameter of p that holds a name read elsewhere.
@@ -186,7 +237,7 @@ func readsOtherwise(p map[string]string) (string, bool) {
 		case "status", "response_code":
 			s |= hasOutcome
 		}
-		if _, ours := p[c.name]; ours && !c.own {
+		if c.ours && !c.own {
 			s |= relocated
 			m = cmp.Or(m, holder(c.at))
 		}
@@ -238,4 +289,12 @@ func acceptable(p map[string]string, name, value string) bool {
 		return slices.Contains(DocumentedCommands, value)
 	}
 	return true
+}
+
+// nextEq is the offset of the first "=" after offset e in text, or -1.
+func nextEq(text string, e int) int {
+	if i := strings.IndexByte(text[e+1:], '='); i >= 0 {
+		return e + 1 + i
+	}
+	return -1
 }

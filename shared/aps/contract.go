@@ -3,6 +3,7 @@ package aps
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
@@ -72,17 +73,24 @@ const DefaultDedupeRetentionDays = 400
 // the same key even if the SHA phrase was rotated in between (which changes the signature); so
 // does any re-split of the same text, which signs the same.
 func IdempotencyKey(p map[string]string) string {
-	sum := sha256.Sum256([]byte(apssignature.Canonical(p)))
+	return keyOf(apssignature.Canonical(p))
+}
+
+// keyOf is the idempotency key of a message whose signed text is canonical.
+func keyOf(canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
 	return "aps:" + hex.EncodeToString(sum[:])
 }
 
 // Event builds the normalised event for a verified, validated message.
 func Event(f Feedback, p map[string]string, received time.Time, includeCard bool) eventbus.Event {
+	return event(f, p, received, includeCard, IdempotencyKey(p))
+}
+
+// event is Event with p's idempotency key, which Plan has from the text it checked.
+func event(f Feedback, p map[string]string, received time.Time, includeCard bool, key string) eventbus.Event {
 	o := OutcomeOf(p)
-	fields := make(map[string]string, len(p))
-	for k, v := range p {
-		fields[k] = v
-	}
+	fields := maps.Clone(p)
 	delete(fields, apssignature.SignatureParam)
 	if !includeCard {
 		for _, k := range cardFields {
@@ -108,7 +116,7 @@ func Event(f Feedback, p map[string]string, received time.Time, includeCard bool
 		Source:     EventSource,
 		DetailType: o.DetailType,
 		Detail: Detail{
-			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: IdempotencyKey(p), Feedback: f, ReceivedAt: received},
+			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: key, Feedback: f, ReceivedAt: received},
 			Data:     d,
 		},
 	}

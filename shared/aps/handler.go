@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -108,14 +109,16 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2
 	if err := Validate(p); err != nil {
 		return pipeline.Delivery{}, fieldError(log, err)
 	}
-	// Verified is not enough: the same signature may cover a re-split of what APS sent.
+	// Verified is not enough: the same signature may cover a re-split of what APS sent. The
+	// checks and the key read one layout of the signed text.
+	t := apssignature.TextOf(p)
 	var amb *AmbiguityError
-	if errors.As(Ambiguity(p), &amb) {
+	if errors.As(ambiguity(p, t), &amb) {
 		log.Warn("ambiguous message", "field", amb.Field)
 		return pipeline.Delivery{}, &pipeline.Rejection{Status: 400, Code: "ambiguous_parameters", Message: amb.Error(), Field: amb.Field}
 	}
-	ev := Event(m.feedback, p, s.now().UTC(), s.IncludeCardFields)
-	key := ev.Detail.(Detail).Metadata.IdempotencyKey // hashed once, in Event
+	key := keyOf(t.Canonical)
+	ev := event(m.feedback, p, s.now().UTC(), s.IncludeCardFields, key)
 	return pipeline.Delivery{
 		Log:    log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"]),
 		Claims: []pipeline.Claim{{Key: key}},

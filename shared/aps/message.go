@@ -163,8 +163,11 @@ func formParams(body []byte) (map[string]string, error) {
 	if bytes.IndexByte(body, ';') >= 0 {
 		return nil, fieldErr("body", "is not valid form encoding (semicolon)")
 	}
-	params := map[string]string{}
-	for _, pair := range strings.Split(string(body), "&") {
+	// Sized for its pairs up front, within the bound add enforces.
+	params := make(map[string]string, min(bytes.Count(body, []byte("&"))+1, maxParams))
+	for rest := string(body); rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
 		if pair == "" {
 			continue
 		}

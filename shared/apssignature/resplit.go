@@ -32,33 +32,35 @@ type boundary struct {
 // one name at another occurrence of "name=". It does not yield readings that move several names at
 // once; callers that check readings one by one bound how many they look at.
 func Resplits(params map[string]string) iter.Seq[Resplit] {
+	return TextOf(params).Resplits()
+}
+
+// Resplits is the package's Resplits of the parameters t was laid out from, in the same order: by
+// name, then by offset.
+func (t Text) Resplits() iter.Seq[Resplit] {
 	return func(yield func(Resplit) bool) {
-		names := make([]string, 0, len(params))
-		for k := range params {
-			if k != SignatureParam {
-				names = append(names, k)
-			}
-		}
-		slices.Sort(names)
-		text := Canonical(params)
-		own := make([]boundary, len(names))
-		at := 0
-		for i, k := range names {
-			own[i] = boundary{at, k}
-			at += len(k) + 1 + len(params[k])
-		}
-		// Every "name=" ends at an "=": look for the names only there, in the order of offsets.
-		var eqs []int
+		text := t.Canonical
+		// Every "name=" ends at an "=": look for the names only there.
+		var buf [64]int
+		eqs := buf[:0]
 		for e := 0; e < len(text); e++ {
 			if text[e] == '=' {
 				eqs = append(eqs, e)
 			}
 		}
-		for j, n := range names {
+		var own []boundary // built at the first other occurrence: most messages have none
+		for j, n := range t.Names {
 			for _, e := range eqs {
 				q := e - len(n)
-				if q < 0 || text[q:e] != n || q == own[j].at {
+				// The byte before "=" rules out most names without comparing them.
+				if q < 0 || (len(n) > 0 && text[e-1] != n[len(n)-1]) || q == t.Starts[j] || text[q:e] != n {
 					continue
+				}
+				if own == nil {
+					own = make([]boundary, len(t.Names))
+					for i, k := range t.Names {
+						own[i] = boundary{t.Starts[i], k}
+					}
 				}
 				if r, ok := resplitAt(text, own, j, q); ok && !yield(r) {
 					return

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"slices"
 	"strings"
 )
 
@@ -70,16 +69,7 @@ func (a Algorithm) hasher(phrase string) (hash.Hash, error) {
 // Canonical is the parameters as signed, without the phrase: sorted by name in byte order,
 // name=value with no separator, `signature` left out.
 func Canonical(params map[string]string) string {
-	names := make([]string, 0, len(params))
-	size := 0
-	for k, v := range params {
-		if k == SignatureParam {
-			continue
-		}
-		names = append(names, k)
-		size += len(k) + len(v) + 1
-	}
-	slices.Sort(names)
+	names, size := signedNames(params)
 	var b strings.Builder
 	b.Grow(size)
 	for _, k := range names {
