@@ -174,10 +174,9 @@ func parse(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, 
 				// cost the delivery, so they are only read when they are strings.
 				tid, _ := optString(d, field, "trackingId", maxIDLength)
 				o := Other{TrackingID: tid, EventCode: code, Raw: raw}
-				if err = classify(n, o, d, field, ndrDetailTypes); err == nil {
-					n.Others = append(n.Others, o)
-					continue
-				}
+				classify(n, o, d, ndrDetailTypes)
+				n.Others = append(n.Others, o)
+				continue
 			}
 		}
 		if !isArray(top["detail"]) {

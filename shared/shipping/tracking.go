@@ -56,17 +56,22 @@ type NDR struct {
 	Raw     json.RawMessage
 }
 
-// classify adds o, the entry d at field, to n's tracking updates and NDRs when it is one, which
-// needs its trackingId. Any other entry is only passed on.
-func classify(n *Notification, o Other, d map[string]json.RawMessage, field string, ndrDetailTypes []string) error {
+// classify adds o, the entry d, to n's tracking updates and NDRs when it is one, before o joins
+// n.Others. Either needs a trackingId (a string, or an integer's digits): an entry without one
+// is passed on only, as every entry was before tracking and NDRs were recognised, and never
+// refused, which would lose it.
+func classify(n *Notification, o Other, d map[string]json.RawMessage, ndrDetailTypes []string) {
 	tracking := n.Envelope.DetailType == DetailTypeTracking
 	ndr := slices.Contains(ndrDetailTypes, n.Envelope.DetailType) || hasNDRField(d)
 	if !tracking && !ndr {
-		return nil
+		return
 	}
-	tid, err := reqString(d, field, "trackingId", maxIDLength)
-	if err != nil {
-		return err
+	tid := o.TrackingID
+	if text := rawText(d["trackingId"]); tid == "" && text != "" && strings.Trim(text, "0123456789") == "" {
+		tid = text
+	}
+	if tid == "" {
+		return
 	}
 	index := len(n.Others)
 	if tracking {
@@ -96,7 +101,6 @@ func classify(n *Notification, o Other, d map[string]json.RawMessage, field stri
 		}
 		n.NDRs = append(n.NDRs, r)
 	}
-	return nil
 }
 
 func isNDRField(name string) bool { return len(name) >= 3 && strings.EqualFold(name[:3], "ndr") }
