@@ -22,6 +22,7 @@ func deployEnv(t testing.TB) *harness.Stack {
 	stack := harness.MotoStack(t)
 	stack.SetFunctionEnv(t, "ShippingOtpFunction", map[string]string{
 		"OTP_TABLE_NAME": stack.Table(t, "OtpTable"), "AUTH_SECRET_ARN": stack.Secret(t, "credentials.json"),
+		"TRACKING_TABLE_NAME": stack.Table(t, "TrackingTable"), "TRACKING_RETENTION_DAYS": "90", "NDR_DETAIL_TYPES": "NDR Detail,NDR Event",
 		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth",
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
@@ -69,6 +70,8 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		name, key, value, wantInError string
 	}{
 		{"no table", "OTP_TABLE_NAME", "", "OTP_TABLE_NAME"},
+		{"no tracking table", "TRACKING_TABLE_NAME", "", "TRACKING_TABLE_NAME"},
+		{"bad tracking retention", "TRACKING_RETENTION_DAYS", "0", "TRACKING_RETENTION_DAYS"},
 		{"no idempotency table", "IDEMPOTENCY_TABLE_NAME", "", "IDEMPOTENCY_TABLE_NAME"},
 		{"no bus", "EVENT_BUS_NAME", "", "EVENT_BUS_NAME"},
 		{"no payload bucket", "PAYLOAD_BUCKET", "", "PAYLOAD_BUCKET"},

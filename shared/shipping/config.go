@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 )
 
 // Config is the shipping-otp function's configuration (template.yaml, ShippingOtpFunction).
@@ -28,7 +30,15 @@ type Config struct {
 	Secret secrets.Setting
 	// OAuth configures the bearer tokens' verifier (oauth).
 	OAuth oauth.Config
+	// TrackingTable keeps the latest tracking state per tracking ID for TrackingRetentionDays.
+	TrackingTable         string
+	TrackingRetentionDays int
+	// NDRDetailTypes are the envelope detail-types of NDR entries (ShippingNdrDetailTypes).
+	NDRDetailTypes []string
 }
+
+// DefaultTrackingRetentionDays is the template's TrackingRetentionDays default.
+const DefaultTrackingRetentionDays = 90
 
 // ReadConfig reads the function's environment; its errors name the variable.
 func ReadConfig() (Config, error) {
@@ -43,6 +53,13 @@ func ReadConfig() (Config, error) {
 	if c.IncludeOTP, err = envconfig.Bool("INCLUDE_OTP_IN_EVENTS", true); err != nil {
 		return Config{}, err
 	}
+	if c.TrackingTable, err = envconfig.Required("TRACKING_TABLE_NAME"); err != nil {
+		return Config{}, err
+	}
+	if c.TrackingRetentionDays, err = envconfig.PositiveInt("TRACKING_RETENTION_DAYS", DefaultTrackingRetentionDays); err != nil {
+		return Config{}, err
+	}
+	c.NDRDetailTypes = envconfig.List("NDR_DETAIL_TYPES")
 	if c.Modes, err = auth.ParseModes(os.Getenv("AUTH_MODES")); err != nil {
 		return Config{}, fmt.Errorf("AUTH_MODES: %w", err)
 	}
@@ -91,6 +108,14 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	// The credential names are configurable, so the quarantine's redaction must be told them.
 	s := c.Settings
 	s.SecretHeaders, s.SecretQuery = authn.CredentialNames()
-	steps := &Steps{Auth: authn, OTPs: otpstore.New(dynamodb.NewFromConfig(awsCfg), c.OTPTable, nil), IncludeOTP: c.IncludeOTP}
+	db := dynamodb.NewFromConfig(awsCfg)
+	steps := &Steps{Auth: authn, OTPs: otpstore.New(db, c.OTPTable, nil), IncludeOTP: c.IncludeOTP, NDRDetailTypes: c.NDRDetailTypes}
+	if c.TrackingTable != "" {
+		days := c.TrackingRetentionDays
+		if days <= 0 {
+			days = DefaultTrackingRetentionDays
+		}
+		steps.Tracking = trackingstore.New(db, c.TrackingTable, time.Duration(days)*24*time.Hour, nil)
+	}
 	return pipeline.Build(awsCfg, s, Webhook, steps, log), nil
 }

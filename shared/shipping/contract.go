@@ -22,6 +22,17 @@ const (
 // when it arrived (expired.go).
 const DetailTypeOTPExpired = "Shipping OTP Expired On Arrival"
 
+// Detail-types of tracking and NDR entries (contract_tracking.go). For one release these entries
+// are also published as DetailTypeOther, which is deprecated for them.
+const (
+	// DetailTypeTrackingUpdated: the entry is now the latest tracking state of its tracking ID.
+	DetailTypeTrackingUpdated = "Shipping Tracking Updated"
+	// DetailTypeTrackingStale: a later state of the tracking ID was stored; the entry changed nothing.
+	DetailTypeTrackingStale = "Shipping Tracking Stale"
+	// DetailTypeNDR: a non-delivery report, which the merchant answers with submitNdrFeedback.
+	DetailTypeNDR = "Shipping NDR Raised"
+)
+
 // Metadata is the `detail.metadata` block of every emitted event.
 type Metadata struct {
 	SchemaVersion string `json:"schemaVersion"`

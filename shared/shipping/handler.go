@@ -42,6 +42,10 @@ type Steps struct {
 	// IncludeOTP puts the verification code itself into emitted events.
 	IncludeOTP bool
 	Now        func() time.Time
+	// Tracking keeps the latest state per tracking ID (TrackingTable); nil keeps none.
+	Tracking trackingWriter
+	// NDRDetailTypes are the envelope detail-types of NDR entries; nil: DefaultNDRDetailTypes.
+	NDRDetailTypes []string
 }
 
 // Authenticate runs before the body is looked at. A replay was authenticated when it arrived;
@@ -76,7 +80,11 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 	if err != nil {
 		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_encoding", err.Error())
 	}
-	n, rejected, err := ParsePartial(body)
+	ndrTypes := s.NDRDetailTypes
+	if ndrTypes == nil {
+		ndrTypes = DefaultNDRDetailTypes
+	}
+	n, rejected, err := ParsePartialNDR(body, ndrTypes)
 	if err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
@@ -100,8 +108,12 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 	received := s.now().UTC()
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
 	d.Writes = s.writes(n, received, outcomes)
+	// Tracking states too (tracking_steps.go).
+	tr := s.track(n)
+	d.Writes = append(d.Writes, tr.writes...)
 	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
-		return s.events(ctx, log, n, received, outcomes), nil
+		evs := s.events(ctx, log, n, received, outcomes)
+		return append(evs, tr.events(log, received, s.IncludeOTP)...), nil
 	}
 	if len(rejected) > 0 {
 		first := rejected[0]

@@ -72,6 +72,9 @@ type Notification struct {
 	Envelope Envelope
 	OTPs     []OTP
 	Others   []Other
+	// Tracking and NDRs are the Others recognised as tracking updates and NDRs (tracking.go).
+	Tracking []Tracking
+	NDRs     []NDR
 }
 
 // FieldError names the field that failed validation; the delivery is quarantined naming it.
@@ -95,14 +98,19 @@ func Parse(body []byte) (*Notification, error) {
 // validation is returned as a FieldError instead of failing the delivery, so the other entries'
 // OTPs are not held back by it. The envelope must validate and at least one entry must.
 func ParsePartial(body []byte) (*Notification, []*FieldError, error) {
-	n, rejected, err := parse(body)
+	return ParsePartialNDR(body, DefaultNDRDetailTypes)
+}
+
+// ParsePartialNDR is ParsePartial with the envelope detail-types that mark NDR entries.
+func ParsePartialNDR(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, error) {
+	n, rejected, err := parse(body, ndrDetailTypes)
 	if err == nil && len(rejected) > 0 && len(n.OTPs)+len(n.Others) == 0 {
 		return nil, nil, rejected[0]
 	}
 	return n, rejected, err
 }
 
-func parse(body []byte) (*Notification, []*FieldError, error) {
+func parse(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, error) {
 	top, err := object(body, "body")
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +173,9 @@ func parse(body []byte) (*Notification, []*FieldError, error) {
 				// Entries without an OTP are passed on whole: a field of an unexpected type must not
 				// cost the delivery, so they are only read when they are strings.
 				tid, _ := optString(d, field, "trackingId", maxIDLength)
-				n.Others = append(n.Others, Other{TrackingID: tid, EventCode: code, Raw: raw})
+				o := Other{TrackingID: tid, EventCode: code, Raw: raw}
+				classify(n, o, d, ndrDetailTypes)
+				n.Others = append(n.Others, o)
 				continue
 			}
 		}

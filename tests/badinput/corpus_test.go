@@ -129,6 +129,7 @@ func build(t testing.TB, e env) *corpus {
 	t.Helper()
 	c := &corpus{t: t, env: e, names: map[string]bool{}}
 	shippingCases(c)
+	trackingCases(c)
 	apsCases(c)
 	amazonPayCases(c)
 	return c

@@ -67,6 +67,10 @@ var budgets = []budget{
 		"⌈25/10⌉ PutEvents batches, sent concurrently"},
 	{"shipping", "150 entries", cat([]string{tx, tx}, rep(putEvents, 15), []string{update}), 0,
 		"a transaction holds 100 items: the claim and 99 OTPs, then the other 51 in a second one; 15 batches, 5 at a time"},
+	{"shipping", "tracking", []string{tx, putEvents, update}, 3,
+		"issue 14: the tracking state in the claim's transaction as an OTP is; its two events (updated, deprecated notification) in one batch"},
+	{"shipping", "stale tracking", []string{tx, put, putEvents, update}, 4,
+		"issue 14: a later state cancels the transaction, the claim is retaken alone; the stale event is still published (history, and the deprecated notification)"},
 
 	{"aps", "new", []string{put, putEvents, update}, 3, "claim, event, completion"},
 	{"aps", "duplicate", []string{put}, 1, "the claim finds the key completed"},
@@ -199,6 +203,18 @@ func run(t *testing.T, g *harness.Gateway, d *deliveries, webhook, scenario stri
 			t.Fatalf("newer OTP: %d %s", r.StatusCode, r.Body)
 		}
 		req = harness.Shipping(older)
+	case "tracking", "stale tracking":
+		now := time.Now()
+		tid := fmt.Sprintf("T-track-%d", now.UnixNano())
+		if scenario == "stale tracking" {
+			// A later state of the same tracking ID is stored first.
+			later := harness.ShippingEnvelope(fmt.Sprintf("calls-later-%d", now.UnixNano()), "Tracking Detail", now, harness.TrackingEntry(tid, "Delivered", now.Format(time.RFC3339)))
+			if r := g.Deliver(harness.Shipping(later)); r.StatusCode != 200 {
+				t.Fatalf("later state: %d %s", r.StatusCode, r.Body)
+			}
+		}
+		req = harness.Shipping(harness.ShippingEnvelope(fmt.Sprintf("calls-track-%d", now.UnixNano()), "Tracking Detail", now,
+			harness.TrackingEntry(tid, "OutForDelivery", now.Add(-time.Hour).Format(time.RFC3339))))
 	case "partly quarantined":
 		ttl := time.Now().Add(time.Hour).UnixMilli()
 		body := harness.ShippingBody(fmt.Sprintf("calls-partly-%d", time.Now().UnixNano()), time.Now(),

@@ -39,6 +39,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
@@ -63,6 +64,7 @@ type Gateway struct {
 	// AWS is the functions' configuration (awsconfig.Apply) with every service behind Local.Faults.
 	AWS        aws.Config
 	OTPs       *otpstore.Store
+	Tracking   *trackingstore.Store
 	Quarantine *quarantine.Store
 	Bus        string
 	SNS        *snstest.Server
@@ -115,6 +117,8 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, Metrics: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g.OTPs = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil)
+	trackingTable := stack.Table(t, "TrackingTable")
+	g.Tracking = trackingstore.New(dynamodb.NewFromConfig(cfg), trackingTable, 0, nil)
 	g.Quarantine = quarantine.New(delivery.Objects(cfg), stack.PayloadBucket)
 
 	jwks := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json")))
@@ -133,6 +137,7 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	}
 	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
+		TrackingTable: trackingTable, TrackingRetentionDays: shipping.DefaultTrackingRetentionDays,
 		Modes:  []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
 		Secret: secrets.Setting{ARN: shippingSecret, Refresh: 5 * time.Minute},
 		OAuth:  oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},

@@ -93,6 +93,7 @@ func createResources(ctx context.Context, cfg aws.Config, root string, env envFi
 	shipping := env["ShippingOtpFunction"]
 	for logicalID, name := range map[string]string{
 		"OtpTable":         shipping["OTP_TABLE_NAME"],
+		"TrackingTable":    shipping["TRACKING_TABLE_NAME"],
 		"IdempotencyTable": shipping["IDEMPOTENCY_TABLE_NAME"],
 	} {
 		if err := localaws.CreateTableNamed(ctx, cfg, tmpl, logicalID, name); err != nil {

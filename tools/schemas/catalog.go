@@ -158,7 +158,50 @@ func shippingTypes() []eventType {
 		}),
 		FullOnly: []string{"detail"},
 	}
-	return []eventType{otp, other, expired}
+	trackingData := func() obj {
+		return object("", obj{
+			"trackingId":             pattern(".", ""),
+			"alternateLegTrackingId": str(""),
+			"shipmentType":           str("FORWARD or REVERSE as Amazon sent it (not checked)."),
+			"status":                 str(""),
+			"eventCode":              str("Amazon's event code; unknown codes are passed on."),
+			"eventTime":              dateTime("The entry's eventTime in UTC; absent when it was missing or unparseable."),
+			"estimatedArrival":       str("The latest estimated arrival as sent (its field name is unconfirmed)."),
+			"terminal":               boolean("Delivered, Lost, Destroyed or PickupCancelled: no further tracking is expected."),
+			"detail":                 obj{"type": "object", "description": "Amazon's detail entry as sent."},
+		}, "trackingId", "terminal", "detail")
+	}
+	updated := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeTrackingUpdated,
+		Description: "A tracking entry that is now the latest state of its tracking ID (TrackingTable).",
+		Metadata:    metadata("^shipping:.+:tracking:.+#[0-9]+$"),
+		Definitions: obj{"Origin": origin(enum("", shipping.DetailTypeTracking))},
+		Data:        trackingData(),
+		FullOnly:    []string{"detail"},
+	}
+	stale := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeTrackingStale,
+		Description: "A tracking entry that arrived after a later state of its tracking ID and changed nothing.",
+		Metadata:    metadata("^shipping:.+:tracking:.+#[0-9]+$"),
+		Definitions: obj{"Origin": origin(enum("", shipping.DetailTypeTracking))},
+		Data:        trackingData(),
+		FullOnly:    []string{"detail"},
+	}
+	ndr := eventType{
+		Source: shipping.EventSource, DetailType: shipping.DetailTypeNDR,
+		Description: "A non-delivery report (India); the merchant answers with submitNdrFeedback.",
+		Metadata:    metadata("^shipping:.+:ndr:.+#[0-9]+$"),
+		Definitions: obj{"Origin": origin(str(""))},
+		Data: object("", obj{
+			"trackingId": pattern(".", ""),
+			"eventCode":  str(""),
+			"status":     str(""),
+			"reasons":    obj{"type": "object", "description": "The entry's ndr… and …reason… fields as sent; empty when it has none."},
+			"detail":     obj{"type": "object", "description": "Amazon's detail entry as sent."},
+		}, "trackingId", "reasons", "detail"),
+		FullOnly: []string{"reasons", "detail"},
+	}
+	return []eventType{otp, other, expired, updated, stale, ndr}
 }
 
 // apsCardFields are the parameters that reach an event only with ApsIncludeCardFields.
