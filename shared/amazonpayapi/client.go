@@ -31,6 +31,9 @@ var objectID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,99}$`)
 // ErrInvalidID: the id cannot name an object; no call is made.
 var ErrInvalidID = errors.New("amazonpayapi: invalid object id")
 
+// ErrKeyUnavailable wraps a failure to obtain the key (its secret); no call is made.
+var ErrKeyUnavailable = errors.New("amazonpayapi: key unavailable")
+
 // StatusError is a response other than 200.
 type StatusError struct {
 	StatusCode int
@@ -60,7 +63,7 @@ func (c *Client) Get(ctx context.Context, object Object, id string) (json.RawMes
 	}
 	key, err := c.Key(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("amazonpayapi: key: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKeyUnavailable, err)
 	}
 	base := key.BaseURL()
 	if c.BaseURL != "" {
