@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,6 +52,7 @@ const (
 	reasonNoObjectID  = "invalid_object_id"
 	reasonTimeout     = "timeout"
 	reasonUnavailable = "api_unavailable"
+	reasonRefused     = "api_key_refused"
 	reasonKey         = "api_key_unavailable"
 	reasonInvalid     = "invalid_response"
 	reasonNoTime      = "no_time_left"
@@ -99,12 +101,15 @@ func failureReason(err error) (string, bool) {
 	switch {
 	case errors.Is(err, amazonpayapi.ErrInvalidID):
 		return reasonNoObjectID, false
+	case errors.As(err, &se) && (se.StatusCode == 401 || se.StatusCode == 403):
+		// The key is wrong or revoked: fix the secret, then replay.
+		return reasonRefused + ": HTTP " + strconv.Itoa(se.StatusCode), true
 	case errors.As(err, &se):
 		return reasonUnavailable + ": HTTP " + strconv.Itoa(se.StatusCode), true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return reasonTimeout, true
 	case errors.Is(err, errInvalidObject):
-		return reasonInvalid + ": " + errors.Unwrap(err).Error(), true
+		return reasonInvalid + ": " + strings.TrimPrefix(err.Error(), errInvalidObject.Error()+": "), true
 	case errors.Is(err, amazonpayapi.ErrKeyUnavailable):
 		return reasonKey, true
 	default:

@@ -112,7 +112,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, obj)
 	case http.StatusUnauthorized:
 		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"reasonCode":"InvalidRequestSignature","message":%q}`, err.Error())
+		reason := "chosen by the test"
+		if err != nil {
+			reason = err.Error()
+		}
+		fmt.Fprintf(w, `{"reasonCode":"InvalidRequestSignature","message":%q}`, reason)
 	default:
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"reasonCode":"Stub%d","message":"chosen by the test"}`, status)

@@ -256,7 +256,7 @@ func amazonPayTypes() []eventType {
 		"Enrichment": object("Whether the gateway fetched the object's state from the Amazon Pay API (Amazon Pay API v2 messages only).", obj{
 			"status": enum("enriched: data.state was fetched; disabled: no API key is configured, or the object has no GET (chargebacks), and no call was made; failed: the call failed (data.state is missing).",
 				amazonpay.EnrichmentEnriched, amazonpay.EnrichmentDisabled, amazonpay.EnrichmentFailed),
-			"reason":            str("Why there is no state: a code (no_api_key, no_get_api, timeout, api_unavailable, api_key_unavailable, invalid_response, invalid_object_id, no_time_left), then details."),
+			"reason":            str("Why there is no state: a code (no_api_key, no_get_api, timeout, api_unavailable, api_key_refused, api_key_unavailable, invalid_response, invalid_object_id, no_time_left), then details."),
 			"retryPending":      boolean("The message is kept (quarantine reason enrichment_pending) for a later enrichment, which publishes one more event."),
 			"fetchedAt":         dateTime("When the state was fetched."),
 			"buyerDataIncluded": boolean("data.state may hold buyer and address fields (AmazonPayIncludeBuyerData)."),
