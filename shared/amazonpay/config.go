@@ -49,9 +49,6 @@ type Config struct {
 	APIHTTPClient *http.Client
 }
 
-// apiKeyRefresh is how often the API key secret is reread (a rotated key is picked up).
-const apiKeyRefresh = 5 * time.Minute
-
 // ReadConfig reads the function's environment; its errors name the variable.
 func ReadConfig() (Config, error) {
 	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes)
@@ -62,7 +59,10 @@ func ReadConfig() (Config, error) {
 	if c.Discovery, err = envconfig.Bool("IPN_TOPIC_DISCOVERY", false); err != nil {
 		return Config{}, err
 	}
-	c.APIKey = secrets.Setting{ARN: os.Getenv("AMAZON_PAY_API_KEY_SECRET_ARN"), Refresh: apiKeyRefresh}
+	c.APIKey.ARN = os.Getenv("AMAZON_PAY_API_KEY_SECRET_ARN")
+	if c.APIKey.Refresh, err = envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute); err != nil {
+		return Config{}, err
+	}
 	if c.IncludeBuyerData, err = envconfig.Bool("AMAZON_PAY_INCLUDE_BUYER_DATA", false); err != nil {
 		return Config{}, err
 	}
