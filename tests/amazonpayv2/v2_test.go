@@ -362,3 +362,23 @@ func TestIssue16_NotKeptIsRetried(t *testing.T) {
 		t.Errorf("%d events after the retry, want 2", len(evs))
 	}
 }
+
+// TestIssue16_UnfetchableIDIsNotKept: an ObjectId that cannot name an object (a path) is never
+// put into a URL: no call, enrichment failed, and nothing kept, since no replay could fetch it.
+func TestIssue16_UnfetchableIDIsNotKept(t *testing.T) {
+	g, api, queue := setUp(t, false)
+	m := g.Notification("bad-object-id", `{"MerchantID":"A3EXAMPLE","ObjectType":"CHARGE","ObjectId":"../refunds/`+refundID+`","NotificationType":"STATE_CHANGE","NotificationId":"n-bad"}`)
+	if status, answer := deliver(t, api.Handler, m); status != 200 || answer != "accepted" {
+		t.Fatalf("%d %s", status, answer)
+	}
+	own := consume(t, g, queue)["amazonpay:v2:"+m.MessageID]
+	if e := own.Detail.Data.Enrichment; e == nil || e.Status != amazonpay.EnrichmentFailed || e.Reason != "invalid_object_id" || e.RetryPending {
+		t.Errorf("enrichment %+v", e)
+	}
+	if n := len(api.Stub.Requests()); n != 0 {
+		t.Errorf("%d calls to Amazon Pay, want none", n)
+	}
+	if items, err := g.Quarantine.List(context.Background(), amazonpay.Webhook); err != nil || len(items) != 0 {
+		t.Errorf("quarantine %v, %v: want nothing kept", items, err)
+	}
+}

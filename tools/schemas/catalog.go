@@ -312,7 +312,7 @@ func amazonPayTypes() []eventType {
 	}
 	v2 := func(detailType, desc, kind string) eventType {
 		return eventType{Source: amazonpay.EventSource, DetailType: detailType, Description: desc,
-			Metadata: metadata, Data: stateRule(object("", fields(enum("", kind), parsed), "kind", "objectType", "objectId", "notificationType")),
+			Metadata: metadata, Data: stateRule(object("", fields(enum("", kind), parsed), "kind", "objectType")),
 			FullOnly: []string{"message", "enrichment"}, Resources: resources, Definitions: defs}
 	}
 	deprecated := func(about, instead string) string {
