@@ -53,9 +53,10 @@ const (
 // Metadata is `detail.metadata`.
 type Metadata struct {
 	SchemaVersion string `json:"schemaVersion"`
-	// IdempotencyKey is "amazonpay:" + the SNS MessageId, which SNS keeps on retries. (The gateway
-	// also claims SignedTextKey, so a copy of a processed message is never announced under another
-	// MessageId.)
+	// IdempotencyKey is "amazonpay:" + the SNS MessageId, which SNS keeps on retries; an Amazon Pay
+	// API v2 detail-type's event has "amazonpay:v2:" + the MessageId, and a later enrichment's
+	// ":enriched" appended. (The gateway also claims SignedTextKey, so a copy of a processed message
+	// is never announced under another MessageId.)
 	IdempotencyKey string    `json:"idempotencyKey"`
 	MessageID      string    `json:"messageId"`
 	TopicARN       string    `json:"topicArn"`
