@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -30,6 +35,18 @@ type Config struct {
 	Discovery bool
 	// HTTPClient fetches certificates and confirms subscriptions (nil: the verifier's own).
 	HTTPClient *http.Client
+
+	// APIKey names the secret holding the Amazon Pay API v2 key (amazonpayapi.ParseKey); without
+	// an ARN no call is made and v2 events say enrichment "disabled".
+	APIKey secrets.Setting
+	// IncludeBuyerData keeps buyer and address fields in a fetched state.
+	IncludeBuyerData bool
+	// APIBaseURL replaces the Amazon Pay API's address derived from the key (a local stand-in).
+	// Only the tests' wiring sets it: the environment never does.
+	APIBaseURL string
+	// APIHTTPClient calls the Amazon Pay API (nil: http.DefaultClient; each call is bounded by
+	// DefaultFetchTimeout).
+	APIHTTPClient *http.Client
 }
 
 // ReadConfig reads the function's environment; its errors name the variable.
@@ -40,6 +57,13 @@ func ReadConfig() (Config, error) {
 	}
 	c := Config{Settings: s, Topics: envconfig.List("IPN_TOPIC_ARNS")}
 	if c.Discovery, err = envconfig.Bool("IPN_TOPIC_DISCOVERY", false); err != nil {
+		return Config{}, err
+	}
+	c.APIKey.ARN = os.Getenv("AMAZON_PAY_API_KEY_SECRET_ARN")
+	if c.APIKey.Refresh, err = envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute); err != nil {
+		return Config{}, err
+	}
+	if c.IncludeBuyerData, err = envconfig.Bool("AMAZON_PAY_INCLUDE_BUYER_DATA", false); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -65,6 +89,13 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	if err != nil {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
-	log.Info("Amazon Pay IPN configured", "topics", len(topics), "setUp", setUp)
-	return pipeline.Build(awsCfg, c.Settings, Webhook, &Steps{SNS: sns}, log), nil
+	steps := &Steps{SNS: sns, IncludeBuyerData: c.IncludeBuyerData}
+	if c.APIKey.ARN != "" {
+		// Read at the first v2 message, not here: an IPN must never wait on (or fail for) the key.
+		key := secrets.Open(awsCfg, c.APIKey, amazonpayapi.ParseKey)
+		steps.API = &amazonpayapi.Client{Key: key.Get, BaseURL: c.APIBaseURL, HTTP: c.APIHTTPClient}
+		steps.Pending = &quarantine.Keeper{Store: quarantine.New(delivery.Objects(awsCfg), c.PayloadBucket), Webhook: Webhook, Function: c.Function}
+	}
+	log.Info("Amazon Pay IPN configured", "topics", len(topics), "setUp", setUp, "enrichment", steps.API != nil, "includeBuyerData", c.IncludeBuyerData)
+	return pipeline.Build(awsCfg, c.Settings, Webhook, steps, log), nil
 }

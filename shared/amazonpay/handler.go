@@ -36,6 +36,14 @@ const Webhook = "amazon-pay"
 type Steps struct {
 	SNS verifier
 	Now func() time.Time
+	// API fetches the object an Amazon Pay API v2 message names; nil disables enrichment.
+	API objectGetter
+	// IncludeBuyerData keeps buyer and address fields in a fetched state.
+	IncludeBuyerData bool
+	// FetchTimeout bounds one API call (DefaultFetchTimeout when 0).
+	FetchTimeout time.Duration
+	// Pending keeps a v2 message whose fetch failed for a later enrichment (the quarantine).
+	Pending pendingKeeper
 }
 
 // Authenticate verifies the SNS message, whose signature is inside the body: the body is parsed
@@ -105,23 +113,61 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 
 // Plan keys a verified message twice: by its MessageId (the documented key, which SNS keeps on
 // retries) and by its signed text, so that a copy whose fields were re-split around the same
-// signed text (RT-01) is a duplicate whatever MessageId it claims.
-func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m *snsverify.Message, _ bool) (pipeline.Delivery, error) {
-	ev := Event(m, s.now().UTC())
-	return pipeline.Delivery{
-		Log: log.With("detailType", ev.DetailType),
-		Claims: []pipeline.Claim{
-			{Key: idempotencyKeyScopePrefix + m.MessageID},
-			{Key: SignedTextKey(m), IfDone: "signed text already processed under another MessageId"},
-		},
-		IDs: map[string]any{"messageId": m.MessageID},
-		Work: func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+// signed text (RT-01) is a duplicate whatever MessageId it claims. An Amazon Pay API v2 message is
+// also keyed by its notification (notificationKey), which a re-publication keeps; its work fetches
+// the object it names. A replayed copy kept for a later enrichment is keyed apart, and publishes
+// only the fetched state.
+func (s *Steps) Plan(_ context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m *snsverify.Message, replay bool) (pipeline.Delivery, error) {
+	received := s.now().UTC()
+	ids := map[string]any{"messageId": m.MessageID}
+	if m.Type != snsverify.TypeNotification {
+		ev := Event(m, received)
+		return s.delivery(log.With("detailType", ev.DetailType), m, ids, func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
 			if err := s.confirm(ctx, log, m); err != nil {
 				return nil, err
 			}
 			return []eventbus.Event{ev}, nil
+		}), nil
+	}
+	n := classify(m.Message)
+	log = log.With("detailType", n.detailType)
+	if n.v2 == nil {
+		ev := event(m, received, n.detailType, idempotencyKeyScopePrefix+m.MessageID, n.data)
+		return s.delivery(log, m, ids, func(context.Context, *slog.Logger) ([]eventbus.Event, error) {
+			return []eventbus.Event{ev}, nil
+		}), nil
+	}
+	log = log.With("objectType", n.data.ObjectType, "objectId", n.data.ObjectID, "notificationId", n.data.NotificationID)
+	if isPendingReplay(req, replay) {
+		return pipeline.Delivery{
+			Log:    log,
+			Claims: []pipeline.Claim{{Key: v2KeyPrefix + m.MessageID + lateSuffix}},
+			IDs:    ids,
+			Work: func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+				return s.lateWork(ctx, log, m, n, received)
+			},
+		}, nil
+	}
+	d := s.delivery(log, m, ids, func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+		return s.v2Work(ctx, log, req, m, n, received, replay)
+	})
+	if k := notificationKey(n.data); k != "" {
+		d.Claims = append(d.Claims, pipeline.Claim{Key: k, IfDone: "notification already processed under another MessageId (re-published by Amazon Pay)"})
+	}
+	return d, nil
+}
+
+// delivery is a message's work under its MessageId and signed-text claims.
+func (s *Steps) delivery(log *slog.Logger, m *snsverify.Message, ids map[string]any, work func(context.Context, *slog.Logger) ([]eventbus.Event, error)) pipeline.Delivery {
+	return pipeline.Delivery{
+		Log: log,
+		Claims: []pipeline.Claim{
+			{Key: idempotencyKeyScopePrefix + m.MessageID},
+			{Key: SignedTextKey(m), IfDone: "signed text already processed under another MessageId"},
 		},
-	}, nil
+		IDs:  ids,
+		Work: work,
+	}
 }
 
 // confirm confirms the subscription a SubscriptionConfirmation asks for.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -145,38 +146,47 @@ func TestSubscriptionChargeRefundBecomeEvents(t *testing.T) {
 	if got := e.sns.Confirmations(); len(got) != 1 || got[0] != "confirm-token-1" {
 		t.Errorf("SubscribeURL calls = %v, want the one token", got)
 	}
+	// An Amazon Pay API v2 message has its own event (amazonpay:v2:<MessageId>) beside the
+	// deprecated one it had before (issue 16).
+	v2 := map[string]string{snstest.MessageID("m-charge-v2"): amazonpay.DetailTypeChargeChanged, snstest.MessageID("m-refund-v2"): amazonpay.DetailTypeRefundChanged}
 	evs := e.consumed(t)
-	if len(evs) != len(steps) {
-		t.Fatalf("%d events, want %d", len(evs), len(steps))
+	if len(evs) != len(steps)+len(v2) {
+		t.Fatalf("%d events, want %d", len(evs), len(steps)+len(v2))
 	}
-	byID := map[string]consumed{}
+	byKey := map[string]consumed{}
 	for _, ev := range evs {
-		byID[ev.Detail.Metadata.MessageID] = ev
+		byKey[ev.Detail.Metadata.IdempotencyKey] = ev
 	}
 	for _, st := range steps {
-		ev, ok := byID[st.msg.MessageID]
+		ev, ok := byKey["amazonpay:"+st.msg.MessageID]
 		if !ok {
 			t.Errorf("no event for %s", st.msg.MessageID)
 			continue
 		}
 		if ev.DetailType != st.detailType || ev.Detail.Data.Kind != st.kind || ev.Source != amazonpay.EventSource ||
-			ev.Detail.Metadata.IdempotencyKey != "amazonpay:"+st.msg.MessageID || ev.Detail.Metadata.TopicARN != topic ||
+			ev.Detail.Metadata.MessageID != st.msg.MessageID || ev.Detail.Metadata.TopicARN != topic ||
 			len(ev.Resources) != 1 || ev.Resources[0] != topic {
 			t.Errorf("%s: %+v", st.msg.MessageID, ev)
 		}
+		if own, ok := v2[st.msg.MessageID]; ok {
+			if ev2 := byKey["amazonpay:v2:"+st.msg.MessageID]; ev2.DetailType != own || ev2.Detail.Data.Enrichment == nil || ev2.Detail.Data.Enrichment.Status != amazonpay.EnrichmentDisabled {
+				t.Errorf("%s: v2 event %+v", st.msg.MessageID, ev2)
+			}
+		}
 	}
+	byID := func(id string) consumed { return byKey["amazonpay:"+snstest.MessageID(id)] }
 	// The whole parsed message is kept, and the v2 fields are lifted out.
-	v2 := byID[snstest.MessageID("m-charge-v2")].Detail.Data
-	if v2.ObjectID != "S02-0000000-0000000-C000001" || v2.ChargePermissionID != "S02-0000000-0000000" || v2.MerchantID != "A3EXAMPLE" || v2.NotificationType != "STATE_CHANGE" {
-		t.Errorf("v2 charge data = %+v", v2)
+	v2data := byID("m-charge-v2").Detail.Data
+	if v2data.ObjectID != "S02-0000000-0000000-C000001" || v2data.ChargePermissionID != "S02-0000000-0000000" || v2data.MerchantID != "A3EXAMPLE" || v2data.NotificationType != "STATE_CHANGE" {
+		t.Errorf("v2 charge data = %+v", v2data)
 	}
 	var india map[string]any
-	charge := byID[snstest.MessageID("m-charge")].Detail.Data.Message
+	charge := byID("m-charge").Detail.Data.Message
 	if err := json.Unmarshal(charge, &india); err != nil || india["amazonOrderId"] != "S04-1234567-1234567" {
 		t.Errorf("charge message not kept whole: %s", charge)
 	}
 	var text string
-	if msg := byID[snstest.MessageID("m-text")].Detail.Data.Message; json.Unmarshal(msg, &text) != nil || text != "plain text, not JSON" {
+	if msg := byID("m-text").Detail.Data.Message; json.Unmarshal(msg, &text) != nil || text != "plain text, not JSON" {
 		t.Errorf("text message = %s", msg)
 	}
 }
@@ -313,12 +323,16 @@ func TestEventFiles(t *testing.T) {
 	want := map[string]struct {
 		status     int
 		detailType string
+		v2         string // an Amazon Pay API v2 message's own detail-type, beside the deprecated one
 	}{
-		"amazon-pay-ipn-subscription-confirmation.json": {200, amazonpay.DetailTypeSubscribed},
-		"amazon-pay-ipn-charge.json":                    {200, amazonpay.DetailTypeCharge},
-		"amazon-pay-ipn-refund.json":                    {200, amazonpay.DetailTypeRefund},
-		"amazon-pay-ipn-charge-v2.json":                 {200, amazonpay.DetailTypeCharge},
-		"amazon-pay-ipn-bad-signature.json":             {401, ""},
+		"amazon-pay-ipn-subscription-confirmation.json": {200, amazonpay.DetailTypeSubscribed, ""},
+		"amazon-pay-ipn-charge.json":                    {200, amazonpay.DetailTypeCharge, ""},
+		"amazon-pay-ipn-refund.json":                    {200, amazonpay.DetailTypeRefund, ""},
+		"amazon-pay-ipn-charge-v2.json":                 {200, amazonpay.DetailTypeCharge, amazonpay.DetailTypeChargeChanged},
+		"amazon-pay-ipn-refund-v2.json":                 {200, amazonpay.DetailTypeRefund, amazonpay.DetailTypeRefundChanged},
+		"amazon-pay-ipn-charge-permission-v2.json":      {200, amazonpay.DetailTypeIPN, amazonpay.DetailTypeChargePermissionChanged},
+		"amazon-pay-ipn-chargeback-v2.json":             {200, amazonpay.DetailTypeIPN, amazonpay.DetailTypeChargebackChanged},
+		"amazon-pay-ipn-bad-signature.json":             {401, "", ""},
 	}
 	for _, name := range testenv.EventFiles(t, "amazon-pay-ipn-*.json", want) {
 		t.Run(name, func(t *testing.T) {
@@ -343,7 +357,17 @@ func TestEventFiles(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, w.status)
 			}
 			evs := e.consumed(t)
-			if w.status == 200 && (len(evs) != 1 || evs[0].DetailType != w.detailType) {
+			if w.v2 != "" {
+				// Its own detail-type, and the deprecated one (issue 16).
+				got := []string{}
+				for _, ev := range evs {
+					got = append(got, ev.DetailType)
+				}
+				slices.Sort(got)
+				if wantTypes := slices.Sorted(slices.Values([]string{w.v2, w.detailType})); !slices.Equal(got, wantTypes) {
+					t.Errorf("events %v, want %v", got, wantTypes)
+				}
+			} else if w.status == 200 && (len(evs) != 1 || evs[0].DetailType != w.detailType) {
 				t.Errorf("events = %+v, want one %s", evs, w.detailType)
 			}
 			if w.status != 200 && len(evs) != 0 {

@@ -124,6 +124,7 @@ func amazonPayCases(c *corpus) {
 	amazonPayVerified(c)
 	amazonPayConfirmations(c)
 	amazonPayRedTeam(c)
+	amazonPayV2(c)
 }
 
 // amazonPayEarly: 405 and 413 before anything else.

@@ -41,8 +41,13 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 		Resources  []string        `json:"resources"`
 		Detail     json.RawMessage `json:"detail"`
 	}](t, local.Config, queue, 10)
-	if len(got) != 1 {
-		t.Fatalf("%d events on the bus, want 1", len(got))
+	// A v2 charge: its own event and the deprecated one (issue 16), both reduced; the latter is
+	// checked here.
+	if len(got) != 2 {
+		t.Fatalf("%d events on the bus, want 2", len(got))
+	}
+	if got[0].DetailType != "Amazon Pay Charge Notification" {
+		got[0], got[1] = got[1], got[0]
 	}
 	var reduced struct {
 		Offloaded eventbus.OffloadedPayload `json:"offloadedPayload"`

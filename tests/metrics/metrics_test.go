@@ -112,7 +112,8 @@ func steps() []step {
 		{"rejected", "aps", 405, req(get(harness.APSOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
 		{"unavailable", "aps", 503, req(harness.APSOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
 
-		{"accepted", "amazon-pay", 200, ipnFirst, false, want{"accepted", "none", one("EventsPublished", 1, "PublishRetries", 0), false, false}},
+		// A v2 charge: its own event and the deprecated one (issue 16).
+		{"accepted", "amazon-pay", 200, ipnFirst, false, want{"accepted", "none", one("EventsPublished", 2, "PublishRetries", 0), false, false}},
 		{"duplicate", "amazon-pay", 200, ipnAgain, false, want{"duplicate", "none", one("EventsPublished", 0), false, false}},
 		{"quarantined", "amazon-pay", 202, req(harness.IPNConfirmationToAnotherHost), false, want{"quarantined", "invalid_subscription", nil, false, false}},
 		{"unauthorized", "amazon-pay", 401, req(harness.IPNChangedAfterSigning), false, want{"unauthorized", "unauthorized", nil, false, false}},

@@ -279,25 +279,79 @@ func apsTypes() []eventType {
 
 func amazonPayTypes() []eventType {
 	metadata := object("", obj{
-		"schemaVersion":  enum(schemaVersionDesc, amazonpay.SchemaVersion),
-		"idempotencyKey": pattern("^amazonpay:.+$", `"amazonpay:" + the SNS MessageId: consumers dedupe on it.`),
-		"messageId":      pattern(".", "The SNS MessageId."),
-		"topicArn":       pattern("^arn:[^:]+:sns:", ""),
-		"subject":        str(""),
-		"sentAt":         dateTime("The SNS Timestamp."),
-		"receivedAt":     dateTime("When the gateway received the message."),
+		"schemaVersion": enum(schemaVersionDesc, amazonpay.SchemaVersion),
+		"idempotencyKey": pattern("^amazonpay:.+$", `"amazonpay:" + the SNS MessageId; for the Amazon Pay API v2 detail-types "amazonpay:v2:" + the MessageId, `+
+			`and ":enriched" appended for a later enrichment's event. Unique per event: consumers dedupe on it.`),
+		"messageId":  pattern(".", "The SNS MessageId."),
+		"topicArn":   pattern("^arn:[^:]+:sns:", ""),
+		"subject":    str(""),
+		"sentAt":     dateTime("The SNS Timestamp."),
+		"receivedAt": dateTime("When the gateway received the message."),
 	}, "schemaVersion", "idempotencyKey", "messageId", "topicArn", "sentAt", "receivedAt")
-	data := func(kind string, message obj) obj {
-		return object("", obj{
-			"kind":               enum("", kind),
-			"notificationType":   str(""),
-			"objectType":         str(""),
+	fields := func(kind obj, message obj) obj {
+		return obj{
+			"kind":               kind,
+			"notificationType":   str("India: ChargeNotification, RefundNotification; Amazon Pay API v2: STATE_CHANGE or ATTRIBUTE_CHANGE."),
+			"objectType":         str("Amazon Pay API v2: CHARGE, REFUND, CHARGE_PERMISSION, CHARGEBACK."),
 			"objectId":           str(""),
 			"chargePermissionId": str(""),
-			"notificationId":     str(""),
+			"notificationId":     str("Amazon Pay API v2: random, for tracking."),
 			"merchantId":         str(""),
 			"message":            message,
-		}, "kind")
+			"enrichment":         ref("Enrichment"),
+			"state":              ref("State"),
+		}
+	}
+	// The state is there exactly when the enrichment says "enriched" (a reduced event has neither).
+	stateRule := func(o obj) obj {
+		return withOneOf(o,
+			obj{"properties": obj{"enrichment": obj{"properties": obj{"status": obj{"enum": []string{amazonpay.EnrichmentEnriched}}}}}, "required": []string{"state"}},
+			obj{"properties": obj{"enrichment": obj{"properties": obj{"status": obj{"not": obj{"enum": []string{amazonpay.EnrichmentEnriched}}}}}}, "not": obj{"required": []string{"state"}}},
+		)
+	}
+	price := object("An amount: a decimal string (never a float) and its currency.", obj{
+		"amount":       pattern(`^-?[0-9]+(\.[0-9]+)?$`, ""),
+		"currencyCode": pattern("^[A-Z]{3}$", ""),
+	}, "amount", "currencyCode")
+	anyObject := func(desc string) obj { return obj{"type": "object", "description": desc} }
+	defs := obj{
+		"Enrichment": object("Whether the gateway fetched the object's state from the Amazon Pay API (Amazon Pay API v2 messages only).", obj{
+			"status": enum("enriched: data.state was fetched; disabled: no API key is configured, or the object has no GET (chargebacks), and no call was made; failed: the call failed (data.state is missing).",
+				amazonpay.EnrichmentEnriched, amazonpay.EnrichmentDisabled, amazonpay.EnrichmentFailed),
+			"reason":            str("Why there is no state: a code (no_api_key, no_get_api, timeout, api_unavailable, api_key_refused, api_key_unavailable, invalid_response, invalid_object_id, no_time_left), then details."),
+			"retryPending":      boolean("The message is kept (quarantine reason enrichment_pending) for a later enrichment, which publishes one more event."),
+			"fetchedAt":         dateTime("When the state was fetched."),
+			"buyerDataIncluded": boolean("data.state may hold buyer and address fields (AmazonPayIncludeBuyerData)."),
+			"lateFor":           pattern("^amazonpay:v2:.+$", "In a later enrichment's event: the idempotencyKey of the event it completes."),
+		}, "status"),
+		"State": object("The allow-listed part of the fetched Charge, Refund or Charge Permission.", obj{
+			"chargeId":             str(""),
+			"refundId":             str(""),
+			"chargePermissionId":   str(""),
+			"chargePermissionType": str(""),
+			"merchantReferenceId":  str("merchantMetadata.merchantReferenceId."),
+			"statusDetails": object("", obj{
+				"state":                pattern(".", "Charge: AuthorizationInitiated, Authorized, CaptureInitiated, Captured, Canceled, Declined; Refund: RefundInitiated, Refunded, Declined; Charge Permission: Chargeable, NonChargeable, Closed. Treat others as not final."),
+				"reasonCode":           str(""),
+				"reasonDescription":    str(""),
+				"reasons":              obj{"type": "array", "items": object("", obj{"reasonCode": str(""), "reasonDescription": str("")}, "reasonCode")},
+				"lastUpdatedTimestamp": str("As Amazon writes it (20190714T155300Z)."),
+			}, "state"),
+			"chargeAmount":        ref("Price"),
+			"captureAmount":       ref("Price"),
+			"refundedAmount":      ref("Price"),
+			"convertedAmount":     ref("Price"),
+			"refundAmount":        ref("Price"),
+			"limits":              object("", obj{"amountLimit": ref("Price"), "amountBalance": ref("Price")}),
+			"presentmentCurrency": str(""),
+			"creationTimestamp":   str(""),
+			"expirationTimestamp": str(""),
+			"releaseEnvironment":  str("Sandbox or Live."),
+			"buyer":               anyObject("Only with AmazonPayIncludeBuyerData."),
+			"shippingAddress":     anyObject("Only with AmazonPayIncludeBuyerData."),
+			"billingAddress":      anyObject("Only with AmazonPayIncludeBuyerData."),
+		}, "statusDetails"),
+		"Price": price,
 	}
 	parsed := obj{"type": "object", "description": "The SNS Message, parsed as JSON."}
 	text := obj{"type": "string", "description": "The SNS Message, as text."}
@@ -308,15 +362,35 @@ func amazonPayTypes() []eventType {
 		if message["type"] == "string" {
 			full = nil // a short text is kept in a reduced event
 		}
+		data := object("", fields(enum("", kind), message), "kind")
+		if message["type"] == "string" {
+			delete(data["properties"].(obj), "enrichment")
+			delete(data["properties"].(obj), "state")
+			return eventType{Source: amazonpay.EventSource, DetailType: detailType, Description: desc,
+				Metadata: metadata, Data: data, FullOnly: full, Resources: resources}
+		}
 		return eventType{Source: amazonpay.EventSource, DetailType: detailType, Description: desc,
-			Metadata: metadata, Data: data(kind, message), FullOnly: full, Resources: resources}
+			Metadata: metadata, Data: stateRule(data), FullOnly: full, Resources: resources, Definitions: defs}
+	}
+	v2 := func(detailType, desc, kind string) eventType {
+		return eventType{Source: amazonpay.EventSource, DetailType: detailType, Description: desc,
+			Metadata: metadata, Data: stateRule(object("", fields(enum("", kind), parsed), "kind", "objectType")),
+			FullOnly: []string{"message", "enrichment"}, Resources: resources, Definitions: defs}
+	}
+	deprecated := func(about, instead string) string {
+		return " Also published, for one release, for an Amazon Pay API v2 message about " + about +
+			" (deprecated: there it means only that the object changed, and its state is unknown unless enrichment.status is enriched); consume " + instead + " instead."
 	}
 	return []eventType{
-		mk(amazonpay.DetailTypeCharge, "An Amazon Pay IPN about a charge.", "charge", parsed),
-		mk(amazonpay.DetailTypeRefund, "An Amazon Pay IPN about a refund.", "refund", parsed),
-		mk(amazonpay.DetailTypeIPN, "Any other Amazon Pay IPN.", "other", either),
+		mk(amazonpay.DetailTypeCharge, "An Amazon Pay (India) IPN about a completed charge."+deprecated("a charge", amazonpay.DetailTypeChargeChanged), "charge", parsed),
+		mk(amazonpay.DetailTypeRefund, "An Amazon Pay (India) IPN about a completed refund."+deprecated("a refund", amazonpay.DetailTypeRefundChanged), "refund", parsed),
+		mk(amazonpay.DetailTypeIPN, "Any other Amazon Pay IPN."+deprecated("a charge permission or a chargeback", amazonpay.DetailTypeChargePermissionChanged+" or "+amazonpay.DetailTypeChargebackChanged), "other", either),
 		mk(amazonpay.DetailTypeSubscribed, "The gateway confirmed the SNS subscription of an IPN topic.", "subscription", text),
 		mk(amazonpay.DetailTypeUnsubscribed, "SNS confirmed the end of an IPN topic's subscription.", "unsubscribe", text),
+		v2(amazonpay.DetailTypeChargeChanged, "An Amazon Pay API v2 charge changed (its state or an attribute): data.state is the fetched charge when enrichment.status is enriched.", "charge"),
+		v2(amazonpay.DetailTypeRefundChanged, "An Amazon Pay API v2 refund changed: data.state is the fetched refund when enrichment.status is enriched.", "refund"),
+		v2(amazonpay.DetailTypeChargePermissionChanged, "An Amazon Pay API v2 charge permission changed: data.state is the fetched charge permission when enrichment.status is enriched.", "charge-permission"),
+		v2(amazonpay.DetailTypeChargebackChanged, "An Amazon Pay API v2 chargeback changed. Amazon Pay documents no GET for a chargeback: enrichment.status is disabled and there is no data.state.", "chargeback"),
 	}
 }
 
