@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +147,9 @@ func TestEventFiles(t *testing.T) {
 		"aps-bad-signature.json":              {401, "", ""},
 		"aps-malformed.json":                  {202, "", ""}, // authenticated: quarantined
 	}
-	for _, name := range testenv.EventFiles(t, "aps-*.json", want) {
+	// Every other sample, and these, are delivered as docs/aps.md documents them by
+	// tests/harness TestIssue17_EverySamplePublishesItsDocumentedDetailType.
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		t.Run(name, func(t *testing.T) {
 			w := want[name]
 			e := newEnv(t)
