@@ -18,7 +18,8 @@ import (
 type merchantSource interface {
 	Get(ctx context.Context) (Merchant, error)
 	// Refresh refetches (rate-limited) and reports whether it did: a signature that matches no
-	// phrase may be signed with one rotated in since the last fetch.
+	// phrase may be signed with one rotated in since the last fetch, and an access code that
+	// selects no set may be of a set added since.
 	Refresh(ctx context.Context) (Merchant, bool, error)
 }
 

@@ -45,7 +45,7 @@ var (
 func TestMain(m *testing.M) {
 	devDoc, _ = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
 	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink,
-		"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", `"2105"`))
+		"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", `"2105"`, harness.ApplePayPhrase, harness.ApplePayAccessCode))
 }
 
 type env struct {
