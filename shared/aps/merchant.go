@@ -65,7 +65,7 @@ func MerchantParser(alg apssignature.Algorithm) func([]byte) (Merchant, error) {
 		var where []string
 		top := doc.secretSet
 		// Without phraseSets the top level is the one set, as before them; with them, it is a set
-		// only if it holds any of one (the stack-created secret's generated phrase counts: fill
+		// only if it holds part of one (the stack-created secret's generated phrase counts: fill
 		// the set or empty the phrase).
 		if len(doc.Sets) == 0 || top.Phrase != "" || top.Previous != "" || top.AccessCode != "" {
 			top.Name = "default"
