@@ -21,6 +21,7 @@ func deployEnv(t *testing.T) string {
 	stack.SetFunctionEnv(t, "ApsFunction", map[string]string{
 		"APS_SIGNATURE_ALGORITHM": "SHA-256", "APS_SECRET_ARN": stack.Secret(t, "aps-merchant.json"), "SECRET_REFRESH_INTERVAL": "5m",
 		"APS_INCLUDE_CARD_FIELDS": "false", "MAX_BODY_BYTES": "65536", "APS_DEDUPE_RETENTION_DAYS": "400",
+		"APS_DETAIL_TYPES_BY_COMMAND": "false",
 	})
 	return stack.IdempotencyTable
 }
@@ -50,6 +51,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"APS_DEDUPE_RETENTION_DAYS", "1", "APS_DEDUPE_RETENTION_DAYS"},
 		{"APS_DEDUPE_RETENTION_DAYS", "3651", "APS_DEDUPE_RETENTION_DAYS"},
 		{"APS_DEDUPE_RETENTION_DAYS", "a year", "APS_DEDUPE_RETENTION_DAYS"},
+		{"APS_DETAIL_TYPES_BY_COMMAND", "by command", "APS_DETAIL_TYPES_BY_COMMAND"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {

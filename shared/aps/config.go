@@ -17,10 +17,13 @@ import (
 // Config is the aps-webhook function's configuration (template.yaml, ApsFunction).
 type Config struct {
 	pipeline.Settings
-	// Secret holds the merchant's phrases and identity.
-	Secret            secrets.Setting
+	// Secret holds the merchant's phrase sets (MerchantParser).
+	Secret secrets.Setting
+	// Algorithm is that of the phrase sets that name none.
 	Algorithm         apssignature.Algorithm
 	IncludeCardFields bool
+	// DetailTypesByCommand: APS_DETAIL_TYPES_BY_COMMAND (ApsDetailTypesByCommand).
+	DetailTypesByCommand bool
 	// DedupeRetentionDays is how long a message's dedupe record is kept (Settings.KeepCompleted).
 	DedupeRetentionDays int
 }
@@ -41,6 +44,9 @@ func ReadConfig() (Config, error) {
 	if c.IncludeCardFields, err = envconfig.Bool("APS_INCLUDE_CARD_FIELDS", false); err != nil {
 		return Config{}, err
 	}
+	if c.DetailTypesByCommand, err = envconfig.Bool("APS_DETAIL_TYPES_BY_COMMAND", false); err != nil {
+		return Config{}, err
+	}
 	// APS messages carry no timestamp: a captured one stays valid for ever, so its dedupe record
 	// is kept for months, not for the 48 h that outlast the other senders' retries.
 	if c.DedupeRetentionDays, err = envconfig.PositiveInt("APS_DEDUPE_RETENTION_DAYS", DefaultDedupeRetentionDays); err != nil {
@@ -54,12 +60,13 @@ func ReadConfig() (Config, error) {
 
 // New builds the function's Lambda handler on awsCfg.
 func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler, error) {
-	log.Info("APS webhook configured", "algorithm", string(c.Algorithm), "dedupeRetentionDays", c.DedupeRetentionDays)
+	log.Info("APS webhook configured", "algorithm", string(c.Algorithm), "dedupeRetentionDays", c.DedupeRetentionDays, "detailTypesByCommand", c.DetailTypesByCommand)
 	s := c.Settings
 	s.KeepCompleted = time.Duration(c.DedupeRetentionDays) * 24 * time.Hour
 	steps := &Steps{
-		Merchant:          secrets.Open(awsCfg, c.Secret, MerchantParser(c.Algorithm)),
-		IncludeCardFields: c.IncludeCardFields,
+		Merchant:             secrets.Open(awsCfg, c.Secret, MerchantParser(c.Algorithm)),
+		IncludeCardFields:    c.IncludeCardFields,
+		DetailTypesByCommand: c.DetailTypesByCommand,
 	}
 	return pipeline.Build(awsCfg, s, Webhook, steps, log), nil
 }

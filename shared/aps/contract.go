@@ -16,6 +16,53 @@ const (
 	SchemaVersion = "1"
 )
 
+// Detail-types by status (OutcomeOf).
+const (
+	DetailTypeAuthorizationSucceeded = "APS Authorization Succeeded"
+	DetailTypeAuthorizationFailed    = "APS Authorization Failed"
+	DetailTypeCaptureSucceeded       = "APS Capture Succeeded"
+	DetailTypeCaptureFailed          = "APS Capture Failed"
+	DetailTypeRefundSucceeded        = "APS Refund Succeeded"
+	DetailTypeRefundFailed           = "APS Refund Failed"
+	DetailTypeVoidSucceeded          = "APS Void Succeeded"
+	DetailTypeVoidFailed             = "APS Void Failed"
+	DetailTypePurchaseFailed         = "APS Purchase Failed"
+	DetailTypePurchaseSucceeded      = "APS Purchase Succeeded"
+	DetailTypeTokenizationFailed     = "APS Tokenization Failed"
+	DetailTypeTokenizationSucceeded  = "APS Tokenization Succeeded"
+	// Statuses 15, 19 and 20 do not say of which operation: with ApsDetailTypesByCommand=true a
+	// message that names a documented command gets the detail-type of its operation below instead.
+	DetailTypeUncertain = "APS Transaction Uncertain"
+	DetailTypePending   = "APS Transaction Pending"
+	DetailTypeOnHold    = "APS Transaction On Hold"
+	// DetailTypeUnknown is the detail-type of a status the gateway does not know.
+	DetailTypeUnknown = "APS Transaction Status Unknown"
+)
+
+// Detail-types by command (OutcomeByCommand, ApsDetailTypesByCommand=true): uncertain, pending and
+// on hold of each operation, which the status alone leaves ambiguous (a pending capture and a
+// pending purchase were both DetailTypePending), and a combination the gateway does not know.
+const (
+	DetailTypeAuthorizationUncertain = "APS Authorization Uncertain"
+	DetailTypeAuthorizationPending   = "APS Authorization Pending"
+	DetailTypeAuthorizationOnHold    = "APS Authorization On Hold"
+	DetailTypePurchaseUncertain      = "APS Purchase Uncertain"
+	DetailTypePurchasePending        = "APS Purchase Pending"
+	DetailTypePurchaseOnHold         = "APS Purchase On Hold"
+	DetailTypeCaptureUncertain       = "APS Capture Uncertain"
+	DetailTypeCapturePending         = "APS Capture Pending"
+	DetailTypeCaptureOnHold          = "APS Capture On Hold"
+	DetailTypeRefundUncertain        = "APS Refund Uncertain"
+	DetailTypeRefundPending          = "APS Refund Pending"
+	DetailTypeRefundOnHold           = "APS Refund On Hold"
+	DetailTypeVoidUncertain          = "APS Void Uncertain"
+	DetailTypeVoidPending            = "APS Void Pending"
+	DetailTypeVoidOnHold             = "APS Void On Hold"
+	// DetailTypeCombinationUnknown: a known status with an operation it does not go with (a
+	// capture's status on a REFUND, a tokenization's pending): announced, never refused.
+	DetailTypeCombinationUnknown = "APS Transaction Combination Unknown"
+)
+
 // Feedback names the APS webhook a message came through.
 type Feedback string
 
@@ -48,6 +95,11 @@ type Data struct {
 	ResponseMessage   string  `json:"responseMessage,omitempty"`
 	Amount            *Amount `json:"amount,omitempty"`
 	PaymentOption     string  `json:"paymentOption,omitempty"`
+	// DigitalWallet is digital_wallet (APPLE_PAY for an Apple Pay result).
+	DigitalWallet string `json:"digitalWallet,omitempty"`
+	// Combination is Outcome.Combination: whether the gateway knows the message's operation
+	// (Command) with its status; absent when the message names no operation.
+	Combination string `json:"combination,omitempty"`
 	// CardFieldsIncluded says whether card fields were kept in Fields (ApsIncludeCardFields).
 	CardFieldsIncluded bool `json:"cardFieldsIncluded"`
 	// Fields is every parameter APS sent except the signature (and card fields unless included).
@@ -82,14 +134,14 @@ func keyOf(canonical string) string {
 	return "aps:" + hex.EncodeToString(sum[:])
 }
 
-// Event builds the normalised event for a verified, validated message.
+// Event builds the normalised event for a verified, validated message, its detail-type by status
+// (OutcomeOf), as a deployment with ApsDetailTypesByCommand=false publishes it.
 func Event(f Feedback, p map[string]string, received time.Time, includeCard bool) eventbus.Event {
-	return event(f, p, received, includeCard, IdempotencyKey(p))
+	return event(f, p, received, includeCard, IdempotencyKey(p), OutcomeOf(p))
 }
 
-// event is Event with p's idempotency key, which Plan has from the text it checked.
-func event(f Feedback, p map[string]string, received time.Time, includeCard bool, key string) eventbus.Event {
-	o := OutcomeOf(p)
+// event is Event with p's idempotency key, which Plan has from the text it checked, and outcome.
+func event(f Feedback, p map[string]string, received time.Time, includeCard bool, key string, o Outcome) eventbus.Event {
 	fields := maps.Clone(p)
 	delete(fields, apssignature.SignatureParam)
 	if !includeCard {
@@ -100,12 +152,14 @@ func event(f Feedback, p map[string]string, received time.Time, includeCard bool
 	d := Data{
 		MerchantReference:  p["merchant_reference"],
 		FortID:             p["fort_id"],
-		Command:            firstOf(p["command"], p["service_command"]),
+		Command:            OperationOf(p),
 		Status:             o.Status,
 		StatusDescription:  o.Description,
 		ResponseCode:       p["response_code"],
 		ResponseMessage:    p["response_message"],
 		PaymentOption:      p["payment_option"],
+		DigitalWallet:      p["digital_wallet"],
+		Combination:        o.Combination,
 		CardFieldsIncluded: includeCard,
 		Fields:             fields,
 	}

@@ -18,7 +18,8 @@ import (
 type merchantSource interface {
 	Get(ctx context.Context) (Merchant, error)
 	// Refresh refetches (rate-limited) and reports whether it did: a signature that matches no
-	// phrase may be signed with one rotated in since the last fetch.
+	// phrase may be signed with one rotated in since the last fetch, and an access code that
+	// selects no set may be of a set added since.
 	Refresh(ctx context.Context) (Merchant, bool, error)
 }
 
@@ -39,7 +40,10 @@ const Webhook = "aps"
 type Steps struct {
 	Merchant          merchantSource
 	IncludeCardFields bool
-	Now               func() time.Time
+	// DetailTypesByCommand classifies by operation and status (OutcomeByCommand), not by status
+	// alone (OutcomeOf): ApsDetailTypesByCommand.
+	DetailTypesByCommand bool
+	Now                  func() time.Time
 }
 
 // message is an APS message as far as Authenticate read it.
@@ -91,13 +95,23 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 			log.Error("merchant secret unavailable", "error", err)
 			return message{}, log, pipeline.RetryLater("signature verification is temporarily unavailable")
 		}
-		if !authentic(merchant, params) {
-			fresh, refetched, err := s.Merchant.Refresh(ctx)
-			if err != nil || !refetched || !authentic(fresh, params) {
-				log.Warn("authentication failed")
-				return message{}, log, pipeline.Reject(401, "unauthorized", "signature verification failed")
+		set, err := authenticate(merchant, params)
+		if err != nil {
+			// The message may be signed with a phrase, or for a set, added since the last fetch.
+			if fresh, refetched, ferr := s.Merchant.Refresh(ctx); ferr == nil && refetched {
+				set, err = authenticate(fresh, params)
 			}
 		}
+		if errors.Is(err, errUnknownSet) {
+			log.Warn("authentication failed", "problem", "no phrase set for the access code")
+			return message{}, log, &pipeline.Rejection{Status: 401, Code: "unauthorized", Field: "access_code",
+				Message: "access_code and merchant_identifier select no configured phrase set"}
+		}
+		if err != nil {
+			log.Warn("authentication failed", "phraseSet", set.Name)
+			return message{}, log, pipeline.Reject(401, "unauthorized", "signature verification failed")
+		}
+		log = log.With("phraseSet", set.Name)
 	}
 	return message{feedback: feedback, params: params}, log, nil
 }
@@ -118,7 +132,11 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2
 		return pipeline.Delivery{}, &pipeline.Rejection{Status: 400, Code: "ambiguous_parameters", Message: amb.Error(), Field: amb.Field}
 	}
 	key := keyOf(t.Canonical)
-	ev := event(m.feedback, p, s.now().UTC(), s.IncludeCardFields, key)
+	o := OutcomeOf(p)
+	if s.DetailTypesByCommand {
+		o = OutcomeByCommand(p)
+	}
+	ev := event(m.feedback, p, s.now().UTC(), s.IncludeCardFields, key, o)
 	return pipeline.Delivery{
 		Log:    log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"]),
 		Claims: []pipeline.Claim{{Key: key}},
@@ -126,9 +144,18 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2
 	}, nil
 }
 
-// authentic: signed with one of the merchant's phrases, and naming this merchant.
-func authentic(m Merchant, p map[string]string) bool {
-	return m.Verifier.Verify(p) == nil && m.Owns(p)
+// errUnknownSet: the message's access_code and merchant_identifier select no phrase set.
+var errUnknownSet = errors.New("aps: no phrase set for the message's access code")
+
+// authenticate verifies p with the one set its access_code and merchant_identifier select, never
+// another: those fields are unverified until then, and an attacker holding one set's phrase (a
+// test integration's, say) must not sign for another's access code with it.
+func authenticate(m Merchant, p map[string]string) (PhraseSet, error) {
+	set, ok := m.Select(p)
+	if !ok {
+		return PhraseSet{}, errUnknownSet
+	}
+	return set, set.Verifier.Verify(p)
 }
 
 func fieldError(log *slog.Logger, err error) *pipeline.Rejection {

@@ -10,49 +10,143 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 )
 
-// Merchant is the APS account this deployment serves, read from Secrets Manager:
+// Merchant is the APS account this deployment serves, read from Secrets Manager: its phrase sets,
+// one per integration (web, Apple Pay, ...) that posts to the same feedback URLs.
 //
-//	{"shaResponsePhrase": "...", "previousShaResponsePhrase": "...", "merchantIdentifier": "...", "accessCode": "..."}
+//	{"merchantIdentifier": "...", "accessCode": "...", "shaResponsePhrase": "...", "previousShaResponsePhrase": "",
+//	 "phraseSets": [{"name": "apple-pay", "accessCode": "...", "shaResponsePhrase": "...", "algorithm": "SHA-512"}]}
+//
+// The top-level fields are the format before phrase sets and still one set of their own.
 type Merchant struct {
+	Sets []PhraseSet
+}
+
+// PhraseSet is one signing configuration: the access code (and merchant identifier) that select
+// it and the phrases, under its algorithm, that verify what it selects.
+type PhraseSet struct {
+	Name       string // for logs: "default" for the top-level set, else the set's name or phraseSets[i]
 	Identifier string
 	AccessCode string
 	Verifier   *apssignature.Verifier
 }
 
-// MerchantParser returns the secret parser for alg, for secrets.NewCache. A secret missing the
-// phrase or the merchant identity is an error, so the function fails closed (503) until it is filled.
+// maxPhraseSets bounds the sets one secret may hold; selection compares against every one.
+const maxPhraseSets = 32
+
+// secretSet is one set as the secret writes it; the top level is one too.
+type secretSet struct {
+	Name       string `json:"name"`
+	Identifier string `json:"merchantIdentifier"`
+	AccessCode string `json:"accessCode"`
+	Phrase     string `json:"shaResponsePhrase"`
+	Previous   string `json:"previousShaResponsePhrase"`
+	Algorithm  string `json:"algorithm"`
+	// shaRequestPhrase may sit beside these (for the merchant's own requests to APS, such as Check
+	// Status); feedback is signed with the response phrase, so the gateway does not read it.
+}
+
+// MerchantParser returns the secret parser for secrets.NewCache; alg is the algorithm of the sets
+// that name none (ApsSignatureAlgorithm). A set missing its phrase or its identity is an error, so
+// the function fails closed (503) until it is filled. No error quotes a value of the secret.
 func MerchantParser(alg apssignature.Algorithm) func([]byte) (Merchant, error) {
 	return func(raw []byte) (Merchant, error) {
 		var doc struct {
-			Phrase     string `json:"shaResponsePhrase"`
-			Previous   string `json:"previousShaResponsePhrase"`
-			Identifier string `json:"merchantIdentifier"`
-			AccessCode string `json:"accessCode"`
+			secretSet
+			Sets []secretSet `json:"phraseSets"`
 		}
 		if err := json.Unmarshal(raw, &doc); err != nil {
-			return Merchant{}, errors.New("APS merchant secret: not a JSON object of shaResponsePhrase, merchantIdentifier, accessCode")
+			return Merchant{}, errors.New("APS merchant secret: not a JSON object of merchantIdentifier, accessCode, shaResponsePhrase and phraseSets")
 		}
-		switch {
-		case doc.Phrase == "":
-			return Merchant{}, errors.New("APS merchant secret: shaResponsePhrase is empty")
-		case doc.Identifier == "":
-			return Merchant{}, errors.New("APS merchant secret: merchantIdentifier is empty")
-		case doc.AccessCode == "":
-			return Merchant{}, errors.New("APS merchant secret: accessCode is empty")
+		if len(doc.Sets) > maxPhraseSets {
+			return Merchant{}, fmt.Errorf("APS merchant secret: phraseSets holds more than %d sets", maxPhraseSets)
 		}
-		v, err := apssignature.NewVerifier(alg, doc.Phrase, doc.Previous)
-		if err != nil {
-			return Merchant{}, fmt.Errorf("APS merchant secret: %w", err)
+		// where[i] names sets[i] in errors: by position, never by a value of the secret.
+		var sets []secretSet
+		var where []string
+		top := doc.secretSet
+		// Without phraseSets the top level is the one set, as before them; with them, it is a set
+		// only if it holds part of one (the stack-created secret's generated phrase counts: fill
+		// the set or empty the phrase).
+		if len(doc.Sets) == 0 || top.Phrase != "" || top.Previous != "" || top.AccessCode != "" {
+			top.Name = "default"
+			sets, where = append(sets, top), append(where, "top level")
 		}
-		return Merchant{Identifier: doc.Identifier, AccessCode: doc.AccessCode, Verifier: v}, nil
+		for i, s := range doc.Sets {
+			if s.Identifier == "" {
+				s.Identifier = top.Identifier
+			}
+			if s.Name == "" {
+				s.Name = fmt.Sprintf("phraseSets[%d]", i)
+			}
+			sets, where = append(sets, s), append(where, fmt.Sprintf("phraseSets[%d]", i))
+		}
+		m := Merchant{Sets: make([]PhraseSet, 0, len(sets))}
+		for i, s := range sets {
+			set, err := s.phraseSet(alg)
+			if err != nil {
+				return Merchant{}, fmt.Errorf("APS merchant secret, %s: %w", where[i], err)
+			}
+			for j, o := range m.Sets {
+				if o.Identifier == set.Identifier && o.AccessCode == set.AccessCode {
+					return Merchant{}, fmt.Errorf("APS merchant secret, %s: same accessCode and merchantIdentifier as %s, so a message could not select one set", where[i], where[j])
+				}
+			}
+			m.Sets = append(m.Sets, set)
+		}
+		return m, nil
 	}
 }
 
-// Owns reports whether the message names this merchant, comparing in constant time.
-func (m Merchant) Owns(p map[string]string) bool {
-	id := same(p["merchant_identifier"], m.Identifier)
-	code := same(p["access_code"], m.AccessCode)
+func (s secretSet) phraseSet(alg apssignature.Algorithm) (PhraseSet, error) {
+	switch {
+	case s.Phrase == "":
+		return PhraseSet{}, errors.New("shaResponsePhrase is empty")
+	case s.Identifier == "":
+		return PhraseSet{}, errors.New("merchantIdentifier is empty")
+	case s.AccessCode == "":
+		return PhraseSet{}, errors.New("accessCode is empty")
+	}
+	if s.Algorithm != "" {
+		a, err := apssignature.ParseAlgorithm(s.Algorithm)
+		if err != nil {
+			return PhraseSet{}, errors.New("algorithm is not SHA-256, SHA-512, HMAC-SHA256 or HMAC-SHA512")
+		}
+		alg = a
+	}
+	v, err := apssignature.NewVerifier(alg, s.Phrase, s.Previous)
+	if err != nil {
+		return PhraseSet{}, err
+	}
+	return PhraseSet{Name: s.Name, Identifier: s.Identifier, AccessCode: s.AccessCode, Verifier: v}, nil
+}
+
+// Select is the set p's access_code and merchant_identifier name. Both are unverified: that is
+// sound only because p is then verified with exactly this set, never another. Every set is
+// compared, in constant time, so timing does not tell which one matched.
+func (m Merchant) Select(p map[string]string) (PhraseSet, bool) {
+	found := -1
+	for i, s := range m.Sets {
+		match := subtle.ConstantTimeByteEq(b2u(s.Owns(p)), 1)
+		found = subtle.ConstantTimeSelect(match, i, found)
+	}
+	if found < 0 {
+		return PhraseSet{}, false
+	}
+	return m.Sets[found], true
+}
+
+// Owns reports whether the message names this set, comparing in constant time.
+func (s PhraseSet) Owns(p map[string]string) bool {
+	id := same(p["merchant_identifier"], s.Identifier)
+	code := same(p["access_code"], s.AccessCode)
 	return id && code
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func same(a, b string) bool {

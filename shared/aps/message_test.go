@@ -648,6 +648,7 @@ func TestEvent(t *testing.T) {
 				ResponseMessage:    "Success",
 				Amount:             &Amount{MinorUnits: 1000, Value: "10.00", Currency: "USD", Exponent: 2},
 				PaymentOption:      "VISA",
+				Combination:        CombinationKnown,
 				CardFieldsIncluded: include,
 			}
 			got := d.Data
@@ -741,7 +742,7 @@ func TestMerchantParserValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	if m.Identifier != testIdentifier || m.AccessCode != testAccessCode || m.Verifier == nil {
+	if len(m.Sets) != 1 || m.Sets[0].Identifier != testIdentifier || m.Sets[0].AccessCode != testAccessCode || m.Sets[0].Verifier == nil {
 		t.Fatalf("Merchant = %+v", m)
 	}
 
@@ -753,14 +754,14 @@ func TestMerchantParserValid(t *testing.T) {
 		}
 		signed := maps.Clone(msg)
 		signed["signature"] = s.Sign(msg)
-		if err := m.Verifier.Verify(signed); err != nil {
+		if err := m.Sets[0].Verifier.Verify(signed); err != nil {
 			t.Errorf("message signed with the %s phrase: Verify = %v", map[string]string{testPhrase: "current", testPrevPhrase: "previous"}[phrase], err)
 		}
 	}
 	other, _ := apssignature.NewSigner(apssignature.SHA256, "some-other-phrase")
 	signed := maps.Clone(msg)
 	signed["signature"] = other.Sign(msg)
-	if err := m.Verifier.Verify(signed); !errors.Is(err, apssignature.ErrMismatch) {
+	if err := m.Sets[0].Verifier.Verify(signed); !errors.Is(err, apssignature.ErrMismatch) {
 		t.Errorf("foreign phrase: Verify = %v, want ErrMismatch", err)
 	}
 	// The algorithm passed to MerchantParser is the one used.
@@ -771,7 +772,7 @@ func TestMerchantParserValid(t *testing.T) {
 	s256, _ := apssignature.NewSigner(apssignature.SHA256, testPhrase)
 	signed = maps.Clone(msg)
 	signed["signature"] = s256.Sign(msg)
-	if err := hm.Verifier.Verify(signed); err == nil {
+	if err := hm.Sets[0].Verifier.Verify(signed); err == nil {
 		t.Error("HMAC-SHA512 merchant accepted a SHA-256 signature")
 	}
 
@@ -785,7 +786,7 @@ func TestMerchantParserValid(t *testing.T) {
 	prev, _ := apssignature.NewSigner(apssignature.SHA256, testPrevPhrase)
 	signed = maps.Clone(msg)
 	signed["signature"] = prev.Sign(msg)
-	if err := only.Verifier.Verify(signed); err == nil {
+	if err := only.Sets[0].Verifier.Verify(signed); err == nil {
 		t.Error("merchant without previous phrase accepted a message signed with it")
 	}
 	f["previousShaResponsePhrase"] = ""
@@ -815,10 +816,10 @@ func TestMerchantParserFactsVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Verifier.Verify(p); err != nil {
+			if err := m.Sets[0].Verifier.Verify(p); err != nil {
 				t.Errorf("vector %s: Verify = %v", sig[:8], err)
 			}
-			if !m.Owns(p) {
+			if !m.Sets[0].Owns(p) {
 				t.Errorf("vector %s: Owns = false", sig[:8])
 			}
 		}
@@ -853,7 +854,7 @@ func TestMerchantParserRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parse accepted: %+v", m)
 			}
-			if m.Verifier != nil || m.Identifier != "" || m.AccessCode != "" {
+			if m.Sets != nil {
 				t.Errorf("non-zero Merchant alongside error: %+v", m)
 			}
 			msg := err.Error()
@@ -882,7 +883,7 @@ func withValue(field, value string) []byte {
 }
 
 func TestMerchantOwns(t *testing.T) {
-	m := Merchant{Identifier: "MxvOupuG", AccessCode: "SILgpo7pWbmzuURp2qri"}
+	m := PhraseSet{Identifier: "MxvOupuG", AccessCode: "SILgpo7pWbmzuURp2qri"}
 	cases := []struct {
 		name string
 		p    map[string]string
@@ -909,8 +910,8 @@ func TestMerchantOwns(t *testing.T) {
 	}
 	// An unconfigured merchant owns only messages with empty identity fields; the parser never
 	// produces one, and Validate rejects such messages.
-	if !(Merchant{}).Owns(map[string]string{}) {
-		t.Error("zero Merchant: Owns(empty) = false; same() should treat two empty strings as equal")
+	if !(PhraseSet{}).Owns(map[string]string{}) {
+		t.Error("zero PhraseSet: Owns(empty) = false; same() should treat two empty strings as equal")
 	}
 }
 

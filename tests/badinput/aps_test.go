@@ -149,6 +149,7 @@ func apsCases(c *corpus) {
 	apsUnicode(c)
 	apsControls(c)
 	apsResplitCases(c)
+	apsPhraseSetCases(c)
 }
 
 // apsEarly: 405 and 413 come before the route, the type and the signature.
@@ -471,7 +472,7 @@ func signedBy(c *corpus, alg apssignature.Algorithm, phrase string) events.APIGa
 	return apsEncodings[0].req(p)
 }
 
-// apsMerchants: correctly signed with the phrase, but naming another merchant.
+// apsMerchants: correctly signed with the phrase, but naming another merchant: no phrase set.
 func apsMerchants(c *corpus) {
 	for _, v := range []struct {
 		name string
@@ -496,7 +497,7 @@ func apsMerchants(c *corpus) {
 		for _, enc := range apsEncodings {
 			p := c.apsParams()
 			v.edit(p)
-			c.apsUnauthorized(enc.name+" signed, "+v.name, enc.req(signed(p)))
+			c.apsNoPhraseSet(enc.name+" signed, "+v.name, enc.req(signed(p)))
 		}
 	}
 	for _, v := range []struct{ name, key, raw string }{
@@ -505,7 +506,7 @@ func apsMerchants(c *corpus) {
 		{"access code true", "access_code", "true"},
 	} {
 		o := signObject(apsObject(c.apsParams()).set(v.key, v.raw))
-		c.apsUnauthorized("JSON signed, "+v.name, apsJSON(apsTransaction, o.String()))
+		c.apsNoPhraseSet("JSON signed, "+v.name, apsJSON(apsTransaction, o.String()))
 	}
 }
 

@@ -147,7 +147,8 @@ func cases(tb testing.TB) []webhookCase {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m := aps.Merchant{Identifier: apsMerchantID, AccessCode: apsAccessCode, Verifier: ver}
+	set := aps.PhraseSet{Name: "default", Identifier: apsMerchantID, AccessCode: apsAccessCode, Verifier: ver}
+	m := aps.Merchant{Sets: []aps.PhraseSet{set}}
 	_, apsJSONReq := loadEvent(tb, "aps-transaction-feedback-json.json")
 	for _, c := range []struct{ name, event string }{
 		{"aps-json", "aps-transaction-feedback-json.json"},
@@ -162,7 +163,7 @@ func cases(tb testing.TB) []webhookCase {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if err := ver.Verify(params); err != nil || !m.Owns(params) {
+		if err := ver.Verify(params); err != nil || !set.Owns(params) {
 			tb.Fatalf("%s: the sample is not signed for the development merchant: %v", c.name, err)
 		}
 		cs = append(cs, webhookCase{
@@ -170,7 +171,7 @@ func cases(tb testing.TB) []webhookCase {
 			name: c.name, payload: payload, body: []byte(apsJSONReq.Body),
 			handler: invoke(pipeline.New(aps.Webhook, &aps.Steps{Merchant: merchant{m}}, deps())),
 			verify: func() {
-				if ver.Verify(params) != nil || !m.Owns(params) {
+				if ver.Verify(params) != nil || !set.Owns(params) {
 					panic("verification failed")
 				}
 			},

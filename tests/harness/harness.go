@@ -56,7 +56,7 @@ const (
 // Secrets lists every secret value a test run handles, and the card and customer data of
 // APSParams: none may appear in a log.
 var Secrets = []string{APIKey, APSPhrase, "dev-password-0123456789abcdefghij", "dev-query-key-0123456789abcdefghijk", "SILgpo7pWbmzuURp2qri",
-	"400555******0001", "test@example.com"}
+	"400555******0001", "test@example.com", ApplePayPhrase, ApplePayAccessCode}
 
 // Gateway is the three functions' Lambda handlers and the resources they use.
 type Gateway struct {

@@ -235,8 +235,10 @@ func apsTypes() []eventType {
 		"currency":   pattern("^[A-Z]{3}$", "ISO 4217 code."),
 		"exponent":   obj{"type": "integer", "enum": []int{0, 2, 3}},
 	}, "minorUnits", "value", "currency", "exponent")
-	data := func(status, description, responseCode obj) obj {
-		return withOneOf(object("", obj{
+	combinationDesc := "Whether the gateway knows the message's operation (command) with its status; absent when the message names no operation."
+	// command and combination are what a by-command detail-type adds: nil keeps them optional.
+	data := func(status, description, responseCode, command, combination obj) obj {
+		props := obj{
 			"merchantReference":  str(""),
 			"fortId":             str(""),
 			"command":            str("command, or service_command."),
@@ -246,25 +248,36 @@ func apsTypes() []eventType {
 			"responseMessage":    str(""),
 			"amount":             ref("Amount"),
 			"paymentOption":      str(""),
+			"digitalWallet":      str("digital_wallet: APPLE_PAY for an Apple Pay result."),
+			"combination":        enum(combinationDesc, aps.CombinationKnown, aps.CombinationUnknown),
 			"cardFieldsIncluded": boolean("Whether card fields are kept in fields (ApsIncludeCardFields)."),
 			"fields": obj{
 				"type": "object", "description": "Every parameter APS sent, but the signature (and card fields unless included).",
 				"additionalProperties": obj{"type": "string"},
 				"not":                  obj{"required": []string{"signature"}},
 			},
-		}, "status", "statusDescription", "cardFieldsIncluded"),
+		}
+		required := []string{"status", "statusDescription", "cardFieldsIncluded"}
+		if command != nil {
+			props["command"], props["combination"] = command, combination
+			required = append(required, "command", "combination")
+		}
+		return withOneOf(object("", props, required...),
 			obj{"properties": obj{"cardFieldsIncluded": obj{"enum": []bool{true}}}},
 			obj{"properties": obj{"cardFieldsIncluded": obj{"enum": []bool{false}}, "fields": obj{"not": obj{"anyOf": cardRules}}}},
 		)
 	}
-	var out []eventType
-	for _, k := range outcomes {
-		out = append(out, eventType{
+	byStatus := func(k known) eventType {
+		return eventType{
 			Source: aps.EventSource, DetailType: k.detailType,
 			Description: fmt.Sprintf("An APS message with status %s (%s).", k.status, k.desc),
 			Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
-			Data: data(enum("", k.status), enum("", k.desc), pattern("^"+k.status+"[0-9]{3}$", "")),
-		})
+			Data: data(enum("", k.status), enum("", k.desc), pattern("^"+k.status+"[0-9]{3}$", ""), nil, nil),
+		}
+	}
+	var out []eventType
+	for _, k := range outcomes {
+		out = append(out, byStatus(k))
 	}
 	unknown := pattern("^[0-9]{2}$", "The raw status code, kept.")
 	unknown["not"] = obj{"enum": statuses}
@@ -272,7 +285,32 @@ func apsTypes() []eventType {
 		Source: aps.EventSource, DetailType: aps.DetailTypeUnknown,
 		Description: "An APS message with a status the gateway does not map to a detail-type: never dropped.",
 		Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
-		Data: data(unknown, enum("", aps.OutcomeOf(map[string]string{"status": "99"}).Description), pattern("^[0-9]{5}$", "")),
+		Data: data(unknown, enum("", aps.OutcomeOf(map[string]string{"status": "99"}).Description), pattern("^[0-9]{5}$", ""), nil, nil),
+	})
+	// The detail-types by command (ApsDetailTypesByCommand=true) that no status has alone.
+	descOf := map[string]string{}
+	for _, k := range outcomes {
+		descOf[k.status] = k.desc
+	}
+	for _, c := range aps.Combinations() {
+		if slices.ContainsFunc(out, func(e eventType) bool { return e.DetailType == c.DetailType }) {
+			continue
+		}
+		out = append(out, eventType{
+			Source: aps.EventSource, DetailType: c.DetailType,
+			Description: fmt.Sprintf("An APS message with command %s and status %s (%s), published so with ApsDetailTypesByCommand=true.", c.Operation, c.Status, descOf[c.Status]),
+			Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
+			Data: data(enum("", c.Status), enum("", descOf[c.Status]), pattern("^"+c.Status+"[0-9]{3}$", ""),
+				enum("", c.Operation), enum(combinationDesc, aps.CombinationKnown)),
+		})
+	}
+	mismatch := pattern("^[0-9]{2}$", "A status the gateway knows.")
+	mismatch["enum"] = statuses
+	out = append(out, eventType{
+		Source: aps.EventSource, DetailType: aps.DetailTypeCombinationUnknown,
+		Description: "An APS message whose operation (command, else service_command) the gateway does not know with its status, published so with ApsDetailTypesByCommand=true: announced, never dropped.",
+		Metadata:    metadata, Definitions: obj{"Amount": amount}, FullOnly: []string{"fields"},
+		Data: data(mismatch, str(""), pattern("^[0-9]{5}$", ""), pattern(".", "command, or service_command."), enum(combinationDesc, aps.CombinationUnknown)),
 	})
 	return out
 }
