@@ -85,10 +85,12 @@ name, OAuth issuer/audience/scope), then ask Amazon to resend.`,
 		Sender: "APS", Reserved: "ApsReservedConcurrency",
 		Hours: "ApsNoDeliveryAlarmHours", HoursOn: "HasApsNoDeliveryAlarm",
 		Rejects: []string{"unauthorized"},
-		AuthHint: `likely a SHA Response Phrase or SHA Type (ApsSignatureAlgorithm) differing from the
-APS portal, an unfinished phrase rotation, or someone probing the URLs.`,
-		MismatchHint: `Compare the SHA Response Phrase and SHA Type in the APS portal with
-ApsMerchantSecret and ApsSignatureAlgorithm (a rotation done on one side only).`,
+		AuthHint: `likely an access code with no phrase set in ApsMerchantSecret (a new integration such
+as Apple Pay), a SHA Response Phrase or SHA Type differing from the APS portal, an unfinished phrase
+rotation, or someone probing the URLs.`,
+		MismatchHint: `A 401 naming access_code: add that integration's phrase set to ApsMerchantSecret.
+Otherwise compare the SHA Response Phrase and SHA Type of the set the log names (phraseSet) in the APS
+portal with ApsMerchantSecret (algorithm, else ApsSignatureAlgorithm).`,
 	},
 	{
 		Webhook: "amazon-pay", Function: "AmazonPayIpnFunction", LogGroup: "AmazonPayIpnFunctionLogGroup",
