@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -248,8 +249,19 @@ func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 				bucket + eventbus.OffloadPrefix(g.source) + "*":    {"s3:PutObject"},
 			}
 			got := map[string][]string{}
+			listed := 0
 			for _, s := range statements(t, res, g.function) {
 				if !touches(s, "s3:") {
+					continue
+				}
+				// Listing, so that a replay of a missing key gets 404 and not 403: the bucket, only
+				// with the function's own quarantine prefix.
+				if slices.Equal(strs(s["Action"]), []string{"s3:ListBucket"}) {
+					listed++
+					want := map[string]any{"StringLike": map[string]any{"s3:prefix": quarantine.WebhookPrefix(g.webhook) + "*"}}
+					if s["Effect"] != "Allow" || fmt.Sprint(s["Condition"]) != fmt.Sprint(want) || fmt.Sprint(s["Resource"]) != "PayloadBucket.Arn" {
+						t.Errorf("listing statement %v: %v on %v if %v; want the bucket if %v", s["Sid"], s["Effect"], s["Resource"], s["Condition"], want)
+					}
 					continue
 				}
 				if s["Effect"] != "Allow" || s["Condition"] != nil {
@@ -266,6 +278,9 @@ func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 			}
 			if len(got) != len(want) {
 				t.Errorf("S3 grants %v, want %v", got, want)
+			}
+			if listed != 1 {
+				t.Errorf("%d statements grant s3:ListBucket, want 1", listed)
 			}
 			// The prefixes are the code's: a key the function writes is under them, another's is not.
 			req := events.APIGatewayV2HTTPRequest{RawPath: "/any/route", Body: "{}"}
