@@ -33,9 +33,11 @@ func TestRegionOf(t *testing.T) {
 func TestSignedGetPassesTheLocalGatewaysCheck(t *testing.T) {
 	caller := apigateway.Principal{AccessKeyID: "AKIATEST", SecretAccessKey: "right", UserARN: "arn:aws:iam::123456789012:user/u"}
 	h, err := apigateway.NewHandler(apigateway.Config{
-		Routes:  []apigateway.Route{{Method: "GET", Path: "/shipping/otps/{trackingId}", Function: "F", Auth: apigateway.AuthIAM}},
-		Invoker: apigateway.InvokerFunc(func(context.Context, string, []byte) ([]byte, string, error) { return []byte(`{"statusCode":200,"body":"{\"ok\":true}"}`), "", nil }),
-		SigV4:   &apigateway.SigV4{Region: "eu-west-1", Principals: []apigateway.Principal{caller}},
+		Routes: []apigateway.Route{{Method: "GET", Path: "/shipping/otps/{trackingId}", Function: "F", Auth: apigateway.AuthIAM}},
+		Invoker: apigateway.InvokerFunc(func(context.Context, string, []byte) ([]byte, string, error) {
+			return []byte(`{"statusCode":200,"body":"{\"ok\":true}"}`), "", nil
+		}),
+		SigV4: &apigateway.SigV4{Region: "eu-west-1", Principals: []apigateway.Principal{caller}},
 	})
 	if err != nil {
 		t.Fatal(err)
