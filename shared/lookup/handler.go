@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,6 +17,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 )
@@ -24,11 +27,13 @@ type Config struct {
 	OTPTable, TrackingTable string
 	// Now is the clock an OTP's expiry is judged by, read once per request; nil is time.Now.
 	Now func() time.Time
+	// Metrics receives one EMF line per lookup (the function's stdout); nil writes none.
+	Metrics io.Writer
 }
 
 // ReadConfig reads the function's environment; its errors name the variable.
 func ReadConfig() (Config, error) {
-	var c Config
+	c := Config{Metrics: os.Stdout}
 	var err error
 	if c.OTPTable, err = envconfig.Required("OTP_TABLE_NAME"); err != nil {
 		return Config{}, err
@@ -55,8 +60,15 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (LambdaHandler, error) {
 	db := dynamodb.NewFromConfig(awsCfg)
 	// The stores' own clocks are not used: CurrentAt is given the request's moment.
 	h := &Handler{OTPs: otpstore.New(db, c.OTPTable, now), Tracking: trackingstore.New(db, c.TrackingTable, 0, now), Now: now, Log: log}
+	if c.Metrics != nil {
+		h.Metrics = metrics.NewWriter(c.Metrics)
+	}
 	return h.Lambda, nil
 }
+
+// MetricsName is the Webhook dimension of the lookups' EMF lines: each lookup is counted as the
+// webhooks count a delivery (Deliveries by Outcome and Reason, Latency), under its own name.
+const MetricsName = "shipping-lookup"
 
 type otps interface {
 	CurrentAt(ctx context.Context, id string, at time.Time) (otpstore.OTP, error)
@@ -72,6 +84,8 @@ type Handler struct {
 	Tracking states
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Metrics, when set, writes one EMF line per lookup.
+	Metrics *metrics.Writer
 }
 
 // The 404 bodies. One per route, whatever the reason: an expired OTP and an ID never seen must
@@ -88,7 +102,17 @@ func (h *Handler) Lambda(ctx context.Context, payload json.RawMessage) (events.A
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("invocation payload: %w", err)
 	}
-	return h.Handle(ctx, &req).APIGatewayV2HTTPResponse, nil
+	if h.Metrics == nil {
+		return h.Handle(ctx, &req).APIGatewayV2HTTPResponse, nil
+	}
+	start := time.Now()
+	ctx, d := metrics.Start(ctx)
+	r := h.Handle(ctx, &req)
+	end := time.Now()
+	if err := h.Metrics.WriteDelivery(d, MetricsName, end, metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code}, end.Sub(start)); err != nil {
+		h.Log.Error("metrics not written", "error", err)
+	}
+	return r.APIGatewayV2HTTPResponse, nil
 }
 
 // Handle answers req. Every answer carries Cache-Control: no-store (httpapi's headers): an OTP

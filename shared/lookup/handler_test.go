@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
+	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
@@ -35,6 +37,7 @@ type env struct {
 	tracking *trackingstore.Store
 	h        lookup.LambdaHandler
 	logs     *syncBuffer
+	metrics  *syncBuffer
 	mu       sync.Mutex
 	now      time.Time
 }
@@ -73,11 +76,11 @@ func deploy(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: dynamodb.NewFromConfig(cfg), logs: &syncBuffer{}, now: time.Now()}
+	e := &env{db: dynamodb.NewFromConfig(cfg), logs: &syncBuffer{}, metrics: &syncBuffer{}, now: time.Now()}
 	e.otps = otpstore.New(e.db, otpTable, nil)
 	e.tracking = trackingstore.New(e.db, trackingTable, 90*24*time.Hour, nil)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if e.h, err = lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Now: e.clock}, log); err != nil {
+	if e.h, err = lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Now: e.clock, Metrics: e.metrics}, log); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -379,5 +382,33 @@ func TestIssue15_RefusalsAndFailures(t *testing.T) {
 				t.Errorf("field %q, want %q", b.Field, lookup.PathParameter)
 			}
 		})
+	}
+}
+
+// Each lookup writes one EMF line, Webhook shipping-lookup, its outcome from the answer.
+func TestIssue15_OneEMFLinePerLookup(t *testing.T) {
+	e := deploy(t)
+	now := time.UnixMilli(time.Now().UnixMilli())
+	e.setNow(now)
+	e.putOTP(t, otpstore.OTP{TrackingID: "F1", Code: "121212", ExpiresAt: now.Add(time.Hour), EventTime: now, ReceivedAt: now})
+	for _, req := range []events.APIGatewayV2HTTPRequest{
+		signed(lookup.OTPRouteKey, "F1"), signed(lookup.OTPRouteKey, "NEVER-SEEN"), unsigned(lookup.OTPRouteKey, "F1"),
+	} {
+		e.get(t, req)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(e.metrics.String()), "\n") {
+		m, err := emfcheck.Check(line)
+		if err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got = append(got, fmt.Sprint(m["Webhook"], "/", m["Outcome"], "/", m["Reason"]))
+	}
+	want := "shipping-lookup/accepted/none shipping-lookup/rejected/not_found shipping-lookup/forbidden/forbidden"
+	if strings.Join(got, " ") != want {
+		t.Errorf("EMF lines %v, want %s", got, want)
+	}
+	if strings.Contains(e.metrics.String(), "121212") {
+		t.Error("the code reached the metrics")
 	}
 }
