@@ -118,3 +118,22 @@ func flatScalar(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// The lookup function's own alarms (it is no webhook, so tools/alarms does not write them).
+func TestIssue15_LookupAlarms(t *testing.T) {
+	tmpl, err := testenv.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, metric := range map[string]string{"ShippingLookupFunctionErrorsAlarm": "Errors", "ShippingLookupFunctionThrottlesAlarm": "Throttles"} {
+		a := tmpl.Resources[name].Properties
+		if a["Namespace"] != "AWS/Lambda" || a["MetricName"] != metric || !sameDims(dims(a["Dimensions"]), "FunctionName", "ShippingLookupFunction") || a["Threshold"] != 1 {
+			t.Errorf("%s: not an alarm on the first %s of ShippingLookupFunction: %v", name, metric, a)
+		}
+	}
+	a := tmpl.Resources["ShippingLookupUnavailableAlarm"].Properties
+	if a["Namespace"] != "AmazonWebhookGateway" || a["MetricName"] != "Deliveries" ||
+		!sameDims(dims(a["Dimensions"]), "Webhook", lookup.MetricsName, "Outcome", "unavailable") {
+		t.Errorf("ShippingLookupUnavailableAlarm: not on the lookups' 503s: %v", a)
+	}
+}
