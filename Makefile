@@ -16,7 +16,8 @@ DIR_ShippingOtpFunction := shipping-otp
 DIR_ApsFunction := aps-webhook
 DIR_AmazonPayIpnFunction := amazon-pay-ipn
 DIR_AmazonPaySafelistFunction := amazon-pay-safelist
-FUNCTIONS := ShippingOtpFunction ApsFunction AmazonPayIpnFunction AmazonPaySafelistFunction
+DIR_ShippingLookupFunction := shipping-lookup
+FUNCTIONS := ShippingOtpFunction ApsFunction AmazonPayIpnFunction AmazonPaySafelistFunction ShippingLookupFunction
 
 # moto_server and cfn-lint: the ones on PATH, else the pinned ones that `make tools` puts in $(VENV).
 VENV ?= .venv
@@ -27,7 +28,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-valid.json
 
-.PHONY: help tools build test lint fmt bench bench-all fuzz run invoke safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test lint fmt bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -97,6 +98,15 @@ else
 	@$(GO) build -o .aws-sam/localstack ./tools/localstack
 	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT)
 endif
+
+# A SigV4-signed lookup (tools/sigv4get; the AWS CLI cannot sign arbitrary HTTP calls), with the
+# AWS credentials of the environment: those `make run` prints for the local stack, or a role with
+# the ShippingLookupInvokePolicy for a deployed one (BASE=<ShippingLookupUrl output>).
+KIND ?= otps
+BASE ?= http://$(ADDR)/shipping/
+lookup: ## signed GET of the current OTP (or KIND=tracking) of ID=<trackingId> [BASE=<ShippingLookupUrl>]
+	@test -n "$(ID)" || { echo "usage: make lookup ID=<trackingId> [KIND=otps|tracking] [BASE=https://.../shipping/]"; exit 2; }
+	@$(GO) run ./tools/sigv4get '$(BASE)$(KIND)/$(ID)'
 
 # Safelist an IPN URL with Amazon Pay. Credentials: SECRET_ID=<Secrets Manager secret with
 # {"merchantId","accessKeyId","secretKey"}>, or AMAZON_PAY_MERCHANT_ID/_ACCESS_KEY_ID/_SECRET_KEY.

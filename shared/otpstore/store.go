@@ -146,7 +146,39 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 
 // ByTrackingID returns the unexpired OTP of a forward-leg tracking ID.
 func (s *Store) ByTrackingID(ctx context.Context, trackingID string) (OTP, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(trackingID)})
+	return s.byTrackingID(ctx, trackingID, s.now(), false)
+}
+
+// ByAlternateLegTrackingID returns the unexpired OTP whose reverse-leg tracking ID is given. Should
+// several forward legs share it, the one valid longest wins.
+func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, error) {
+	return s.byAlternateLeg(ctx, id, s.now())
+}
+
+// CurrentAt returns the OTP usable at the instant at for id, read as a forward-leg tracking ID,
+// else as a reverse-leg one: the code a courier or customer must be told at that instant.
+// Usable means it holds a code and expires after at (verificationCodeTTL is exclusive, to the
+// millisecond). The forward item is read strongly consistent, so that a code stored a moment ago
+// is found; the index can only be read eventually consistent.
+func (s *Store) CurrentAt(ctx context.Context, id string, at time.Time) (OTP, error) {
+	o, err := s.byTrackingID(ctx, id, at, true)
+	if !errors.Is(err, ErrNotFound) {
+		return o, err
+	}
+	return s.byAlternateLeg(ctx, id, at)
+}
+
+// usableAt reports whether o may be handed out at the instant at. DynamoDB deletes expired items
+// days late; until then they must read as absent. An item without a code (an audit item of an OTP
+// expired on arrival, read by its key) is no OTP either.
+func (o OTP) usableAt(at time.Time) bool { return o.Code != "" && o.ExpiresAt.After(at) }
+
+func (s *Store) byTrackingID(ctx context.Context, trackingID string, at time.Time, consistent bool) (OTP, error) {
+	in := &dynamodb.GetItemInput{TableName: &s.table, Key: key(trackingID)}
+	if consistent {
+		in.ConsistentRead = aws.Bool(true)
+	}
+	out, err := s.client.GetItem(ctx, in)
 	if err != nil {
 		return OTP{}, fmt.Errorf("otpstore: get: %w", err)
 	}
@@ -157,17 +189,15 @@ func (s *Store) ByTrackingID(ctx context.Context, trackingID string) (OTP, error
 	if err != nil {
 		return OTP{}, err
 	}
-	// DynamoDB deletes expired items days late; until then they must read as absent. An item
-	// without a code (an audit item read by its key) is no OTP either.
-	if o.Code == "" || !o.ExpiresAt.After(s.now()) {
+	if !o.usableAt(at) {
 		return OTP{}, ErrNotFound
 	}
 	return o, nil
 }
 
-// ByAlternateLegTrackingID returns the unexpired OTP whose reverse-leg tracking ID is given. Should
-// several forward legs share it, the one valid longest wins.
-func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, error) {
+func (s *Store) byAlternateLeg(ctx context.Context, id string, at time.Time) (OTP, error) {
+	// The filter spares reading expired items back; usableAt below is the rule. at's milliseconds
+	// truncated agree with After: at in [ttl-1ms, ttl) is still valid, at ttl it is not.
 	in := &dynamodb.QueryInput{
 		TableName:                &s.table,
 		IndexName:                aws.String(AlternateIndex),
@@ -175,7 +205,7 @@ func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, e
 		FilterExpression:         aws.String("verificationCodeTTL > :now"),
 		ExpressionAttributeNames: map[string]string{"#a": AlternateAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": ddbattr.S(id), ":now": ddbattr.N(s.now().UnixMilli()),
+			":a": ddbattr.S(id), ":now": ddbattr.N(at.UnixMilli()),
 		},
 	}
 	var best OTP
@@ -191,7 +221,7 @@ func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, e
 			if err != nil {
 				return OTP{}, err
 			}
-			if !found || o.ExpiresAt.After(best.ExpiresAt) {
+			if o.usableAt(at) && (!found || o.ExpiresAt.After(best.ExpiresAt)) {
 				best, found = o, true
 			}
 		}

@@ -130,6 +130,7 @@ func build(t testing.TB, e env) *corpus {
 	c := &corpus{t: t, env: e, names: map[string]bool{}}
 	shippingCases(c)
 	trackingCases(c)
+	lookupCases(c)
 	apsCases(c)
 	amazonPayCases(c)
 	return c

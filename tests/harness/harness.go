@@ -32,6 +32,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
+	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -58,7 +59,7 @@ const (
 var Secrets = []string{APIKey, APSPhrase, "dev-password-0123456789abcdefghij", "dev-query-key-0123456789abcdefghijk", "SILgpo7pWbmzuURp2qri",
 	"400555******0001", "test@example.com", ApplePayPhrase, ApplePayAccessCode}
 
-// Gateway is the three functions' Lambda handlers and the resources they use.
+// Gateway is the functions' Lambda handlers (the three webhooks and the lookups) and the resources they use.
 type Gateway struct {
 	Local *testenv.Local
 	// AWS is the functions' configuration (awsconfig.Apply) with every service behind Local.Faults.
@@ -73,6 +74,8 @@ type Gateway struct {
 	Metrics *testenv.LogBuffer
 
 	Shipping, APS, AmazonPay pipeline.LambdaHandler
+	// Lookup is ShippingLookupFunction, on the same OTP and tracking tables.
+	Lookup lookup.LambdaHandler
 
 	// OAuthKey signs tokens the Shipping function accepts (kid "dev-1", RS256).
 	OAuthKey *rsa.PrivateKey
@@ -149,12 +152,15 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, amazonpay.Config{
 		Settings: settings("AmazonPayIpnFunction", amazonpay.DefaultMaxBodyBytes), Topics: []string{TopicARN}, HTTPClient: g.SNS.Client(),
 	}, log))
+	g.Lookup = must[lookup.LambdaHandler](t)(lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Metrics: g.Metrics}, log))
 	return g
 }
 
 // Handler returns the entry point serving req's route.
 func (g *Gateway) Handler(req events.APIGatewayV2HTTPRequest) pipeline.LambdaHandler {
 	switch {
+	case req.RouteKey == lookup.OTPRouteKey || req.RouteKey == lookup.TrackingRouteKey:
+		return pipeline.LambdaHandler(g.Lookup)
 	case strings.HasPrefix(req.RawPath, "/shipping/"):
 		return g.Shipping
 	case strings.HasPrefix(req.RawPath, "/aps/"):

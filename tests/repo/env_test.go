@@ -20,6 +20,7 @@ var functionDirs = map[string]string{
 	"ApsFunction":               "aps-webhook",
 	"AmazonPayIpnFunction":      "amazon-pay-ipn",
 	"AmazonPaySafelistFunction": "amazon-pay-safelist",
+	"ShippingLookupFunction":    "shipping-lookup",
 }
 
 // envReaders are the calls whose first argument names an environment variable.

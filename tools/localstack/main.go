@@ -194,7 +194,12 @@ func (s *stack) handler(routes []apigateway.Route, logs io.Writer) (http.Handler
 			return nil, fmt.Errorf("route %s %s is where the local Lambda Invoke API is served", r.Method, r.Path)
 		}
 	}
-	api, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: logs})
+	caller, err := loadLookupCaller(s.root)
+	if err != nil {
+		return nil, err
+	}
+	sigv4 := &apigateway.SigV4{Region: localaws.Region, Principals: []apigateway.Principal{caller}}
+	api, err := apigateway.NewHandler(apigateway.Config{Routes: routes, Invoker: s, Log: logs, SigV4: sigv4})
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +211,25 @@ func (s *stack) handler(routes []apigateway.Route, logs io.Writer) (http.Handler
 		}
 		api.ServeHTTP(w, r)
 	}), nil
+}
+
+// lookupCallerFile holds the development caller of the IAM routes: the keys the local gateway
+// verifies SigV4 signatures against, and the identity it hands the function.
+const lookupCallerFile = "events/dev/lookup-caller.json"
+
+func loadLookupCaller(root string) (apigateway.Principal, error) {
+	var p apigateway.Principal
+	b, err := os.ReadFile(filepath.Join(root, lookupCallerFile))
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err == nil && (p.AccessKeyID == "" || p.SecretAccessKey == "") {
+		err = errors.New("accessKeyId or secretAccessKey missing")
+	}
+	if err != nil {
+		return apigateway.Principal{}, fmt.Errorf("%s: %w", lookupCallerFile, err)
+	}
+	return p, nil
 }
 
 func (s *stack) Close() {
@@ -296,7 +320,11 @@ func runCmd(args []string) error {
 func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *stack) {
 	fmt.Fprintf(w, "\nLocal AWS (moto): %s\nHTTP API:         %s\n", s.moto.Endpoint, base)
 	for _, r := range routes {
-		fmt.Fprintf(w, "  %-5s %s%s  -> %s\n", r.Method, base, r.Path, r.Function)
+		auth := ""
+		if r.Auth == apigateway.AuthIAM {
+			auth = "  (IAM: SigV4-signed only)"
+		}
+		fmt.Fprintf(w, "  %-5s %s%s  -> %s%s\n", r.Method, base, r.Path, r.Function, auth)
 	}
 	creds, _ := os.ReadFile(filepath.Join(root, "events", "dev", "credentials.json"))
 	var c struct {
@@ -320,11 +348,31 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 			}
 		}
 	}
+	printLookupHelp(w, root, base, routes)
 	printQuarantineHelp(w, base, s)
 	for _, line := range s.res.skipped {
 		fmt.Fprintf(w, "Not created locally: %s\n", line)
 	}
 	fmt.Fprintf(w, "Events reaching the bus are printed below. Ctrl-C stops everything.\n\n")
+}
+
+// printLookupHelp prints the development caller's keys, which the gateway verifies the IAM
+// routes' signatures against, and a ready command that signs a lookup of the valid sample's OTP.
+func printLookupHelp(w io.Writer, root, base string, routes []apigateway.Route) {
+	iam := false
+	for _, r := range routes {
+		iam = iam || r.Auth == apigateway.AuthIAM
+	}
+	caller, err := loadLookupCaller(root)
+	if !iam || err != nil {
+		return
+	}
+	env := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s", caller.AccessKeyID, caller.SecretAccessKey, localaws.Region)
+	fmt.Fprintf(w, "IAM routes: SigV4 (service execute-api, region %s) with the development caller of %s (%s); unsigned or wrongly signed calls get 403.\n",
+		localaws.Region, lookupCallerFile, caller.UserARN)
+	fmt.Fprintf(w, "Look up the valid sample's OTP once it is stored (by its forward or reverse-leg tracking ID):\n")
+	fmt.Fprintf(w, "  %s make lookup ID=1709913037960 BASE=%s/shipping/\n", env, base)
+	fmt.Fprintf(w, "  %s go run ./tools/sigv4get %s/shipping/tracking/1709913037960\n", env, base)
 }
 
 // printQuarantineHelp tells how to run the quarantine CLI against this stack: its S3 in moto,

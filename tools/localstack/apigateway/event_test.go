@@ -146,7 +146,7 @@ func TestEventHeadersCookiesQuery(t *testing.T) {
 		t.Errorf("queryStringParameters = %q, want %q", ev.QueryStringParameters, wantQuery)
 	}
 
-	plain := Event(newRequest("GET", "/x", "", nil), nil, Route{"GET", "/x", "F"}, nil, fixedConfig())
+	plain := Event(newRequest("GET", "/x", "", nil), nil, Route{Method: "GET", Path: "/x", Function: "F"}, nil, fixedConfig())
 	if plain.QueryStringParameters != nil || plain.Cookies != nil || plain.PathParameters != nil || plain.StageVariables != nil {
 		t.Errorf("no query/cookies/params: got %q %q %q %q", plain.QueryStringParameters, plain.Cookies, plain.PathParameters, plain.StageVariables)
 	}

@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // Invoker runs a function synchronously. function is the template's logical ID, payload the
@@ -58,6 +60,8 @@ type Config struct {
 	MaxBodyBytes int
 	Now          func() time.Time
 	Log          io.Writer
+	// SigV4 verifies the requests to IAM routes; nil refuses them all.
+	SigV4 *SigV4
 }
 
 func (c Config) withDefaults() Config {
@@ -164,6 +168,16 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	ev := Event(r, body, route.Route, params, h.cfg)
 	requestID = ev.RequestContext.RequestID
 	w.Header().Set("Apigw-Requestid", requestID)
+	if route.Auth == AuthIAM {
+		// As API Gateway: the function never runs for a request that is unsigned or wrongly signed.
+		iam, err := h.verify(r, body)
+		if err != nil {
+			h.logf("error id=%s IAM authorization of %s failed: %v", requestID, route.routeKey, err)
+			writeMessage(w, http.StatusForbidden, "Forbidden")
+			return
+		}
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: iam}
+	}
 	payload, err := MarshalEvent(ev)
 	if err != nil {
 		h.logf("error id=%s encoding event: %v", requestID, err)
@@ -184,6 +198,18 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if err := WriteResponse(w, resp); err != nil {
 		h.logf("error id=%s function %s: %v", requestID, route.Function, err)
 	}
+}
+
+func (h *handler) verify(r *http.Request, body []byte) (*events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription, error) {
+	if h.cfg.SigV4 == nil {
+		return nil, errors.New("no SigV4 verifier configured")
+	}
+	if h.cfg.SigV4.Now == nil {
+		v := *h.cfg.SigV4
+		v.Now = h.cfg.Now
+		return v.Verify(r, body)
+	}
+	return h.cfg.SigV4.Verify(r, body)
 }
 
 // describeFunctionError summarises Lambda's error document {"errorType","errorMessage"}.

@@ -325,10 +325,10 @@ func TestNewHandlerRejectsBadConfig(t *testing.T) {
 	}{
 		{"no invoker", Config{Routes: testRoutes}},
 		{"no routes", Config{Invoker: inv}},
-		{"bad path", Config{Invoker: inv, Routes: []Route{{"GET", "/a/{proxy+}/b", "F"}}}},
-		{"bad method", Config{Invoker: inv, Routes: []Route{{"FETCH", "/a", "F"}}}},
-		{"no function", Config{Invoker: inv, Routes: []Route{{"GET", "/a", ""}}}},
-		{"duplicate", Config{Invoker: inv, Routes: []Route{{"GET", "/a", "F"}, {"get", "/a", "G"}}}},
+		{"bad path", Config{Invoker: inv, Routes: []Route{{Method: "GET", Path: "/a/{proxy+}/b", Function: "F"}}}},
+		{"bad method", Config{Invoker: inv, Routes: []Route{{Method: "FETCH", Path: "/a", Function: "F"}}}},
+		{"no function", Config{Invoker: inv, Routes: []Route{{Method: "GET", Path: "/a", Function: ""}}}},
+		{"duplicate", Config{Invoker: inv, Routes: []Route{{Method: "GET", Path: "/a", Function: "F"}, {Method: "get", Path: "/a", Function: "G"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,11 @@ import (
 // Route is one HTTP API route: an HTTP method (or ANY), a path template and the logical ID of
 // the function behind it. Path may hold whole-segment variables such as {id} and, as its last
 // segment only, a greedy variable such as {proxy+}. Path "$default" is the catch-all route.
-type Route struct{ Method, Path, Function string }
+// Auth is AuthIAM for a route API Gateway protects with IAM, "" for an open one.
+type Route struct {
+	Method, Path, Function string
+	Auth                   string
+}
 
 // defaultRoutePath is the path of the $default route, which takes every request no other route
 // matches.
@@ -64,7 +68,11 @@ func RoutesFromTemplate(templatePath string) ([]Route, error) {
 			if version != "" && version != "2.0" {
 				return nil, fmt.Errorf("%s: PayloadFormatVersion %q is not supported (only 2.0)", where, version)
 			}
-			rt := Route{Method: strings.ToUpper(method), Path: path, Function: name}
+			auth, err := routeAuth(tpl, ev.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			rt := Route{Method: strings.ToUpper(method), Path: path, Function: name, Auth: auth}
 			if rt.Method == "" || strings.EqualFold(rt.Method, "x-amazon-apigateway-any-method") {
 				rt.Method = "ANY"
 			}
@@ -95,6 +103,30 @@ func RoutesFromTemplate(templatePath string) ([]Route, error) {
 		return a.Function < b.Function
 	})
 	return routes, nil
+}
+
+// routeAuth is the authorizer of an HttpApi event: its Auth.Authorizer, else its API's
+// Auth.DefaultAuthorizer; "" for none (or NONE). Only IAM can be enforced locally: any other
+// authorizer is an error rather than a route left open.
+func routeAuth(tpl *localaws.Template, props map[string]any) (string, error) {
+	authorizer := ""
+	if auth, ok := props["Auth"].(map[string]any); ok {
+		authorizer, _ = auth["Authorizer"].(string)
+	}
+	if authorizer == "" {
+		if api, ok := props["ApiId"].(string); ok {
+			if auth, ok := tpl.Resources[api].Properties["Auth"].(map[string]any); ok {
+				authorizer, _ = auth["DefaultAuthorizer"].(string)
+			}
+		}
+	}
+	switch authorizer {
+	case "", "NONE":
+		return "", nil
+	case AuthIAM:
+		return AuthIAM, nil
+	}
+	return "", fmt.Errorf("authorizer %q is not supported locally (only %s)", authorizer, AuthIAM)
 }
 
 // stringProp returns a scalar property as a string ("" when absent). Anything else (a !Sub

@@ -24,15 +24,17 @@ func TestRoutesFromTemplateRealTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ method, path, function string }{
-		{"POST", "/shipping/notifications", "ShippingOtpFunction"},
-		{"POST", "/aps/transaction-feedback", "ApsFunction"},
-		{"POST", "/aps/notification-feedback", "ApsFunction"},
-		{"POST", "/amazon-pay/ipn", "AmazonPayIpnFunction"},
+	tests := []struct{ method, path, function, auth string }{
+		{"POST", "/shipping/notifications", "ShippingOtpFunction", ""},
+		{"POST", "/aps/transaction-feedback", "ApsFunction", ""},
+		{"POST", "/aps/notification-feedback", "ApsFunction", ""},
+		{"POST", "/amazon-pay/ipn", "AmazonPayIpnFunction", ""},
+		{"GET", "/shipping/otps/{trackingId}", "ShippingLookupFunction", AuthIAM},
+		{"GET", "/shipping/tracking/{trackingId}", "ShippingLookupFunction", AuthIAM},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			want := Route{Method: tt.method, Path: tt.path, Function: tt.function}
+			want := Route{Method: tt.method, Path: tt.path, Function: tt.function, Auth: tt.auth}
 			for _, r := range routes {
 				if r == want {
 					return
@@ -166,12 +168,12 @@ func TestRoutesFromTemplateErrors(t *testing.T) {
 
 func TestRouterFind(t *testing.T) {
 	rt, err := newRouter([]Route{
-		{"POST", "/orders/{id}", "ByID"},
-		{"POST", "/orders/new", "New"},
-		{"ANY", "/orders/new", "AnyNew"},
-		{"GET", "/files/{proxy+}", "Files"},
-		{"GET", "/files/{dir}/readme", "Readme"},
-		{"GET", "/", "Root"},
+		{Method: "POST", Path: "/orders/{id}", Function: "ByID"},
+		{Method: "POST", Path: "/orders/new", Function: "New"},
+		{Method: "ANY", Path: "/orders/new", Function: "AnyNew"},
+		{Method: "GET", Path: "/files/{proxy+}", Function: "Files"},
+		{Method: "GET", Path: "/files/{dir}/readme", Function: "Readme"},
+		{Method: "GET", Path: "/", Function: "Root"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +212,7 @@ func TestRouterFind(t *testing.T) {
 		})
 	}
 
-	withDefault, err := newRouter([]Route{{"POST", "/a", "A"}, {"ANY", "$default", "Default"}})
+	withDefault, err := newRouter([]Route{{Method: "POST", Path: "/a", Function: "A"}, {Method: "ANY", Path: "$default", Function: "Default"}})
 	if err != nil {
 		t.Fatal(err)
 	}
