@@ -265,7 +265,7 @@ func TestIssue17_OutcomeByCommand(t *testing.T) {
 				}
 			}
 			// The event carries the operation and how it goes with the status.
-			d := event(TransactionFeedback, tc.p, time.Time{}, false, "aps:k", b).Detail.(Detail)
+			d := event(TransactionFeedback, tc.p, time.Time{}, false, "aps:k", b, "default").Detail.(Detail)
 			if d.Data.Combination != tc.combination || d.Data.Command != OperationOf(tc.p) {
 				t.Errorf("data %+v", d.Data)
 			}
