@@ -108,7 +108,7 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 		case derr == nil:
 			_, region, account, _ := snsverify.SplitTopicARN(m.TopicARN)
 			log.Warn("set-up: verified SubscriptionConfirmation from a topic not on the allow-list; not confirmed",
-				"topicArn", m.TopicARN, "account", account, "region", region, "messageId", m.MessageID, "verified", true)
+				"topicArn", m.TopicARN, "topicAccount", account, "region", region, "messageId", m.MessageID, "verified", true)
 			return pipeline.Reject(403, "forbidden", "topic not allowed")
 		case !errors.Is(derr, snsverify.ErrTopicNotAllowed):
 			err = derr

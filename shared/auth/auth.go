@@ -80,7 +80,8 @@ type Config struct {
 	// names its account label, so rotating one account's credentials touches no other's secret.
 	Accounts []CredentialSource
 	Tokens   TokenVerifier // required for oauth
-	// ClientAccounts labels OAuth clients: client_id (or an accepted aud) -> account label.
+	// ClientAccounts labels OAuth clients: client_id (or an accepted aud) -> account label
+	// (OAUTH_CLIENT_ACCOUNTS entries "label=client_id").
 	// A client not listed is account.Default's.
 	ClientAccounts map[string]string
 	Realm          string // for WWW-Authenticate; default amazon-webhook-gateway

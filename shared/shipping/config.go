@@ -33,7 +33,8 @@ type Config struct {
 	// AccountSecrets hold further accounts' credentials, one secret per account, each naming its
 	// label (ShippingAccountSecretArns): an account is rotated or revoked in its own secret.
 	AccountSecrets []secrets.Setting
-	// OAuthClientAccounts labels OAuth clients: client_id -> account label (ShippingOAuthClientAccounts).
+	// OAuthClientAccounts labels OAuth clients: client_id -> account label (ShippingOAuthClientAccounts,
+	// entries "label=client_id").
 	OAuthClientAccounts map[string]string
 	// OAuth configures the bearer tokens' verifier (oauth).
 	OAuth oauth.Config
