@@ -69,8 +69,11 @@ func ReadConfig() (Config, error) {
 		return Config{}, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
 	for _, e := range entries {
-		// The ARN of "label=arn"; an ARN holds no '='.
-		c.Topics = append(c.Topics, strings.TrimSpace(e[strings.LastIndex(e, "=")+1:]))
+		// The ARN of "label=arn", as ParseMap reads it.
+		if _, arn, ok := strings.Cut(e, "="); ok {
+			e = arn
+		}
+		c.Topics = append(c.Topics, strings.TrimSpace(e))
 	}
 	if c.MerchantAccounts, err = account.ParseMap(envconfig.List("IPN_MERCHANT_IDS")); err != nil {
 		return Config{}, fmt.Errorf("IPN_MERCHANT_IDS: %w", err)
