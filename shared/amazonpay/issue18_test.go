@@ -62,4 +62,3 @@ func TestIssue18_MerchantOfTheTopicsAccount(t *testing.T) {
 		})
 	}
 }
-

@@ -221,7 +221,9 @@ func TestIssue18_AKeyOfOneAccountNeverYieldsAnothersLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	queue := g.RouteAll(t)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
-	body := func() string { return ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: Unique("T"), Code: "123456", TTL: ttl}) }
+	body := func() string {
+		return ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: Unique("T"), Code: "123456", TTL: ttl})
+	}
 	both := ShippingWithKey(body(), APIKeyA)
 	both.Headers["authorization"] = "Basic " + encode64(BasicUserB+":"+BasicPasswordB)
 	if resp := g.Deliver(both); resp.StatusCode != 503 {
