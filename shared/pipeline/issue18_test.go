@@ -102,7 +102,7 @@ func TestIssue18_TheLabelTravelsWithTheDelivery(t *testing.T) {
 			}
 			seen := 0
 			for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-				if strings.Contains(l, `"msg":"worked"`) || strings.Contains(l, `"msg":"delivery quarantined"`) {
+				if strings.Contains(l, `"msg":"worked"`) || strings.Contains(l, `"msg":"delivery quarantined"`) || strings.Contains(l, `"msg":"delivery answered"`) {
 					seen++
 					if !strings.Contains(l, `"account":"`+tc.want+`"`) {
 						t.Errorf("log line without the label: %s", l)

@@ -134,7 +134,7 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 	ctx, log = labeled(ctx, log, m, replay)
 	// From here on the delivery is the sender's: what cannot be processed is quarantined, not
 	// refused.
-	return p.guard(ctx, log, req, replay, func() httpapi.Reply {
+	resp := p.guard(ctx, log, req, replay, func() httpapi.Reply {
 		d, err := p.steps.Plan(ctx, log, req, m, replay)
 		if err != nil {
 			return p.keep(ctx, log, req, replay, rejectionOf(err))
@@ -162,6 +162,8 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 		}
 		return httpapi.ReplyJSON(202, body, kept.Status, kept.Error)
 	})
+	resp.Account = account.Of(ctx)
+	return resp
 }
 
 // guard runs process and quarantines the delivery if process panics: a bug fails every retry
