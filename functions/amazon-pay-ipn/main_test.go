@@ -22,6 +22,7 @@ func deployEnv(t *testing.T) {
 	harness.MotoStack(t).SetFunctionEnv(t, "AmazonPayIpnFunction", map[string]string{
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "IPN_TOPIC_DISCOVERY": "false", "MAX_BODY_BYTES": "327680",
 		"AMAZON_PAY_API_KEY_SECRET_ARN": "", "AMAZON_PAY_INCLUDE_BUYER_DATA": "false", "SECRET_REFRESH_INTERVAL": "5m",
+		"IPN_MERCHANT_IDS": "",
 	})
 }
 

@@ -28,6 +28,7 @@ func deployEnv(t testing.TB) *harness.Stack {
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
+		"ACCOUNT_SECRET_ARNS": "", "OAUTH_CLIENT_ACCOUNTS": "",
 	})
 	return stack
 }

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
@@ -31,6 +33,12 @@ type Config struct {
 	pipeline.Settings
 	// Topics are the SNS topic ARNs whose messages are accepted.
 	Topics []string
+	// TopicAccounts labels topics: ARN -> account label (IPN_TOPIC_ARNS entries "label=arn"; a
+	// bare ARN is account.Default's).
+	TopicAccounts map[string]string
+	// MerchantAccounts are each account's merchant IDs: MerchantID -> label (IPN_MERCHANT_IDS
+	// entries "label=merchantId"; a bare ID is account.Default's).
+	MerchantAccounts map[string]string
 	// Discovery asks for set-up mode while Topics is empty.
 	Discovery bool
 	// HTTPClient fetches certificates and confirms subscriptions (nil: the verifier's own).
@@ -55,7 +63,21 @@ func ReadConfig() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c := Config{Settings: s, Topics: envconfig.List("IPN_TOPIC_ARNS")}
+	c := Config{Settings: s}
+	entries := envconfig.List("IPN_TOPIC_ARNS")
+	if c.TopicAccounts, err = account.ParseMap(entries); err != nil {
+		return Config{}, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
+	}
+	for _, e := range entries {
+		// The ARN of "label=arn", as ParseMap reads it.
+		if _, arn, ok := strings.Cut(e, "="); ok {
+			e = arn
+		}
+		c.Topics = append(c.Topics, strings.TrimSpace(e))
+	}
+	if c.MerchantAccounts, err = account.ParseMap(envconfig.List("IPN_MERCHANT_IDS")); err != nil {
+		return Config{}, fmt.Errorf("IPN_MERCHANT_IDS: %w", err)
+	}
 	if c.Discovery, err = envconfig.Bool("IPN_TOPIC_DISCOVERY", false); err != nil {
 		return Config{}, err
 	}
@@ -89,13 +111,13 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	if err != nil {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
-	steps := &Steps{SNS: sns, IncludeBuyerData: c.IncludeBuyerData}
+	steps := &Steps{SNS: sns, IncludeBuyerData: c.IncludeBuyerData, Topics: c.TopicAccounts, Merchants: c.MerchantAccounts}
 	if c.APIKey.ARN != "" {
 		// Read at the first v2 message, not here: an IPN must never wait on (or fail for) the key.
 		key := secrets.Open(awsCfg, c.APIKey, amazonpayapi.ParseKey)
 		steps.API = &amazonpayapi.Client{Key: key.Get, BaseURL: c.APIBaseURL, HTTP: c.APIHTTPClient}
 		steps.Pending = &quarantine.Keeper{Store: quarantine.New(delivery.Objects(awsCfg), c.PayloadBucket), Webhook: Webhook, Function: c.Function}
 	}
-	log.Info("Amazon Pay IPN configured", "topics", len(topics), "setUp", setUp, "enrichment", steps.API != nil, "includeBuyerData", c.IncludeBuyerData)
+	log.Info("Amazon Pay IPN configured", "topics", len(topics), "merchantIds", len(c.MerchantAccounts), "setUp", setUp, "enrichment", steps.API != nil, "includeBuyerData", c.IncludeBuyerData)
 	return pipeline.Build(awsCfg, c.Settings, Webhook, steps, log), nil
 }

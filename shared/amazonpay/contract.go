@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
@@ -63,6 +64,9 @@ type Metadata struct {
 	Subject        string    `json:"subject,omitempty"`
 	SentAt         string    `json:"sentAt"`
 	ReceivedAt     time.Time `json:"receivedAt"`
+	// Account is the label of the merchant account the message's verified topic is configured
+	// for ("default" unless AmazonPayIpnTopicArns labels it), for per-merchant rules.
+	Account string `json:"account"`
 }
 
 // Data is `detail.data`. Amazon does not publish the IPN message's field names, so the fields the
@@ -258,6 +262,7 @@ func event(m *snsverify.Message, received time.Time, detailType, key string, dat
 				Subject:        m.Subject,
 				SentAt:         m.Timestamp,
 				ReceivedAt:     received,
+				Account:        account.Default, // Plan labels its delivery's events
 			},
 			Data: data,
 		},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -44,32 +45,50 @@ type Steps struct {
 	FetchTimeout time.Duration
 	// Pending keeps a v2 message whose fetch failed for a later enrichment (the quarantine).
 	Pending pendingKeeper
+	// Topics labels the allowed topics: TopicArn -> account label (IPN_TOPIC_ARNS entries
+	// "label=arn"); a topic not in it is account.Default's.
+	Topics map[string]string
+	// Merchants are the merchant IDs configured per account: MerchantID -> label (IPN_MERCHANT_IDS).
+	// A v2 message whose MerchantID is not one of its account's is quarantined; an account with
+	// none configured is not checked.
+	Merchants map[string]string
 }
+
+// verified is an SNS message as far as Authenticate read it, and the account its verified topic
+// names.
+type verified struct {
+	msg     *snsverify.Message
+	account string
+}
+
+// Account is the label of v's topic (account.Labeled).
+func (v verified) Account() string { return v.account }
 
 // Authenticate verifies the SNS message, whose signature is inside the body: the body is parsed
 // only as far as needed for that.
-func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (*snsverify.Message, *slog.Logger, error) {
+func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (verified, *slog.Logger, error) {
 	// SNS posts text/plain; application/json is tolerated, as is a missing type.
 	if mt := httpapi.MediaType(req); mt != "" && mt != "text/plain" && !httpapi.IsJSON(mt) {
-		return nil, log, pipeline.Reject(415, "unsupported_media_type", "Content-Type must be text/plain or application/json")
+		return verified{}, log, pipeline.Reject(415, "unsupported_media_type", "Content-Type must be text/plain or application/json")
 	}
 	body, err := httpapi.Body(req)
 	if err != nil {
-		return nil, log, pipeline.Reject(400, "invalid_encoding", err.Error())
+		return verified{}, log, pipeline.Reject(400, "invalid_encoding", err.Error())
 	}
 	m, err := snsverify.Parse(body)
 	if err != nil {
 		log.Warn("malformed SNS message", "error", err)
-		return nil, log, pipeline.Reject(400, "invalid_payload", err.Error())
+		return verified{}, log, pipeline.Reject(400, "invalid_payload", err.Error())
 	}
 	// A replay was authenticated when it arrived.
 	if !replay {
 		if err := s.authenticate(ctx, log, m); err != nil {
-			return nil, log, err
+			return verified{}, log, err
 		}
 	}
-	// Only now are the message's values the sender's word, signed by SNS.
-	return m, log.With("messageId", m.MessageID, "snsType", m.Type, "topicArn", m.TopicARN), nil
+	// Only now are the message's values the sender's word, signed by SNS: its topic names its
+	// account (a replay's too, verified when it arrived).
+	return verified{msg: m, account: s.Topics[m.TopicARN]}, log.With("messageId", m.MessageID, "snsType", m.Type, "topicArn", m.TopicARN), nil
 }
 
 // authenticate verifies m; when it cannot, it logs the message's values as unverified claims and
@@ -89,7 +108,7 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 		case derr == nil:
 			_, region, account, _ := snsverify.SplitTopicARN(m.TopicARN)
 			log.Warn("set-up: verified SubscriptionConfirmation from a topic not on the allow-list; not confirmed",
-				"topicArn", m.TopicARN, "account", account, "region", region, "messageId", m.MessageID, "verified", true)
+				"topicArn", m.TopicARN, "topicAccount", account, "region", region, "messageId", m.MessageID, "verified", true)
 			return pipeline.Reject(403, "forbidden", "topic not allowed")
 		case !errors.Is(derr, snsverify.ErrTopicNotAllowed):
 			err = derr
@@ -117,7 +136,21 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 // also keyed by its notification (notificationKey), which a re-publication keeps; its work fetches
 // the object it names. A replayed copy kept for a later enrichment is keyed apart, and publishes
 // only the fetched state.
-func (s *Steps) Plan(_ context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m *snsverify.Message, replay bool) (pipeline.Delivery, error) {
+func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, v verified, replay bool) (pipeline.Delivery, error) {
+	d, err := s.plan(ctx, log, req, v.msg, replay)
+	if err != nil || d.Work == nil {
+		return d, err
+	}
+	// Every event of the delivery names its account.
+	work := d.Work
+	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+		evs, err := work(ctx, log)
+		return labeled(evs, account.Of(ctx)), err
+	}
+	return d, nil
+}
+
+func (s *Steps) plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m *snsverify.Message, replay bool) (pipeline.Delivery, error) {
 	received := s.now().UTC()
 	ids := map[string]any{"messageId": m.MessageID}
 	if m.Type != snsverify.TypeNotification {
@@ -138,6 +171,9 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, req *events.APIGateway
 		}), nil
 	}
 	log = log.With("objectType", n.data.ObjectType, "objectId", n.data.ObjectID, "notificationId", n.data.NotificationID)
+	if rej := s.checkMerchant(log, account.Of(ctx), n.data.MerchantID); rej != nil {
+		return pipeline.Delivery{}, rej
+	}
 	if isPendingReplay(req, replay) {
 		return pipeline.Delivery{
 			Log:    log,
@@ -155,6 +191,35 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, req *events.APIGateway
 		d.Claims = append(d.Claims, pipeline.Claim{Key: k, IfDone: "notification already processed under another MessageId (re-published by Amazon Pay)"})
 	}
 	return d, nil
+}
+
+// checkMerchant refuses a v2 message whose MerchantID is not one configured for label, the
+// account of its verified topic. SNS vouches for the topic, not for what the message says of the
+// merchant: another merchant's notification on our topic means the topic is shared or the map is
+// wrong. Published, it would be booked to the wrong merchant; refused (4xx), SNS would drop it.
+// Quarantined, it waits for the operator to fix IPN_MERCHANT_IDS or the topic map and replay it.
+func (s *Steps) checkMerchant(log *slog.Logger, label, merchantID string) *pipeline.Rejection {
+	configured := false
+	for _, l := range s.Merchants {
+		configured = configured || l == label
+	}
+	if !configured || s.Merchants[merchantID] == label {
+		return nil
+	}
+	log.Warn("MerchantID is not a merchant of the topic's account", "merchantId", merchantID)
+	return &pipeline.Rejection{Status: 400, Code: "merchant_mismatch", Field: "MerchantID",
+		Message: "the message's MerchantID is not a merchant configured for the account of its topic"}
+}
+
+// labeled sets every event's detail.metadata.account.
+func labeled(evs []eventbus.Event, label string) []eventbus.Event {
+	for i := range evs {
+		if d, ok := evs[i].Detail.(Detail); ok {
+			d.Metadata.Account = label
+			evs[i].Detail = d
+		}
+	}
+	return evs
 }
 
 // delivery is a message's work under its MessageId and signed-text claims.

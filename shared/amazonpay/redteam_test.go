@@ -196,7 +196,7 @@ func TestRT02_SetUpModeVerifiesAndNeverConfirms(t *testing.T) {
 		switch {
 		case r["verified"] == true:
 			verified++
-			if r["topicArn"] != intruder || r["account"] != "210987654321" || r["region"] != "eu-west-1" || r["messageId"] != genuine.MessageID {
+			if r["topicArn"] != intruder || r["topicAccount"] != "210987654321" || r["region"] != "eu-west-1" || r["messageId"] != genuine.MessageID {
 				t.Errorf("verified set-up record = %v", r)
 			}
 		case r["claimedTopicArn"] != nil:

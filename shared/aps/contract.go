@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 )
@@ -82,6 +83,9 @@ type Metadata struct {
 	// Feedback is the route the message first arrived on; a copy on the other route is a duplicate.
 	Feedback   Feedback  `json:"feedback"`
 	ReceivedAt time.Time `json:"receivedAt"`
+	// Account is the label of the phrase set that verified the message ("default" unless its
+	// set names another), for per-merchant rules.
+	Account string `json:"account"`
 }
 
 // Data is `detail.data`.
@@ -137,11 +141,12 @@ func keyOf(canonical string) string {
 // Event builds the normalised event for a verified, validated message, its detail-type by status
 // (OutcomeOf), as a deployment with ApsDetailTypesByCommand=false publishes it.
 func Event(f Feedback, p map[string]string, received time.Time, includeCard bool) eventbus.Event {
-	return event(f, p, received, includeCard, IdempotencyKey(p), OutcomeOf(p))
+	return event(f, p, received, includeCard, IdempotencyKey(p), OutcomeOf(p), account.Default)
 }
 
-// event is Event with p's idempotency key, which Plan has from the text it checked, and outcome.
-func event(f Feedback, p map[string]string, received time.Time, includeCard bool, key string, o Outcome) eventbus.Event {
+// event is Event with p's idempotency key, which Plan has from the text it checked, outcome and
+// account label.
+func event(f Feedback, p map[string]string, received time.Time, includeCard bool, key string, o Outcome, label string) eventbus.Event {
 	fields := maps.Clone(p)
 	delete(fields, apssignature.SignatureParam)
 	if !includeCard {
@@ -170,7 +175,7 @@ func event(f Feedback, p map[string]string, received time.Time, includeCard bool
 		Source:     EventSource,
 		DetailType: o.DetailType,
 		Detail: Detail{
-			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: key, Feedback: f, ReceivedAt: received},
+			Metadata: Metadata{SchemaVersion: SchemaVersion, IdempotencyKey: key, Feedback: f, ReceivedAt: received, Account: label},
 			Data:     d,
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
@@ -50,7 +51,13 @@ type Steps struct {
 type message struct {
 	feedback Feedback
 	params   map[string]string
+	// account is the label of the phrase set that verified the message ("" on a replay: the
+	// quarantine record's).
+	account string
 }
+
+// Account is the label of the phrase set that verified m (account.Labeled).
+func (m message) Account() string { return m.account }
 
 // feedbackOf finds the webhook from the route, which API Gateway sets from the template's path;
 // with a custom domain's base path, the raw path ends with the route's path.
@@ -112,13 +119,14 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 			return message{}, log, pipeline.Reject(401, "unauthorized", "signature verification failed")
 		}
 		log = log.With("phraseSet", set.Name)
+		return message{feedback: feedback, params: params, account: set.Account}, log, nil
 	}
 	return message{feedback: feedback, params: params}, log, nil
 }
 
 // Plan validates a verified message, which is APS's from here on: what cannot be processed is
 // quarantined, not refused (APS retries every answer but 2xx and 302).
-func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m message, _ bool) (pipeline.Delivery, error) {
+func (s *Steps) Plan(ctx context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m message, _ bool) (pipeline.Delivery, error) {
 	p := m.params
 	if err := Validate(p); err != nil {
 		return pipeline.Delivery{}, fieldError(log, err)
@@ -136,7 +144,7 @@ func (s *Steps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2
 	if s.DetailTypesByCommand {
 		o = OutcomeByCommand(p)
 	}
-	ev := event(m.feedback, p, s.now().UTC(), s.IncludeCardFields, key, o)
+	ev := event(m.feedback, p, s.now().UTC(), s.IncludeCardFields, key, o, account.Of(ctx))
 	return pipeline.Delivery{
 		Log:    log.With("idempotencyKey", key, "detailType", ev.DetailType, "merchantReference", p["merchant_reference"], "fortId", p["fort_id"]),
 		Claims: []pipeline.Claim{{Key: key}},

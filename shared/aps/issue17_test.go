@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
@@ -265,7 +266,7 @@ func TestIssue17_OutcomeByCommand(t *testing.T) {
 				}
 			}
 			// The event carries the operation and how it goes with the status.
-			d := event(TransactionFeedback, tc.p, time.Time{}, false, "aps:k", b).Detail.(Detail)
+			d := event(TransactionFeedback, tc.p, time.Time{}, false, "aps:k", b, "default").Detail.(Detail)
 			if d.Data.Combination != tc.combination || d.Data.Command != OperationOf(tc.p) {
 				t.Errorf("data %+v", d.Data)
 			}
@@ -326,6 +327,8 @@ func FuzzMerchantParser(f *testing.F) {
 		`{"merchantIdentifier":"m","phraseSets":[{"accessCode":"a","shaResponsePhrase":"p1"},{"accessCode":"a","shaResponsePhrase":"p2"}]}`,
 		`{"shaResponsePhrase":"generated","merchantIdentifier":"","accessCode":"","phraseSets":[{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p"}]}`,
 		`{"SHARESPONSEPHRASE":"p","merchantidentifier":"m","AccessCode":"a","phrasesets":[{"accessCode":"b","shaResponsePhrase":"q","algorithm":"x"}]}`,
+		// Issue 18: several merchants, labeled by account, by name, or by the top level's.
+		`{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p","account":"acme","phraseSets":[{"name":"b-merchant","merchantIdentifier":"n","accessCode":"b","shaResponsePhrase":"q"},{"account":"Bad Label","accessCode":"c","shaResponsePhrase":"r"}]}`,
 	} {
 		f.Add(s)
 	}
@@ -350,9 +353,12 @@ func FuzzMerchantParser(f *testing.F) {
 			if s.Name == "" || s.Identifier == "" || s.AccessCode == "" || s.Verifier == nil {
 				t.Fatalf("set %d incomplete: %+v", i, s)
 			}
+			if err := account.Check(s.Account); err != nil {
+				t.Fatalf("set %d: %v", i, err)
+			}
 			p := map[string]string{"merchant_identifier": s.Identifier, "access_code": s.AccessCode, "status": "14"}
 			got, ok := m.Select(p)
-			if !ok || got.Identifier != s.Identifier || got.AccessCode != s.AccessCode || got.Name != s.Name {
+			if !ok || got.Identifier != s.Identifier || got.AccessCode != s.AccessCode || got.Name != s.Name || got.Account != s.Account {
 				t.Fatalf("set %d's identity selects %+v, %v", i, got, ok)
 			}
 			for j, o := range m.Sets[:i] {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 )
 
@@ -17,6 +18,12 @@ import (
 //	 "phraseSets": [{"name": "apple-pay", "accessCode": "...", "shaResponsePhrase": "...", "algorithm": "SHA-512"}]}
 //
 // The top-level fields are the format before phrase sets and still one set of their own.
+//
+// Several APS merchants are several sets with their own merchantIdentifier: each set's optional
+// "account" names the account label its messages carry. A set that names none has the top level's
+// ("account" beside the top-level fields, else account.Default), except a named set of another
+// merchantIdentifier than the top level's, whose label is its name when that is a valid label: an
+// Apple Pay set of the same merchant is the same account, another merchant's set is not.
 type Merchant struct {
 	Sets []PhraseSet
 }
@@ -25,6 +32,7 @@ type Merchant struct {
 // it and the phrases, under its algorithm, that verify what it selects.
 type PhraseSet struct {
 	Name       string // for logs: "default" for the top-level set, else the set's name or phraseSets[i]
+	Account    string // the label of the account the set verifies messages of
 	Identifier string
 	AccessCode string
 	Verifier   *apssignature.Verifier
@@ -36,6 +44,7 @@ const maxPhraseSets = 32
 // secretSet is one set as the secret writes it; the top level is one too.
 type secretSet struct {
 	Name       string `json:"name"`
+	Account    string `json:"account"`
 	Identifier string `json:"merchantIdentifier"`
 	AccessCode string `json:"accessCode"`
 	Phrase     string `json:"shaResponsePhrase"`
@@ -64,6 +73,9 @@ func MerchantParser(alg apssignature.Algorithm) func([]byte) (Merchant, error) {
 		var sets []secretSet
 		var where []string
 		top := doc.secretSet
+		if top.Account == "" {
+			top.Account = account.Default
+		}
 		// Without phraseSets the top level is the one set, as before them; with them, it is a set
 		// only if it holds part of one (the stack-created secret's generated phrase counts: fill
 		// the set or empty the phrase).
@@ -72,6 +84,12 @@ func MerchantParser(alg apssignature.Algorithm) func([]byte) (Merchant, error) {
 			sets, where = append(sets, top), append(where, "top level")
 		}
 		for i, s := range doc.Sets {
+			if s.Account == "" {
+				s.Account = top.Account
+				if s.Name != "" && s.Identifier != "" && top.Identifier != "" && s.Identifier != top.Identifier && account.Check(s.Name) == nil {
+					s.Account = s.Name
+				}
+			}
 			if s.Identifier == "" {
 				s.Identifier = top.Identifier
 			}
@@ -98,6 +116,9 @@ func MerchantParser(alg apssignature.Algorithm) func([]byte) (Merchant, error) {
 }
 
 func (s secretSet) phraseSet(alg apssignature.Algorithm) (PhraseSet, error) {
+	if err := account.Check(s.Account); err != nil {
+		return PhraseSet{}, fmt.Errorf("field \"account\": %w", err)
+	}
 	switch {
 	case s.Phrase == "":
 		return PhraseSet{}, errors.New("shaResponsePhrase is empty")
@@ -117,7 +138,7 @@ func (s secretSet) phraseSet(alg apssignature.Algorithm) (PhraseSet, error) {
 	if err != nil {
 		return PhraseSet{}, err
 	}
-	return PhraseSet{Name: s.Name, Identifier: s.Identifier, AccessCode: s.AccessCode, Verifier: v}, nil
+	return PhraseSet{Name: s.Name, Account: s.Account, Identifier: s.Identifier, AccessCode: s.AccessCode, Verifier: v}, nil
 }
 
 // Select is the set p's access_code and merchant_identifier name. Both are unverified: that is

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 )
@@ -75,8 +76,15 @@ type Config struct {
 	APIKeyHeader string           // default X-API-KEY
 	QueryParam   string           // default api_key
 	Credentials  CredentialSource // required for api_key, query and basic
-	Tokens       TokenVerifier    // required for oauth
-	Realm        string           // for WWW-Authenticate; default amazon-webhook-gateway
+	// Accounts are further credential secrets, one per account (ShippingAccountSecretArns): each
+	// names its account label, so rotating one account's credentials touches no other's secret.
+	Accounts []CredentialSource
+	Tokens   TokenVerifier // required for oauth
+	// ClientAccounts labels OAuth clients: client_id (or an accepted aud) -> account label
+	// (OAUTH_CLIENT_ACCOUNTS entries "label=client_id").
+	// A client not listed is account.Default's.
+	ClientAccounts map[string]string
+	Realm          string // for WWW-Authenticate; default amazon-webhook-gateway
 }
 
 // Authenticator accepts a request when any enabled mode accepts it.
@@ -169,32 +177,109 @@ func (a *Authenticator) gather(req *events.APIGatewayV2HTTPRequest) presented {
 // Authenticate returns nil when the request carries a valid credential for an enabled mode, an
 // error wrapping ErrUnauthorized when it does not, and any other error when a retry may succeed.
 func (a *Authenticator) Authenticate(ctx context.Context, req *events.APIGatewayV2HTTPRequest) error {
+	_, err := a.Identify(ctx, req)
+	return err
+}
+
+// Identity is who a request's credential belongs to.
+type Identity struct {
+	// Label is the label of the account whose credential (or OAuth client) the request presented.
+	Label string
+	// AppIDs are the Amazon Shipping application IDs configured for that account (its secret's
+	// appIds); empty when none is configured or the request came with a token.
+	AppIDs []string
+}
+
+// Account is i's label (account.Labeled).
+func (i Identity) Account() string { return i.Label }
+
+// ErrAmbiguous: the presented credential is configured for more than one account, so no account
+// can be named. A configuration error, not the sender's: it is reported as an outage (a retry
+// succeeds once the operator removes the copy).
+var ErrAmbiguous = errors.New("auth: the credential is configured for several accounts")
+
+// Identify is Authenticate naming the account whose credential the request carries.
+func (a *Authenticator) Identify(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (Identity, error) {
 	p := a.gather(req)
 	if p.bearer != "" {
-		_, err := a.cfg.Tokens.Verify(ctx, p.bearer)
+		c, err := a.cfg.Tokens.Verify(ctx, p.bearer)
 		switch {
 		case err == nil:
-			return nil
+			return a.clientIdentity(c)
 		case !errors.Is(err, oauth.ErrInvalidToken):
-			return fmt.Errorf("auth: verifying token: %w", err)
+			return Identity{}, fmt.Errorf("auth: verifying token: %w", err)
 		}
 	}
 	if p.apiKey == "" && p.queryKey == "" && !p.hasBasic {
-		return ErrUnauthorized
+		return Identity{}, ErrUnauthorized
 	}
-	creds, err := a.cfg.Credentials.Get(ctx)
-	if err != nil {
-		return fmt.Errorf("auth: loading credentials: %w", err)
+	sources := append([]CredentialSource{a.cfg.Credentials}, a.cfg.Accounts...)
+	id, err := identify(ctx, p, sources, CredentialSource.Get)
+	if errors.Is(err, ErrUnauthorized) {
+		// A secret may have been rotated since it was cached.
+		id, err = identify(ctx, p, sources, func(s CredentialSource, ctx context.Context) (Credentials, error) {
+			c, refetched, err := s.Refresh(ctx)
+			if err == nil && !refetched {
+				// Unchanged since the first pass: it cannot match now.
+				return Credentials{}, nil
+			}
+			return c, err
+		})
 	}
-	if matches(p, creds) {
-		return nil
+	return id, err
+}
+
+// identify is the identity of the one account whose credentials (read by get) p matches. Every
+// account is compared, so that a credential configured twice is refused, not given to whichever
+// comes first. A secret that cannot be read is an outage only when no other matches: the
+// credential may be in it.
+func identify(ctx context.Context, p presented, sources []CredentialSource, get func(CredentialSource, context.Context) (Credentials, error)) (Identity, error) {
+	var found []Identity
+	var outage error
+	for _, s := range sources {
+		if s == nil {
+			continue
+		}
+		c, err := get(s, ctx)
+		if err != nil {
+			outage = fmt.Errorf("auth: loading credentials: %w", err)
+			continue
+		}
+		if matches(p, c) {
+			found = append(found, Identity{Label: c.label(), AppIDs: c.AppIDs})
+		}
 	}
-	// The secret may have been rotated since it was cached.
-	creds, refetched, err := a.cfg.Credentials.Refresh(ctx)
-	if err == nil && refetched && matches(p, creds) {
-		return nil
+	switch {
+	case len(found) > 1:
+		return Identity{}, ErrAmbiguous
+	case len(found) == 1:
+		return found[0], nil
+	case outage != nil:
+		return Identity{}, outage
 	}
-	return ErrUnauthorized
+	return Identity{}, ErrUnauthorized
+}
+
+// clientIdentity labels a verified token by its client_id, else by an accepted aud.
+func (a *Authenticator) clientIdentity(c *oauth.Claims) (Identity, error) {
+	if l, ok := a.cfg.ClientAccounts[c.ClientID]; ok && c.ClientID != "" {
+		return Identity{Label: l}, nil
+	}
+	label := ""
+	for _, aud := range c.Audience {
+		l, ok := a.cfg.ClientAccounts[aud]
+		if !ok {
+			continue
+		}
+		if label != "" && l != label {
+			return Identity{}, ErrAmbiguous
+		}
+		label = l
+	}
+	if label == "" {
+		label = account.Default
+	}
+	return Identity{Label: label}, nil
 }
 
 func matches(p presented, c Credentials) bool {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 )
 
 // Credentials are the shared secrets Amazon may present. Each list may hold several values at
@@ -11,11 +13,26 @@ import (
 //
 // Stored in Secrets Manager as JSON; every list also accepts a single value:
 //
-//	{"apiKeys": ["current", "previous"], "queryKeys": "k", "basicAuth": [{"username": "u", "password": "p"}]}
+//	{"apiKeys": ["current", "previous"], "queryKeys": "k", "basicAuth": [{"username": "u", "password": "p"}],
+//	 "account": "acme-eu", "appIds": ["amzn1.sp.solution.…"]}
+//
+// account (the label of the account these credentials are, account.Default when absent) and
+// appIds (the account's Amazon Shipping application IDs, compared with a delivery's appId) are
+// optional: a secret without them is the default account's, as before labels.
 type Credentials struct {
 	APIKeys   []string
 	QueryKeys []string
 	Basic     []BasicCredential
+	Account   string
+	AppIDs    []string
+}
+
+// label is c's account label.
+func (c Credentials) label() string {
+	if c.Account == "" {
+		return account.Default
+	}
+	return c.Account
 }
 
 // BasicCredential is one username and password pair.
@@ -63,6 +80,8 @@ func ParseCredentials(raw []byte) (Credentials, error) {
 		APIKeys   stringList `json:"apiKeys"`
 		QueryKeys stringList `json:"queryKeys"`
 		BasicAuth basicList  `json:"basicAuth"`
+		Account   string     `json:"account"`
+		AppIDs    stringList `json:"appIds"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		var ute *json.UnmarshalTypeError
@@ -70,9 +89,14 @@ func ParseCredentials(raw []byte) (Credentials, error) {
 			return Credentials{}, fmt.Errorf("credentials secret: field %q has the wrong type", ute.Field)
 		}
 		// json errors may quote the offending input; say only where the problem is.
-		return Credentials{}, errors.New("credentials secret: not a JSON object of apiKeys, queryKeys, basicAuth")
+		return Credentials{}, errors.New("credentials secret: not a JSON object of apiKeys, queryKeys, basicAuth, account, appIds")
 	}
-	c := Credentials{APIKeys: nonEmpty(doc.APIKeys), QueryKeys: nonEmpty(doc.QueryKeys)}
+	c := Credentials{APIKeys: nonEmpty(doc.APIKeys), QueryKeys: nonEmpty(doc.QueryKeys), Account: doc.Account, AppIDs: nonEmpty(doc.AppIDs)}
+	if c.Account != "" {
+		if err := account.Check(c.Account); err != nil {
+			return Credentials{}, fmt.Errorf("credentials secret: field \"account\": %w", err)
+		}
+	}
 	for _, b := range doc.BasicAuth {
 		if b.Username != "" && b.Password != "" {
 			c.Basic = append(c.Basic, b)

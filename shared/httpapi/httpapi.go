@@ -98,6 +98,9 @@ type Reply struct {
 	events.APIGatewayV2HTTPResponse
 	BodyStatus string // the body's "status"
 	Code       string // the body's "error"
+	// Account is the label of the account that authenticated the delivery, for the answer's log
+	// line ("" before authentication).
+	Account string
 }
 
 // ReplyJSON answers as JSON does; bodyStatus and code are v's "status" and "error".
@@ -183,7 +186,11 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 	} else if resp.StatusCode >= 400 {
 		level = slog.LevelWarn
 	}
-	log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode))
+	if resp.Account != "" {
+		log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode), slog.String("account", resp.Account))
+	} else {
+		log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode))
+	}
 	return resp
 }
 

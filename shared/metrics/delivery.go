@@ -71,6 +71,7 @@ var Reasons = map[string]bool{
 	"invalid_encoding":        true,
 	"invalid_payload":         true,
 	"invalid_subscription":    true,
+	"merchant_mismatch":       true,
 	"ambiguous_parameters":    true,
 	"in_progress":             true,
 	"temporarily_unavailable": true,

@@ -46,7 +46,7 @@ func (s *Store) writeExpired(o OTP) (*types.Put, func(ctx context.Context, old m
 		"eventCode":           ddbattr.S(o.EventCode),
 		"storedAt":            ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
-	for name, v := range map[string]string{"otpAlternateLegTrackingId": o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID} {
+	for name, v := range map[string]string{"otpAlternateLegTrackingId": o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID, "account": o.Account} {
 		if v != "" {
 			item[name] = ddbattr.S(v)
 		}

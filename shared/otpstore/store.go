@@ -62,6 +62,9 @@ type OTP struct {
 	// ReceivedAt is when the gateway received the OTP (zero: the store's clock at Write). An OTP
 	// whose ExpiresAt is not later is expired on arrival.
 	ReceivedAt time.Time
+	// Account is the label of the Shipping account whose credential delivered the OTP (attribute
+	// account; absent on items from before labels, which are account.Default's).
+	Account string
 }
 
 type dynamoAPI interface {
@@ -112,7 +115,7 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 		"storedAt":    ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
 	// Empty strings cannot be index keys; leave optional attributes out instead.
-	for name, v := range map[string]string{AlternateAttribute: o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID} {
+	for name, v := range map[string]string{AlternateAttribute: o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID, "account": o.Account} {
 		if v != "" {
 			item[name] = ddbattr.S(v)
 		}
@@ -270,5 +273,6 @@ func decode(item map[string]types.AttributeValue) (OTP, error) {
 		DeliveryID:             getS("deliveryId"),
 		EventTime:              time.UnixMilli(et).UTC(),
 		StoredAt:               storedAt,
+		Account:                getS("account"),
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
@@ -106,6 +107,10 @@ func entry(records recordReader, webhook string, log *slog.Logger, handle func(c
 		}
 		log.Info("replaying quarantined delivery", "quarantineKey", in.Replay.Key, "reason", r.Reason)
 		metrics.MarkReplay(ctx)
+		// A record from before account labels has none: its deployment served one account.
+		if r.Account != "" {
+			ctx = account.With(ctx, r.Account)
+		}
 		return handle(ctx, r.Request, true), nil
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
@@ -36,10 +37,11 @@ import (
 type Webhook[M any] interface {
 	// Authenticate checks the request as far as its sender's authentication, which it skips when
 	// replay is true. Its error, a *Rejection, is the answer. The logger it returns carries what
-	// is now known of the delivery.
+	// is now known of the delivery. An M that implements account.Labeled names the delivery's
+	// account (else account.Default); on a replay, an empty label keeps the quarantine record's.
 	Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (M, *slog.Logger, error)
 	// Plan parses and validates an authenticated delivery into its work. A *Rejection quarantines
-	// the delivery.
+	// the delivery. Its ctx, and the work's, carry the account label (account.Of).
 	Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m M, replay bool) (Delivery, error)
 }
 
@@ -129,9 +131,10 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 	if err != nil {
 		return rejectionOf(err).reply()
 	}
+	ctx, log = labeled(ctx, log, m, replay)
 	// From here on the delivery is the sender's: what cannot be processed is quarantined, not
 	// refused.
-	return p.guard(ctx, log, req, replay, func() httpapi.Reply {
+	resp := p.guard(ctx, log, req, replay, func() httpapi.Reply {
 		d, err := p.steps.Plan(ctx, log, req, m, replay)
 		if err != nil {
 			return p.keep(ctx, log, req, replay, rejectionOf(err))
@@ -159,6 +162,8 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 		}
 		return httpapi.ReplyJSON(202, body, kept.Status, kept.Error)
 	})
+	resp.Account = account.Of(ctx)
+	return resp
 }
 
 // guard runs process and quarantines the delivery if process panics: a bug fails every retry
@@ -248,6 +253,23 @@ func (p *pipeline[M]) claim(ctx context.Context, log *slog.Logger, claims []Clai
 		}
 	}
 	return err
+}
+
+// labeled puts the delivery's account label on ctx (for the quarantine, the events and the stored
+// items) and on log. It comes from what authenticated the delivery; a replay whose message cannot
+// tell keeps the label its quarantine record has (entry put it on ctx).
+func labeled(ctx context.Context, log *slog.Logger, m any, replay bool) (context.Context, *slog.Logger) {
+	label := ""
+	if l, ok := m.(account.Labeled); ok {
+		label = l.Account()
+	}
+	if label == "" {
+		label = account.Default
+		if replay {
+			label = account.Of(ctx)
+		}
+	}
+	return account.With(ctx, label), log.With("account", label)
 }
 
 func (p *pipeline[M]) now() time.Time {

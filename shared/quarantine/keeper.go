@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 )
 
@@ -69,6 +70,7 @@ func (k *Keeper) Kept(ctx context.Context, log *slog.Logger, req *events.APIGate
 	key, err := k.Store.Put(ctx, Record{
 		Webhook:       k.Webhook,
 		Function:      k.Function,
+		Account:       account.Of(ctx),
 		Reason:        why.Error,
 		Field:         why.Field,
 		Message:       why.Message,

@@ -47,8 +47,11 @@ var ErrNotFound = errors.New("quarantine: no such delivery")
 // Record is one quarantined delivery: the request as API Gateway passed it (credentials removed),
 // why it was quarantined, by which function, and when.
 type Record struct {
-	Webhook       string    `json:"webhook"`
-	Function      string    `json:"function"`
+	Webhook  string `json:"webhook"`
+	Function string `json:"function"`
+	// Account is the label of the account whose credentials authenticated the delivery (absent
+	// in records from before labels: account.Default). A replay keeps it.
+	Account       string    `json:"account,omitempty"`
 	Reason        string    `json:"reason"`
 	Field         string    `json:"field,omitempty"`
 	Message       string    `json:"message"`
@@ -100,7 +103,7 @@ func (s *Store) Put(ctx context.Context, r Record) (string, error) {
 		Body:        bytes.NewReader(b),
 		ContentType: aws.String("application/json"),
 		// Listing shows these without reading each object.
-		Metadata: map[string]string{"reason": r.Reason, "function": r.Function, "webhook": r.Webhook},
+		Metadata: metadataOf(r),
 		// The bucket encrypts by default too; asking again fails closed on a misconfigured bucket.
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
 	})
@@ -108,6 +111,15 @@ func (s *Store) Put(ctx context.Context, r Record) (string, error) {
 		return "", fmt.Errorf("quarantine: writing %s: %w", key, err)
 	}
 	return key, nil
+}
+
+// metadataOf is what a listing shows of r.
+func metadataOf(r Record) map[string]string {
+	md := map[string]string{"reason": r.Reason, "function": r.Function, "webhook": r.Webhook}
+	if r.Account != "" {
+		md["account"] = r.Account
+	}
+	return md
 }
 
 // Get reads the delivery stored under key.

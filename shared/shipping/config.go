@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
@@ -26,8 +27,15 @@ type Config struct {
 	Modes      []auth.Mode
 	// APIKeyHeader and QueryParam name the credential of the api_key and query modes.
 	APIKeyHeader, QueryParam string
-	// Secret holds the shared credentials (api_key, query, basic).
+	// Secret holds the shared credentials (api_key, query, basic): the default account's unless it
+	// names another.
 	Secret secrets.Setting
+	// AccountSecrets hold further accounts' credentials, one secret per account, each naming its
+	// label (ShippingAccountSecretArns): an account is rotated or revoked in its own secret.
+	AccountSecrets []secrets.Setting
+	// OAuthClientAccounts labels OAuth clients: client_id -> account label (ShippingOAuthClientAccounts,
+	// entries "label=client_id").
+	OAuthClientAccounts map[string]string
 	// OAuth configures the bearer tokens' verifier (oauth).
 	OAuth oauth.Config
 	// TrackingTable keeps the latest tracking state per tracking ID for TrackingRetentionDays.
@@ -76,9 +84,15 @@ func ReadConfig() (Config, error) {
 			c.OAuth.JWKSURL = os.Getenv("OAUTH_JWKS_URL")
 			c.OAuth.Audiences = envconfig.List("OAUTH_AUDIENCES")
 			c.OAuth.RequiredScope = os.Getenv("OAUTH_REQUIRED_SCOPE")
+			if c.OAuthClientAccounts, err = account.ParseMap(envconfig.List("OAUTH_CLIENT_ACCOUNTS")); err != nil {
+				return Config{}, fmt.Errorf("OAUTH_CLIENT_ACCOUNTS: %w", err)
+			}
 		case m != auth.ModeOAuth && c.Secret.ARN == "":
 			if c.Secret, err = secrets.ReadSetting("AUTH_SECRET_ARN"); err != nil {
 				return Config{}, err
+			}
+			for _, arn := range envconfig.List("ACCOUNT_SECRET_ARNS") {
+				c.AccountSecrets = append(c.AccountSecrets, secrets.Setting{ARN: arn, Refresh: c.Secret.Refresh})
 			}
 		}
 	}
@@ -87,7 +101,7 @@ func ReadConfig() (Config, error) {
 
 // New builds the function's Lambda handler on awsCfg.
 func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler, error) {
-	ac := auth.Config{Modes: c.Modes, APIKeyHeader: c.APIKeyHeader, QueryParam: c.QueryParam}
+	ac := auth.Config{Modes: c.Modes, APIKeyHeader: c.APIKeyHeader, QueryParam: c.QueryParam, ClientAccounts: c.OAuthClientAccounts}
 	for _, m := range c.Modes {
 		switch {
 		case m == auth.ModeOAuth && ac.Tokens == nil:
@@ -98,9 +112,13 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 			ac.Tokens = v
 		case m != auth.ModeOAuth && ac.Credentials == nil:
 			ac.Credentials = secrets.Open(awsCfg, c.Secret, auth.ParseCredentials)
+			// Each account's secret is cached on its own: rotating one refetches only it.
+			for _, s := range c.AccountSecrets {
+				ac.Accounts = append(ac.Accounts, secrets.Open(awsCfg, s, auth.ParseCredentials))
+			}
 		}
 	}
-	log.Info("authentication configured", "modes", fmt.Sprint(c.Modes))
+	log.Info("authentication configured", "modes", fmt.Sprint(c.Modes), "accountSecrets", len(ac.Accounts), "oauthClientAccounts", len(c.OAuthClientAccounts))
 	authn, err := auth.New(ac)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,11 @@ type Metadata struct {
 	// IdempotencyKey is unique per emitted event and stable across redeliveries: consumers dedupe on it.
 	IdempotencyKey string    `json:"idempotencyKey"`
 	ReceivedAt     time.Time `json:"receivedAt"`
-	Origin         Origin    `json:"origin"`
+	// Account is the label of the Shipping account whose credential delivered the event
+	// ("default" unless configured), for per-account rules. Not origin.account, which is
+	// Amazon's AWS account.
+	Account string `json:"account"`
+	Origin  Origin `json:"origin"`
 }
 
 // Origin repeats what Amazon's envelope said.
@@ -80,20 +84,21 @@ type Detail[T any] struct {
 	Data     T        `json:"data"`
 }
 
-func metadata(env Envelope, key string, received time.Time) Metadata {
+func metadata(env Envelope, label, key string, received time.Time) Metadata {
 	return Metadata{
 		SchemaVersion:  SchemaVersion,
 		DeliveryID:     env.ID,
 		IdempotencyKey: idempotencyKeyScope + ":" + env.ID + ":" + key,
 		ReceivedAt:     received,
+		Account:        label,
 		Origin: Origin{
 			Source: env.Source, DetailType: env.DetailType, Account: env.Account, Region: env.Region, Time: env.Time,
 		},
 	}
 }
 
-// OTPEvent is the normalised event for one OTP.
-func OTPEvent(env Envelope, o OTP, received time.Time, includeCode bool) eventbus.Event {
+// OTPEvent is the normalised event for one OTP, delivered with the credential of account label.
+func OTPEvent(env Envelope, label string, o OTP, received time.Time, includeCode bool) eventbus.Event {
 	data := OTPData{
 		TrackingID:                o.TrackingID,
 		AlternateLegTrackingID:    o.AlternateLegTrackingID,
@@ -110,13 +115,13 @@ func OTPEvent(env Envelope, o OTP, received time.Time, includeCode bool) eventbu
 	return eventbus.Event{
 		Source:     EventSource,
 		DetailType: DetailTypeOTP,
-		Detail:     Detail[OTPData]{Metadata: metadata(env, o.TrackingID, received), Data: data},
+		Detail:     Detail[OTPData]{Metadata: metadata(env, label, o.TrackingID, received), Data: data},
 	}
 }
 
 // OtherEvent is the normalised event for a detail entry that carries no OTP. When codes are kept
 // out of events, a verificationCode in the entry is removed too.
-func OtherEvent(env Envelope, o Other, index int, received time.Time, includeCode bool) eventbus.Event {
+func OtherEvent(env Envelope, label string, o Other, index int, received time.Time, includeCode bool) eventbus.Event {
 	raw := o.Raw
 	if !includeCode {
 		raw = withoutField(raw, "verificationCode")
@@ -127,7 +132,7 @@ func OtherEvent(env Envelope, o Other, index int, received time.Time, includeCod
 		Source:     EventSource,
 		DetailType: DetailTypeOther,
 		Detail: Detail[OtherData]{
-			Metadata: metadata(env, key, received),
+			Metadata: metadata(env, label, key, received),
 			Data:     OtherData{TrackingID: o.TrackingID, EventCode: o.EventCode, Detail: raw},
 		},
 	}

@@ -14,7 +14,7 @@ func TestOtherEventRedactsCodesWhenConfigured(t *testing.T) {
 		include bool
 		want    bool
 	}{{true, true}, {false, false}} {
-		ev := OtherEvent(env, Other{TrackingID: "T1", EventCode: "NDR", Raw: raw}, 0, time.Now(), tc.include)
+		ev := OtherEvent(env, "default", Other{TrackingID: "T1", EventCode: "NDR", Raw: raw}, 0, time.Now(), tc.include)
 		b, _ := json.Marshal(ev.Detail)
 		if got := strings.Contains(string(b), "938492"); got != tc.want {
 			t.Errorf("include=%v: code in event = %v: %s", tc.include, got, b)

@@ -37,7 +37,7 @@ type NDRData struct {
 // TrackingEvent is the event for one tracking entry: Updated when it is (or already was) the
 // stored state, else Stale. Both share the entry's idempotency key: one entry is announced once.
 // As in OtherEvent, a verificationCode in the entry is removed when codes are kept out of events.
-func TrackingEvent(env Envelope, t Tracking, stale bool, received time.Time, includeCode bool) eventbus.Event {
+func TrackingEvent(env Envelope, label string, t Tracking, stale bool, received time.Time, includeCode bool) eventbus.Event {
 	data := TrackingData{
 		TrackingID: t.TrackingID, AlternateLegTrackingID: t.AlternateLegTrackingID, ShipmentType: t.ShipmentType,
 		Status: t.Status, EventCode: t.EventCode, EstimatedArrival: t.EstimatedArrival, Terminal: t.Terminal, Detail: t.Raw,
@@ -55,12 +55,12 @@ func TrackingEvent(env Envelope, t Tracking, stale bool, received time.Time, inc
 	return eventbus.Event{
 		Source:     EventSource,
 		DetailType: dt,
-		Detail:     Detail[TrackingData]{Metadata: metadata(env, "tracking:"+t.TrackingID+"#"+strconv.Itoa(t.Index), received), Data: data},
+		Detail:     Detail[TrackingData]{Metadata: metadata(env, label, "tracking:"+t.TrackingID+"#"+strconv.Itoa(t.Index), received), Data: data},
 	}
 }
 
 // NDREvent is the event for one NDR entry.
-func NDREvent(env Envelope, r NDR, received time.Time, includeCode bool) eventbus.Event {
+func NDREvent(env Envelope, label string, r NDR, received time.Time, includeCode bool) eventbus.Event {
 	if !includeCode {
 		r.Raw = withoutField(r.Raw, "verificationCode")
 	}
@@ -68,7 +68,7 @@ func NDREvent(env Envelope, r NDR, received time.Time, includeCode bool) eventbu
 		Source:     EventSource,
 		DetailType: DetailTypeNDR,
 		Detail: Detail[NDRData]{
-			Metadata: metadata(env, "ndr:"+r.TrackingID+"#"+strconv.Itoa(r.Index), received),
+			Metadata: metadata(env, label, "ndr:"+r.TrackingID+"#"+strconv.Itoa(r.Index), received),
 			Data:     NDRData{TrackingID: r.TrackingID, EventCode: r.EventCode, Status: r.Status, Reasons: r.Reasons, Detail: r.Raw},
 		},
 	}

@@ -25,11 +25,11 @@ type ExpiredOTPData struct {
 // ExpiredOTPEvent is the normalised event for an OTP that had expired when it was received. Its
 // idempotency key is the one the OTP would have had as "Shipping OTP Generated": an entry is
 // announced as one or the other.
-func ExpiredOTPEvent(env Envelope, o OTP, received time.Time) eventbus.Event {
+func ExpiredOTPEvent(env Envelope, label string, o OTP, received time.Time) eventbus.Event {
 	return eventbus.Event{
 		Source:     EventSource,
 		DetailType: DetailTypeOTPExpired,
-		Detail: Detail[ExpiredOTPData]{Metadata: metadata(env, o.TrackingID, received), Data: ExpiredOTPData{
+		Detail: Detail[ExpiredOTPData]{Metadata: metadata(env, label, o.TrackingID, received), Data: ExpiredOTPData{
 			TrackingID:                o.TrackingID,
 			AlternateLegTrackingID:    o.AlternateLegTrackingID,
 			ShipmentType:              o.ShipmentType,

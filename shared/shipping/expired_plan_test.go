@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 )
@@ -35,7 +36,7 @@ func plan(t testing.TB, body string, received time.Time) (*planned, error) {
 	steps := &shipping.Steps{OTPs: otpstore.New(nil, "otps", nil), IncludeOTP: true, Now: func() time.Time { return received }}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	req := &events.APIGatewayV2HTTPRequest{Body: body, Headers: map[string]string{"content-type": "application/json"}}
-	d, err := steps.Plan(context.Background(), log, req, struct{}{}, false)
+	d, err := steps.Plan(context.Background(), log, req, auth.Identity{}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
@@ -20,7 +22,8 @@ import (
 )
 
 type authenticator interface {
-	Authenticate(ctx context.Context, req *events.APIGatewayV2HTTPRequest) error
+	// Identify authenticates req and names the account whose credential it carries.
+	Identify(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (auth.Identity, error)
 	Challenge() string
 }
 
@@ -48,31 +51,33 @@ type Steps struct {
 	NDRDetailTypes []string
 }
 
-// Authenticate runs before the body is looked at. A replay was authenticated when it arrived;
-// its credentials were not kept.
-func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (struct{}, *slog.Logger, error) {
+// Authenticate runs before the body is looked at; the credential names the delivery's account.
+// A replay was authenticated when it arrived; its credentials were not kept, so its account is
+// the quarantine record's.
+func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (auth.Identity, *slog.Logger, error) {
 	if replay {
-		return struct{}{}, log, nil
+		return auth.Identity{}, log, nil
 	}
-	if err := s.Auth.Authenticate(ctx, req); err != nil {
+	id, err := s.Auth.Identify(ctx, req)
+	if err != nil {
 		if errors.Is(err, auth.ErrUnauthorized) {
 			log.Warn("authentication failed")
 			rej := pipeline.Reject(401, "unauthorized", "authentication failed")
 			if c := s.Auth.Challenge(); c != "" {
 				rej.Header = map[string]string{"WWW-Authenticate": c}
 			}
-			return struct{}{}, log, rej
+			return auth.Identity{}, log, rej
 		}
 		log.Error("authentication unavailable", "error", err)
-		return struct{}{}, log, pipeline.RetryLater("authentication is temporarily unavailable")
+		return auth.Identity{}, log, pipeline.RetryLater("authentication is temporarily unavailable")
 	}
-	return struct{}{}, log, nil
+	return id, log, nil
 }
 
 // Plan parses the notification. An accumulated delivery some of whose entries are invalid is
 // quarantined whole (for a replay after a fix) and its valid entries are processed now, because
 // their OTPs are needed for pickups today.
-func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, _ struct{}, replay bool) (pipeline.Delivery, error) {
+func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, id auth.Identity, replay bool) (pipeline.Delivery, error) {
 	if mt := httpapi.MediaType(req); mt != "" && !httpapi.IsJSON(mt) {
 		return pipeline.Delivery{}, pipeline.Reject(415, "unsupported_media_type", "Content-Type must be application/json")
 	}
@@ -92,6 +97,8 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 		}
 		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_payload", "payload could not be parsed")
 	}
+	checkAppIDs(log, n, id.AppIDs)
+	label := account.Of(ctx)
 	key := "shipping:" + n.Envelope.ID
 	if replay {
 		// A replay may follow a partly processed delivery whose key is completed: it must run again.
@@ -107,13 +114,13 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 	// receipt time decides both how an OTP is stored and how it is announced.
 	received := s.now().UTC()
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
-	d.Writes = s.writes(n, received, outcomes)
+	d.Writes = s.writes(n, label, received, outcomes)
 	// Tracking states too (tracking_steps.go).
-	tr := s.track(n)
+	tr := s.track(n, label)
 	d.Writes = append(d.Writes, tr.writes...)
 	d.Work = func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
-		evs := s.events(ctx, log, n, received, outcomes)
-		return append(evs, tr.events(log, received, s.IncludeOTP)...), nil
+		evs := s.events(ctx, log, n, label, received, outcomes)
+		return append(evs, tr.events(log, label, received, s.IncludeOTP)...), nil
 	}
 	if len(rejected) > 0 {
 		first := rejected[0]
@@ -126,7 +133,7 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 // writes are the conditional writes of n's OTPs; each records its outcome in outcomes (Stored
 // unless its condition finds a newer or the same OTP; ExpiredOnArrival for an OTP that was no
 // longer valid at received, which the store keeps only as an audit item).
-func (s *Steps) writes(n *Notification, received time.Time, outcomes []otpstore.Outcome) []idempotency.Write {
+func (s *Steps) writes(n *Notification, label string, received time.Time, outcomes []otpstore.Outcome) []idempotency.Write {
 	ids := make(map[string]bool, len(n.OTPs))
 	for _, o := range n.OTPs {
 		ids[o.TrackingID] = true
@@ -144,6 +151,7 @@ func (s *Steps) writes(n *Notification, received time.Time, outcomes []otpstore.
 			DeliveryID:             n.Envelope.ID,
 			EventTime:              n.Envelope.Time,
 			ReceivedAt:             received,
+			Account:                label,
 		}
 		if stored.ExpiredOnArrival() {
 			outcomes[i] = otpstore.ExpiredOnArrival
@@ -169,7 +177,7 @@ func (s *Steps) writes(n *Notification, received time.Time, outcomes []otpstore.
 // events are the events to emit once the OTPs are written: one per OTP that is now current (stale
 // ones would announce a code that is no longer valid), one without its code per OTP expired on
 // arrival, one per other detail entry.
-func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, received time.Time, outcomes []otpstore.Outcome) []eventbus.Event {
+func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, label string, received time.Time, outcomes []otpstore.Outcome) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
 		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
@@ -179,16 +187,30 @@ func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, r
 			metrics.Add(ctx, metrics.OtpsStale, 1)
 			continue
 		case otpstore.ExpiredOnArrival:
-			evs = append(evs, ExpiredOTPEvent(n.Envelope, o, received))
+			evs = append(evs, ExpiredOTPEvent(n.Envelope, label, o, received))
 			continue
 		}
 		metrics.Add(ctx, metrics.OtpsStored, 1)
-		evs = append(evs, OTPEvent(n.Envelope, o, received, s.IncludeOTP))
+		evs = append(evs, OTPEvent(n.Envelope, label, o, received, s.IncludeOTP))
 	}
 	for i, o := range n.Others {
-		evs = append(evs, OtherEvent(n.Envelope, o, i, received, s.IncludeOTP))
+		evs = append(evs, OtherEvent(n.Envelope, label, o, i, received, s.IncludeOTP))
 	}
 	return evs
+}
+
+// checkAppIDs warns of OTPs whose appId is not one the account's secret configures. The label
+// stays: it comes from the credential, and the body's appId is only the sender's word (Amazon's
+// envelope `account` is Amazon's AWS account, not the shipper's).
+func checkAppIDs(log *slog.Logger, n *Notification, want []string) {
+	if len(want) == 0 {
+		return
+	}
+	for _, o := range n.OTPs {
+		if o.AppID != "" && !slices.Contains(want, o.AppID) {
+			log.Warn("appId differs from the account's configured app IDs; the account label is kept", "appId", o.AppID, "trackingId", o.TrackingID)
+		}
+	}
 }
 
 func (s *Steps) now() time.Time {

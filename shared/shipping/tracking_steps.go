@@ -29,7 +29,7 @@ type tracked struct {
 // track plans n's tracking writes. A transaction may not write one item twice, so of the entries
 // of one tracking ID only the latest (the store's order; at a tie the later entry) is written;
 // the others are stale at once.
-func (s *Steps) track(n *Notification) *tracked {
+func (s *Steps) track(n *Notification, label string) *tracked {
 	tr := &tracked{n: n, outcomes: make([]trackingstore.Outcome, len(n.Tracking))}
 	latest := map[string]int{}
 	for i, t := range n.Tracking {
@@ -56,6 +56,7 @@ func (s *Steps) track(n *Notification) *tracked {
 			Status: t.Status, EventCode: t.EventCode, EventTimeText: t.EventTimeText, EventTime: t.EventTime,
 			EstimatedArrival: t.EstimatedArrival, Terminal: t.Terminal, Detail: string(t.Raw),
 			DeliveryID: n.Envelope.ID, Entry: n.Envelope.ID + "#" + strconv.Itoa(t.Index), EnvelopeTime: n.Envelope.Time,
+			Account: label,
 		})
 		tr.writes = append(tr.writes, idempotency.Write{Put: put, Refused: func(ctx context.Context, old map[string]types.AttributeValue) error {
 			out, err := refused(ctx, old)
@@ -83,14 +84,14 @@ func later(a, b Tracking) bool {
 }
 
 // events are the tracking and NDR events, once the states are written.
-func (tr *tracked) events(log *slog.Logger, received time.Time, includeCode bool) []eventbus.Event {
+func (tr *tracked) events(log *slog.Logger, label string, received time.Time, includeCode bool) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, t := range tr.n.Tracking {
 		log.Info("tracking state", "trackingId", t.TrackingID, "eventCode", t.EventCode, "outcome", tr.outcomes[i].String())
-		evs = append(evs, TrackingEvent(tr.n.Envelope, t, tr.outcomes[i] == trackingstore.Stale, received, includeCode))
+		evs = append(evs, TrackingEvent(tr.n.Envelope, label, t, tr.outcomes[i] == trackingstore.Stale, received, includeCode))
 	}
 	for _, r := range tr.n.NDRs {
-		evs = append(evs, NDREvent(tr.n.Envelope, r, received, includeCode))
+		evs = append(evs, NDREvent(tr.n.Envelope, label, r, received, includeCode))
 	}
 	return evs
 }

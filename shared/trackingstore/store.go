@@ -66,8 +66,10 @@ type State struct {
 	DeliveryID   string
 	Entry        string
 	EnvelopeTime time.Time
-	UpdatedAt    time.Time // set by Write
-	ExpiresAt    time.Time // set by Write: UpdatedAt + the retention
+	// Account is the label of the Shipping account whose credential delivered the state.
+	Account   string
+	UpdatedAt time.Time // set by Write
+	ExpiresAt time.Time // set by Write: UpdatedAt + the retention
 }
 
 type dynamoAPI interface {
@@ -112,6 +114,7 @@ func (s *Store) Write(st State) (*types.Put, func(ctx context.Context, old map[s
 	for name, v := range map[string]string{
 		"alternateLegTrackingId": st.AlternateLegTrackingID, "shipmentType": st.ShipmentType, "status": st.Status,
 		"eventCode": st.EventCode, "eventTime": st.EventTimeText, "estimatedArrival": st.EstimatedArrival, "detail": st.Detail,
+		"account": st.Account,
 	} {
 		if v != "" {
 			item[name] = ddbattr.S(v)
@@ -197,7 +200,7 @@ func decode(item map[string]types.AttributeValue) (State, error) {
 	st := State{
 		TrackingID: getS(KeyAttribute), AlternateLegTrackingID: getS("alternateLegTrackingId"), ShipmentType: getS("shipmentType"),
 		Status: getS("status"), EventCode: getS("eventCode"), EventTimeText: getS("eventTime"), EstimatedArrival: getS("estimatedArrival"),
-		Detail: getS("detail"), DeliveryID: getS("deliveryId"), Entry: getS("entry"),
+		Detail: getS("detail"), DeliveryID: getS("deliveryId"), Entry: getS("entry"), Account: getS("account"),
 	}
 	if b, ok := item["terminal"].(*types.AttributeValueMemberBOOL); ok {
 		st.Terminal = b.Value

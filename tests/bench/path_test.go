@@ -34,6 +34,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
+	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
@@ -77,8 +78,10 @@ func (keeper) Kept(context.Context, *slog.Logger, *events.APIGatewayV2HTTPReques
 
 type acceptAll struct{}
 
-func (acceptAll) Authenticate(context.Context, *events.APIGatewayV2HTTPRequest) error { return nil }
-func (acceptAll) Challenge() string                                                   { return "" }
+func (acceptAll) Identify(context.Context, *events.APIGatewayV2HTTPRequest) (auth.Identity, error) {
+	return auth.Identity{Label: "default"}, nil
+}
+func (acceptAll) Challenge() string { return "" }
 
 type acceptSNS struct{}
 

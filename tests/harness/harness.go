@@ -82,7 +82,17 @@ type Gateway struct {
 
 	// IdempotencyTable is the idempotency table's name.
 	IdempotencyTable string
+	// OTPTable is the OTP table's name.
+	OTPTable string
+
+	// newShipping builds another instance of the Shipping function (a cold start) on the same
+	// resources and configuration.
+	newShipping func() pipeline.LambdaHandler
 }
+
+// ColdShipping is a new instance of the Shipping function, as Lambda starts one: it reads its
+// secrets afresh.
+func (g *Gateway) ColdShipping() pipeline.LambdaHandler { return g.newShipping() }
 
 // OAuth settings of the Shipping function, as events/env.json has them.
 const (
@@ -111,6 +121,20 @@ func (g *Gateway) Token(claims map[string]any) string {
 // Start creates fresh resources in local's moto and wires the functions to them.
 func Start(t testing.TB, local *testenv.Local) *Gateway {
 	t.Helper()
+	return start(t, local, nil)
+}
+
+// Configs are the three functions' configurations, which a variant of Start may change before the
+// functions are built (StartAccounts).
+type Configs struct {
+	Shipping  *shipping.Config
+	APS       *aps.Config
+	AmazonPay *amazonpay.Config
+}
+
+// start is Start with tune applied to the configurations (nil: as they are).
+func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gateway {
+	t.Helper()
 	local.CheckEvents(t)
 	stack := NewStack(t, local.Config, local.Template)
 	otpTable, shippingSecret, merchantSecret := stack.Table(t, "OtpTable"), stack.Secret(t, "credentials.json"), stack.Secret(t, "aps-merchant.json")
@@ -119,7 +143,7 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
 	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, Metrics: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g.OTPs = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil)
+	g.OTPs, g.OTPTable = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil), otpTable
 	trackingTable := stack.Table(t, "TrackingTable")
 	g.Tracking = trackingstore.New(dynamodb.NewFromConfig(cfg), trackingTable, 0, nil)
 	g.Quarantine = quarantine.New(delivery.Objects(cfg), stack.PayloadBucket)
@@ -138,20 +162,27 @@ func Start(t testing.TB, local *testenv.Local) *Gateway {
 	settings := func(function string, maxBody int) pipeline.Settings {
 		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources, Metrics: g.Metrics}
 	}
-	g.Shipping = must[pipeline.LambdaHandler](t)(shipping.New(cfg, shipping.Config{
+	sc := shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
 		TrackingTable: trackingTable, TrackingRetentionDays: shipping.DefaultTrackingRetentionDays,
 		Modes:  []auth.Mode{auth.ModeAPIKey, auth.ModeQuery, auth.ModeBasic, auth.ModeOAuth},
 		Secret: secrets.Setting{ARN: shippingSecret, Refresh: 5 * time.Minute},
 		OAuth:  oauth.Config{Issuer: Issuer, JWKSURL: jwksServer.URL + "/.well-known/jwks.json", Audiences: []string{Audience}, RequiredScope: Scope},
-	}, log))
-	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, aps.Config{
+	}
+	ac := aps.Config{
 		Settings: settings("ApsFunction", aps.DefaultMaxBodyBytes), Secret: secrets.Setting{ARN: merchantSecret, Refresh: 5 * time.Minute},
 		Algorithm: apssignature.SHA256, DedupeRetentionDays: aps.DefaultDedupeRetentionDays,
-	}, log))
-	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, amazonpay.Config{
+	}
+	pc := amazonpay.Config{
 		Settings: settings("AmazonPayIpnFunction", amazonpay.DefaultMaxBodyBytes), Topics: []string{TopicARN}, HTTPClient: g.SNS.Client(),
-	}, log))
+	}
+	if tune != nil {
+		tune(stack, Configs{Shipping: &sc, APS: &ac, AmazonPay: &pc})
+	}
+	g.newShipping = func() pipeline.LambdaHandler { return must[pipeline.LambdaHandler](t)(shipping.New(cfg, sc, log)) }
+	g.Shipping = g.newShipping()
+	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, ac, log))
+	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, pc, log))
 	g.Lookup = must[lookup.LambdaHandler](t)(lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Metrics: g.Metrics}, log))
 	return g
 }

@@ -31,7 +31,7 @@ func TestPublishedEventsAreCheckedAgainstTheirSchema(t *testing.T) {
 	stack := NewStack(t, local.Config, local.Template)
 	now := time.Now().UTC()
 	env := shipping.Envelope{ID: "env-1", Source: shipping.SourceAmazonShipping, DetailType: shipping.DetailTypePN, Account: "474668380910", Time: now}
-	valid, _ := json.Marshal(shipping.OTPEvent(env, shipping.OTP{TrackingID: "T1", VerificationCode: "1", ExpiresAtMillis: now.UnixMilli(), EventCode: shipping.EventCodePinGenerated}, now, false).Detail)
+	valid, _ := json.Marshal(shipping.OTPEvent(env, "default", shipping.OTP{TrackingID: "T1", VerificationCode: "1", ExpiresAtMillis: now.UnixMilli(), EventCode: shipping.EventCodePinGenerated}, now, false).Detail)
 	eb := eventbridge.NewFromConfig(local.Config, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(local.Faults.URL) })
 	for _, tc := range []struct {
 		name, detailType, detail string

@@ -36,7 +36,7 @@ func gatewayRoles() []gatewayRole {
 	env := shipping.Envelope{ID: "d-1"}
 	return []gatewayRole{
 		{"ShippingOtpFunction", "ShippingOtpFunctionRole", shipping.Webhook, shipping.EventSource, "shipping:*",
-			shipping.OTPEvent(env, shipping.OTP{TrackingID: "T1"}, time.Now(), false).Detail.(shipping.Detail[shipping.OTPData]).Metadata.IdempotencyKey},
+			shipping.OTPEvent(env, "default", shipping.OTP{TrackingID: "T1"}, time.Now(), false).Detail.(shipping.Detail[shipping.OTPData]).Metadata.IdempotencyKey},
 		{"ApsFunction", "ApsFunctionRole", aps.Webhook, aps.EventSource, "aps:*",
 			aps.IdempotencyKey(map[string]string{"status": "14"})},
 		{"AmazonPayIpnFunction", "AmazonPayIpnFunctionRole", amazonpay.Webhook, amazonpay.EventSource, "amazonpay:*",

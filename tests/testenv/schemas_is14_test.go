@@ -16,7 +16,7 @@ func TestIS14_ExpiredOnArrivalSchema(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	env := shipping.Envelope{ID: "env-1", Source: shipping.SourceAmazonShipping, DetailType: shipping.DetailTypePN, Account: "474668380910", Region: "eu-west-1", Time: now}
 	otp := shipping.OTP{TrackingID: "T1", AlternateLegTrackingID: "R1", VerificationCode: "938492", ExpiresAtMillis: now.Add(-time.Hour).UnixMilli(), ShipmentType: "REVERSE", EventCode: shipping.EventCodePinGenerated}
-	expired := detailOf(t, shipping.ExpiredOTPEvent(env, otp, now))
+	expired := detailOf(t, shipping.ExpiredOTPEvent(env, "default", otp, now))
 	if strings.Contains(expired, "938492") {
 		t.Fatalf("the builder put the code in the event: %s", expired)
 	}
@@ -30,7 +30,7 @@ func TestIS14_ExpiredOnArrivalSchema(t *testing.T) {
 		{"saying the code is included", shipping.DetailTypeOTPExpired, edit(t, expired, func(d map[string]any) {
 			sub(d, "data")["verificationCodeIncluded"] = true
 		}), "verificationCodeIncluded"},
-		{"an OTP generated event under this detail-type", shipping.DetailTypeOTPExpired, detailOf(t, shipping.OTPEvent(env, otp, now, true)), "verificationCode"},
+		{"an OTP generated event under this detail-type", shipping.DetailTypeOTPExpired, detailOf(t, shipping.OTPEvent(env, "default", otp, now, true)), "verificationCode"},
 		{"without its TTL", shipping.DetailTypeOTPExpired, edit(t, expired, func(d map[string]any) {
 			delete(sub(d, "data"), "verificationCodeTTL")
 		}), "verificationCodeTTL"},

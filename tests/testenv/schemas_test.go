@@ -148,10 +148,10 @@ func TestSchemasCatchContractDrift(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	env := shipping.Envelope{ID: "env-1", Source: shipping.SourceAmazonShipping, DetailType: shipping.DetailTypePN, Account: "474668380910", Region: "eu-west-1", Time: now}
 	otp := shipping.OTP{TrackingID: "T1", VerificationCode: "938492", ExpiresAtMillis: now.Add(time.Hour).UnixMilli(), ShipmentType: "REVERSE", EventCode: shipping.EventCodePinGenerated}
-	otpEvent := shipping.OTPEvent(env, otp, now, true)
+	otpEvent := shipping.OTPEvent(env, "default", otp, now, true)
 	otpDetail := detailOf(t, otpEvent)
-	otpHidden := detailOf(t, shipping.OTPEvent(env, otp, now, false))
-	other := detailOf(t, shipping.OtherEvent(env, shipping.Other{TrackingID: "T2", EventCode: "DELIVERED", Raw: json.RawMessage(`{"trackingId":"T2","eventCode":"DELIVERED","x":[1]}`)}, 0, now, true))
+	otpHidden := detailOf(t, shipping.OTPEvent(env, "default", otp, now, false))
+	other := detailOf(t, shipping.OtherEvent(env, "default", shipping.Other{TrackingID: "T2", EventCode: "DELIVERED", Raw: json.RawMessage(`{"trackingId":"T2","eventCode":"DELIVERED","x":[1]}`)}, 0, now, true))
 
 	params := map[string]string{"merchant_identifier": "m", "access_code": "a", "merchant_reference": "R1", "command": "PURCHASE",
 		"amount": "10000", "currency": "AED", "status": "14", "response_code": "14000", "card_number": "400555******0001", "signature": "s"}

@@ -88,6 +88,9 @@ func catalog() []eventType {
 	return out
 }
 
+// accountPattern is what account.Check accepts: detail.metadata.account of every event.
+const accountPattern = "^[a-z0-9][a-z0-9._-]{0,63}$"
+
 func shippingTypes() []eventType {
 	metadata := func(keyPattern string) obj {
 		return object("", obj{
@@ -95,8 +98,9 @@ func shippingTypes() []eventType {
 			"deliveryId":     pattern(".", "Amazon's envelope id; the same on every redelivery."),
 			"idempotencyKey": pattern(keyPattern, "Unique per event, stable across redeliveries: consumers dedupe on it."),
 			"receivedAt":     dateTime("When the gateway received the delivery."),
+			"account":        pattern(accountPattern, "The label of the Shipping account whose credential delivered the event (\"default\" unless configured); not origin.account, Amazon's AWS account."),
 			"origin":         ref("Origin"),
-		}, "schemaVersion", "deliveryId", "idempotencyKey", "receivedAt", "origin")
+		}, "schemaVersion", "deliveryId", "idempotencyKey", "receivedAt", "account", "origin")
 	}
 	origin := func(detailType obj) obj {
 		return object("What Amazon's envelope said.", obj{
@@ -228,7 +232,8 @@ func apsTypes() []eventType {
 		"idempotencyKey": pattern("^aps:[0-9a-f]{64}$", "The same for every redelivery of one message: consumers dedupe on it."),
 		"feedback":       enum("The APS route the message first arrived on.", string(aps.TransactionFeedback), string(aps.NotificationFeedback)),
 		"receivedAt":     dateTime("When the gateway received the message."),
-	}, "schemaVersion", "idempotencyKey", "feedback", "receivedAt")
+		"account":        pattern(accountPattern, "The label of the phrase set (merchant) that verified the message (\"default\" unless configured)."),
+	}, "schemaVersion", "idempotencyKey", "feedback", "receivedAt", "account")
 	amount := object("The transaction amount.", obj{
 		"minorUnits": obj{"type": "integer", "minimum": 0},
 		"value":      pattern(`^[0-9]+(\.[0-9]+)?$`, "minorUnits as a decimal string."),
@@ -325,7 +330,8 @@ func amazonPayTypes() []eventType {
 		"subject":    str(""),
 		"sentAt":     dateTime("The SNS Timestamp."),
 		"receivedAt": dateTime("When the gateway received the message."),
-	}, "schemaVersion", "idempotencyKey", "messageId", "topicArn", "sentAt", "receivedAt")
+		"account":    pattern(accountPattern, "The label of the merchant account the verified topic is configured for (\"default\" unless configured)."),
+	}, "schemaVersion", "idempotencyKey", "messageId", "topicArn", "sentAt", "receivedAt", "account")
 	fields := func(kind obj, message obj) obj {
 		return obj{
 			"kind":               kind,

@@ -190,6 +190,7 @@ func Show(ctx context.Context, st Store, key string, body bool, w io.Writer) err
 		{"key", key},
 		{"webhook", r.Webhook},
 		{"function", r.Function},
+		{"account", r.Account},
 		{"reason", r.Reason},
 		{"field", r.Field},
 		{"message", r.Message},
