@@ -39,7 +39,7 @@ payload bucket under quarantine/<webhook>/ (webhook: shipping, aps, amazon-pay).
 
 commands:
   list    [-webhook W]
-          one line per delivery: key, webhook, function, reason, field, quarantined at, size
+          one line per delivery: key, webhook, account, function, reason, field, quarantined at, size
   show    [-body] KEY
           a delivery's record and its request's method, path, content type and body length;
           -body also prints the body, which may hold OTPs or card data

@@ -89,6 +89,7 @@ func webhookOf(key string) string {
 type Entry struct {
 	Key           string
 	Webhook       string
+	Account       string // "" for records from before account labels
 	Function      string
 	Reason        string
 	Field         string
@@ -126,15 +127,15 @@ func Entries(ctx context.Context, st Store, webhook string) ([]Entry, error) {
 				e.Err = err
 				return
 			}
-			e.Webhook, e.Function, e.Reason, e.Field, e.QuarantinedAt = r.Webhook, r.Function, r.Reason, r.Field, r.QuarantinedAt
+			e.Webhook, e.Account, e.Function, e.Reason, e.Field, e.QuarantinedAt = r.Webhook, r.Account, r.Function, r.Reason, r.Field, r.QuarantinedAt
 		}(&entries[i])
 	}
 	wg.Wait()
 	return slices.DeleteFunc(entries, func(e Entry) bool { return errors.Is(e.Err, quarantine.ErrNotFound) }), nil
 }
 
-// List prints one line per quarantined delivery of webhook ("" for all): key, webhook, function,
-// reason, field, quarantinedAt and the record's size. It fails, after printing, when a record
+// List prints one line per quarantined delivery of webhook ("" for all): key, webhook, account,
+// function, reason, field, quarantinedAt and the record's size. It fails, after printing, when a record
 // could not be read.
 func List(ctx context.Context, st Store, webhook string, w io.Writer) error {
 	entries, err := Entries(ctx, st, webhook)
@@ -146,15 +147,15 @@ func List(ctx context.Context, st Store, webhook string, w io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tWEBHOOK\tFUNCTION\tREASON\tFIELD\tQUARANTINED_AT\tSIZE")
+	fmt.Fprintln(tw, "KEY\tWEBHOOK\tACCOUNT\tFUNCTION\tREASON\tFIELD\tQUARANTINED_AT\tSIZE")
 	var unreadable []string
 	for _, e := range entries {
 		if e.Err != nil {
 			unreadable = append(unreadable, e.Err.Error())
-			fmt.Fprintf(tw, "%s\t%s\t-\tunreadable\t-\t-\t%d\n", e.Key, e.Webhook, e.Size)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\tunreadable\t-\t-\t%d\n", e.Key, e.Webhook, e.Size)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Key, dash(e.Webhook), dash(e.Function), dash(e.Reason), dash(e.Field),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Key, dash(e.Webhook), dash(e.Account), dash(e.Function), dash(e.Reason), dash(e.Field),
 			e.QuarantinedAt.UTC().Format(time.RFC3339), e.Size)
 	}
 	if err := tw.Flush(); err != nil {

@@ -50,7 +50,7 @@ func newStore(t *testing.T) (*quarantine.Store, aws.Config) {
 
 func shippingRecord(id string) quarantine.Record {
 	return quarantine.Record{
-		Webhook: "shipping", Function: "ShippingOtpFunction", Reason: "invalid_payload",
+		Webhook: "shipping", Account: "acme", Function: "ShippingOtpFunction", Reason: "invalid_payload",
 		Field: "detail.verificationCodeTTL", Message: "detail.verificationCodeTTL: is required", QuarantinedAt: at,
 		Request: events.APIGatewayV2HTTPRequest{
 			RawPath: "/shipping/notifications",
@@ -127,16 +127,16 @@ func TestListShowsMetadataNeverTheRequest(t *testing.T) {
 		t.Fatalf("no row for %s:\n%s", key, out.String())
 		return nil
 	}
-	if got, want := strings.Join(row(ship)[1:6], " "), "shipping ShippingOtpFunction invalid_payload detail.verificationCodeTTL 2026-11-23T10:00:00Z"; got != want {
+	if got, want := strings.Join(row(ship)[1:7], " "), "shipping acme ShippingOtpFunction invalid_payload detail.verificationCodeTTL 2026-11-23T10:00:00Z"; got != want {
 		t.Errorf("shipping row %q, want %q", got, want)
 	}
-	if got, want := strings.Join(row(apsKey)[1:6], " "), "aps ApsFunction internal_error - 2026-11-23T10:01:00Z"; got != want {
+	if got, want := strings.Join(row(apsKey)[1:7], " "), "aps - ApsFunction internal_error - 2026-11-23T10:01:00Z"; got != want {
 		t.Errorf("aps row %q, want %q", got, want)
 	}
-	if r := row(bad); r[3] != "unreadable" {
+	if r := row(bad); r[4] != "unreadable" {
 		t.Errorf("unreadable row %v", r)
 	}
-	if size := row(ship)[6]; size == "0" || size == "" {
+	if size := row(ship)[7]; size == "0" || size == "" {
 		t.Errorf("size %q", size)
 	}
 	assertNoSecrets(t, "list", out.String())
