@@ -19,7 +19,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
-// The rules docs/shipping.md gives consumers of tracking and NDR events ("Consumer rules"):
+// The rules docs/shipping-tracking.md gives consumers of tracking and NDR events ("Consumer rules"):
 // TestIssue14Goal5_RuleExamplesAreTheDocumentedOnes holds the page to them.
 const (
 	trackingRulePattern   = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping Tracking Updated"]}`
@@ -392,15 +392,15 @@ func TestIssue14_EventFiles(t *testing.T) {
 	}
 }
 
-// The rule examples tested above are the ones docs/shipping.md gives.
+// The rule examples tested above are the ones docs/shipping-tracking.md gives.
 func TestIssue14Goal5_RuleExamplesAreTheDocumentedOnes(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "shipping.md"))
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "shipping-tracking.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range trackingRules {
 		if !strings.Contains(string(doc), "'"+p+"'") {
-			t.Errorf("docs/shipping.md does not give the rule %s", p)
+			t.Errorf("docs/shipping-tracking.md does not give the rule %s", p)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package trackingstore keeps the latest Amazon Shipping tracking state per tracking ID in
 // DynamoDB (TrackingTable): one item per trackingId, replaced only by a later event.
 //
-// Order, as the conditional write decides it (docs/shipping.md, "Tracking table"):
+// Order, as the conditional write decides it (docs/shipping-tracking.md, "Tracking table"):
 //  1. an event with a valid eventTime beats one without, whatever their envelope times;
 //  2. between valid eventTimes, the later one wins (millisecond precision);
 //  3. at equal eventTime a terminal state (Delivered, Lost, …) beats a non-terminal one;
