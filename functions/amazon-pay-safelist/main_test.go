@@ -14,6 +14,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -23,7 +24,7 @@ const ipnURL = "https://abc123.execute-api.eu-west-1.amazonaws.com/amazon-pay/ip
 // setEnv sets the function's own variables, after checking that template.yaml gives it each.
 func setEnv(t *testing.T, values map[string]string) {
 	t.Helper()
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +39,11 @@ func setEnv(t *testing.T, values map[string]string) {
 
 func TestClientFactoryReadsTheSecretPerEvent(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn, err := testenv.CreateSecret(ctx, cfg, `{"merchantId":"AMAZONMID12","accessKeyId":"AKID","secretKey":"secret"}`)
+	arn, err := localaws.CreateSecret(ctx, cfg, `{"merchantId":"AMAZONMID12","accessKeyId":"AKID","secretKey":"secret"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestClientFactoryReadsTheSecretPerEvent(t *testing.T) {
 		}
 	}
 	// A secret that is incomplete fails the event (CloudFormation gets FAILED), not the start.
-	if err := testenv.PutSecret(ctx, cfg, arn, `{"merchantId":"AMAZONMID12"}`); err != nil {
+	if err := localaws.PutSecret(ctx, cfg, arn, `{"merchantId":"AMAZONMID12"}`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := newClient(ctx, safelist.ProductionHost); !errors.Is(err, safelist.ErrInvalidCredentials) {

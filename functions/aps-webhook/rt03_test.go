@@ -15,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // RT-03: an APS message carries no timestamp, so its dedupe record must outlive the 48 h the
@@ -38,7 +39,7 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := testenv.Config(context.Background())
+			cfg, err := localaws.Config(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +65,7 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 
 // The template's default is the one main falls back to, and a retention in months is allowed.
 func TestRT03_TemplateParameter(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -20,17 +21,17 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 func deployEnv(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tables := map[string]string{}
 	for _, id := range []string{"OtpTable", "TrackingTable"} {
-		if tables[id], err = testenv.CreateTable(ctx, cfg, tmpl, id); err != nil {
+		if tables[id], err = localaws.CreateTable(ctx, cfg, tmpl, id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -44,7 +45,7 @@ func TestBuildFromTemplateEnvironment(t *testing.T) {
 	} {
 		t.Run(tc.sample, func(t *testing.T) {
 			stack := deployEnv(t)
-			queue, err := testenv.RouteToQueue(context.Background(), stack.AWS, stack.EventBus, `{"source":["amazon-webhook-gateway.shipping"]}`)
+			queue, err := localaws.RouteToQueue(context.Background(), stack.AWS, stack.EventBus, `{"source":["amazon-webhook-gateway.shipping"]}`)
 			if err != nil {
 				t.Fatal(err)
 			}

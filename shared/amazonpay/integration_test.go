@@ -18,6 +18,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 const (
@@ -28,8 +29,8 @@ const (
 var (
 	local   *testenv.Local
 	awsCfg  aws.Config
-	tmpl    *testenv.Template
-	faults  *testenv.EventBridgeFaults
+	tmpl    *localaws.Template
+	faults  *localaws.EventBridgeFaults
 	logSink = &testenv.LogBuffer{}
 )
 

@@ -25,6 +25,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The rule a consumer of APS events writes (docs/aps.md, "Consumer rule").
@@ -35,15 +36,15 @@ const devPhrase = "dev-response-phrase-0123456789"
 var (
 	local   *testenv.Local
 	awsCfg  aws.Config
-	tmpl    *testenv.Template
-	faults  *testenv.EventBridgeFaults
+	tmpl    *localaws.Template
+	faults  *localaws.EventBridgeFaults
 	logSink = &testenv.LogBuffer{}
 	devDoc  []byte
 )
 
 // Card data, PII and secrets never reach a log.
 func TestMain(m *testing.M) {
-	devDoc, _ = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "aps-merchant.json"))
+	devDoc, _ = os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "aps-merchant.json"))
 	os.Exit(harness.RunSuite(m, func(l *testenv.Local) { local, awsCfg, tmpl, faults = l, l.Config, l.Template, l.Faults }, logSink,
 		"400555", "Test Holder", "test@example.com", devPhrase, "SILgpo7pWbmzuURp2qri", `"2105"`, harness.ApplePayPhrase, harness.ApplePayAccessCode))
 }
@@ -68,7 +69,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 		o(&cfg)
 	}
 	d := harness.Deploy(t, local, aps.Webhook, aps.DefaultMaxBodyBytes, apsRulePattern, logSink)
-	arn, err := testenv.CreateSecret(ctx, awsCfg, cfg.secret)
+	arn, err := localaws.CreateSecret(ctx, awsCfg, cfg.secret)
 	if err != nil {
 		t.Fatal(err)
 	}

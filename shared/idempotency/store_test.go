@@ -11,6 +11,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -19,15 +20,15 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := testenv.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
+	table, err := localaws.CreateTable(ctx, cfg, tmpl, "IdempotencyTable")
 	if err != nil {
 		t.Fatal(err)
 	}

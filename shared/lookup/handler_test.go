@@ -20,6 +20,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The handler runs on moto's DynamoDB through the real SDK. moto does not front API Gateway:
@@ -60,19 +61,19 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func deploy(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	otpTable, err := testenv.CreateTable(ctx, cfg, tmpl, "OtpTable")
+	otpTable, err := localaws.CreateTable(ctx, cfg, tmpl, "OtpTable")
 	if err != nil {
 		t.Fatal(err)
 	}
-	trackingTable, err := testenv.CreateTable(ctx, cfg, tmpl, "TrackingTable")
+	trackingTable, err := localaws.CreateTable(ctx, cfg, tmpl, "TrackingTable")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestIssue15_TrackingRoute(t *testing.T) {
 // Bad input gets a precise answer naming the problem; a store that fails answers 503.
 func TestIssue15_RefusalsAndFailures(t *testing.T) {
 	e := deploy(t)
-	cfg, err := testenv.Config(context.Background())
+	cfg, err := localaws.Config(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

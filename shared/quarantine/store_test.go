@@ -11,13 +11,14 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 
 func TestStoreAgainstS3(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

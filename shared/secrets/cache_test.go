@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -20,11 +21,11 @@ func (c *clock) now() time.Time { return c.t }
 
 func TestCacheRefreshesAfterInterval(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn, err := testenv.CreateSecret(ctx, cfg, "v1")
+	arn, err := localaws.CreateSecret(ctx, cfg, "v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestCacheRefreshesAfterInterval(t *testing.T) {
 		}
 	}
 	get("v1")
-	if err := testenv.PutSecret(ctx, cfg, arn, "v2"); err != nil {
+	if err := localaws.PutSecret(ctx, cfg, arn, "v2"); err != nil {
 		t.Fatal(err)
 	}
 	clk.t = clk.t.Add(4 * time.Minute)
@@ -55,7 +56,7 @@ func TestCacheRefreshesAfterInterval(t *testing.T) {
 	clk.t = clk.t.Add(2 * time.Minute)
 	get("v2") // interval passed: rotation picked up without a redeploy
 
-	if err := testenv.PutSecret(ctx, cfg, arn, "v3"); err != nil {
+	if err := localaws.PutSecret(ctx, cfg, arn, "v3"); err != nil {
 		t.Fatal(err)
 	}
 	if v, refreshed, _ := c.Refresh(ctx); refreshed || v != "v2" {
@@ -69,11 +70,11 @@ func TestCacheRefreshesAfterInterval(t *testing.T) {
 
 func TestCacheKeepsLastValueWhenSecretsManagerFails(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn, err := testenv.CreateSecret(ctx, cfg, "good")
+	arn, err := localaws.CreateSecret(ctx, cfg, "good")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +100,8 @@ func TestCacheKeepsLastValueWhenSecretsManagerFails(t *testing.T) {
 
 func TestCacheParseErrorIsUnavailable(t *testing.T) {
 	ctx := context.Background()
-	cfg, _ := testenv.Config(ctx)
-	arn, err := testenv.CreateSecret(ctx, cfg, "s3cr3t-value")
+	cfg, _ := localaws.Config(ctx)
+	arn, err := localaws.CreateSecret(ctx, cfg, "s3cr3t-value")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +125,8 @@ func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.
 
 func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
 	ctx := context.Background()
-	cfg, _ := testenv.Config(ctx)
-	arn, err := testenv.CreateSecret(ctx, cfg, "good")
+	cfg, _ := localaws.Config(ctx)
+	arn, err := localaws.CreateSecret(ctx, cfg, "good")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func basicHeader(user, pass string) string {
@@ -19,7 +19,7 @@ func basicHeader(user, pass string) string {
 // mustKey loads the development signing key whose public half events/dev/jwks.json publishes.
 func mustKey(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
+	b, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The rule consumers are told to write in docs/shipping.md ("Consumer rule").
@@ -41,9 +42,9 @@ const devIssuer = "https://dev-issuer.invalid/amazon-webhook-gateway"
 var (
 	local    *testenv.Local
 	awsCfg   aws.Config
-	tmpl     *testenv.Template
+	tmpl     *localaws.Template
 	jwksURL  string
-	faults   *testenv.EventBridgeFaults
+	faults   *localaws.EventBridgeFaults
 	logSink  = &testenv.LogBuffer{}
 	devCreds []byte
 )
@@ -51,8 +52,8 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	jwks, _ := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json"))
-	devCreds, _ = os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "credentials.json"))
+	jwks, _ := os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "jwks.json"))
+	devCreds, _ = os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "credentials.json"))
 	jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jwks)
@@ -100,7 +101,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	otpTable := d.Table(t, "OtpTable")
 	secret := cfg.secretARN
 	if secret == "" {
-		secret = must[string](t)(testenv.CreateSecret(ctx, awsCfg, string(devCreds)))
+		secret = must[string](t)(localaws.CreateSecret(ctx, awsCfg, string(devCreds)))
 	}
 	verifier, err := oauth.NewVerifier(oauth.Config{
 		Issuer: devIssuer, JWKSURL: jwksURL,
@@ -553,7 +554,7 @@ func TestAuthentication(t *testing.T) {
 	})
 
 	t.Run("several keys active during rotation", func(t *testing.T) {
-		arn := must[string](t)(testenv.CreateSecret(context.Background(), awsCfg, `{"apiKeys":["new-key-000000000000","old-key-000000000000"]}`))
+		arn := must[string](t)(localaws.CreateSecret(context.Background(), awsCfg, `{"apiKeys":["new-key-000000000000","old-key-000000000000"]}`))
 		e := newEnv(t, withSecretARN(arn), withModes(auth.ModeAPIKey))
 		for i, k := range []string{"new-key-000000000000", "old-key-000000000000"} {
 			req := testenv.LoadEvent(t, "shipping-otp-api-key.json")

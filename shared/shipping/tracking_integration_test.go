@@ -17,6 +17,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The rules docs/shipping-tracking.md gives consumers of tracking and NDR events ("Consumer rules"):
@@ -48,7 +49,7 @@ func newTrackingGateway(t *testing.T, patterns ...string) *trackingGateway {
 		patterns = trackingRules
 	}
 	for _, p := range patterns {
-		g.queues[p] = must[string](t)(testenv.RouteToQueue(context.Background(), local.Config, g.Bus, p))
+		g.queues[p] = must[string](t)(localaws.RouteToQueue(context.Background(), local.Config, g.Bus, p))
 	}
 	return g
 }
@@ -394,7 +395,7 @@ func TestIssue14_EventFiles(t *testing.T) {
 
 // The rule examples tested above are the ones docs/shipping-tracking.md gives.
 func TestIssue14Goal5_RuleExamplesAreTheDocumentedOnes(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "shipping-tracking.md"))
+	doc, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "docs", "shipping-tracking.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func setUp(t *testing.T, includeBuyerData bool) (*harness.Gateway, *harness.Amaz
 // checkLogs fails t if a log line holds buyer data or the private key.
 func checkLogs(t *testing.T, g *harness.Gateway) {
 	logs := g.Logs.String()
-	key, _ := os.ReadFile(testenv.RepoRoot() + "/events/dev/" + harness.AmazonPayAPIKeyFile)
+	key, _ := os.ReadFile(localaws.RepoRoot() + "/events/dev/" + harness.AmazonPayAPIKeyFile)
 	var doc struct{ PrivateKey string }
 	_ = json.Unmarshal(key, &doc)
 	lines := strings.Split(doc.PrivateKey, "\n")

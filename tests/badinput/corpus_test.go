@@ -20,7 +20,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The functions, as Case.Fn names them (the quarantine's webhook names).
@@ -87,7 +87,7 @@ func gatewayEnv(g *harness.Gateway) env { return env{oauthKey: g.OAuthKey, sns: 
 // an SNS look-alike of its own.
 func offlineEnv(t testing.TB) env {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
+	b, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "oauth-private-key.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

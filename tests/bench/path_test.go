@@ -43,7 +43,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Fakes of AWS: each answers at once, as if every call succeeded.
@@ -125,7 +125,7 @@ func deps() pipeline.Deps {
 
 func loadEvent(tb testing.TB, name string) (payload []byte, req events.APIGatewayV2HTTPRequest) {
 	tb.Helper()
-	payload, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+	payload, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", name))
 	if err != nil {
 		tb.Fatal(err)
 	}

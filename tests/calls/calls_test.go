@@ -16,6 +16,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 var local *testenv.Local
@@ -234,11 +235,11 @@ func concurrent(t *testing.T, g *harness.Gateway, req events.APIGatewayV2HTTPReq
 	t.Helper()
 	entered, release := make(chan struct{}), make(chan struct{})
 	var hold sync.Once
-	local.Faults.SetRequestFault(func(target string) testenv.Fault {
+	local.Faults.SetRequestFault(func(target string) localaws.Fault {
 		if target == "AWSEvents.PutEvents" {
 			hold.Do(func() { close(entered); <-release })
 		}
-		return testenv.Pass
+		return localaws.Pass
 	})
 	defer local.Faults.SetRequestFault(nil)
 	first := make(chan events.APIGatewayV2HTTPResponse)

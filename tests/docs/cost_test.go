@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // costHeader is the first header cell of the cost table in docs/cost.md.
@@ -17,7 +17,7 @@ const costHeader = "Per million deliveries"
 // The cost table adds up: every cell's "a × b × ... = r" has r equal to the product rounded to
 // four decimals, and each column's bold Total is the sum of its cells.
 func TestCostTableAddsUp(t *testing.T) {
-	rows, err := tableRows(filepath.Join(testenv.RepoRoot(), "docs", "cost.md"), costHeader)
+	rows, err := tableRows(filepath.Join(localaws.RepoRoot(), "docs", "cost.md"), costHeader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,14 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // readmeLimit is the README's hard ceiling; details belong in docs/.
 const readmeLimit = 14 * 1024
 
 func TestReadmeStaysAFrontDoor(t *testing.T) {
-	fi, err := os.Stat(filepath.Join(testenv.RepoRoot(), "README.md"))
+	fi, err := os.Stat(filepath.Join(localaws.RepoRoot(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestReadmeStaysAFrontDoor(t *testing.T) {
 
 // The template says what it deploys: its Description names every webhook.
 func TestTemplateDescriptionNamesEveryWebhook(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestTemplateDescriptionNamesEveryWebhook(t *testing.T) {
 }
 
 func TestEveryParameterDocumented(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestEveryParameterDocumented(t *testing.T) {
 	for name, p := range tmpl.Parameters {
 		want[name] = defaultText(p.Default)
 	}
-	rows, err := tableRows(filepath.Join(testenv.RepoRoot(), "docs", "configuration.md"), "Parameter")
+	rows, err := tableRows(filepath.Join(localaws.RepoRoot(), "docs", "configuration.md"), "Parameter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestEveryParameterDocumented(t *testing.T) {
 }
 
 func TestEveryOutputDocumented(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestEveryOutputDocumented(t *testing.T) {
 	for name := range tmpl.Outputs {
 		want[name] = ""
 	}
-	rows, err := tableRows(filepath.Join(testenv.RepoRoot(), "docs", "outputs.md"), "Output")
+	rows, err := tableRows(filepath.Join(localaws.RepoRoot(), "docs", "outputs.md"), "Output")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestEveryOutputDocumented(t *testing.T) {
 
 // The fuzz-target table of docs/development.md lists exactly the repository's `func Fuzz*`.
 func TestFuzzTargetsListed(t *testing.T) {
-	root := testenv.RepoRoot()
+	root := localaws.RepoRoot()
 	found, err := fuzzTargets(root)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestFuzzTargetsListed(t *testing.T) {
 }
 
 func TestRelativeLinksResolve(t *testing.T) {
-	root := testenv.RepoRoot()
+	root := localaws.RepoRoot()
 	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestRelativeLinksResolve(t *testing.T) {
 
 // Every page of docs/ is reachable from the README.
 func TestReadmeLinksEveryPage(t *testing.T) {
-	root := testenv.RepoRoot()
+	root := localaws.RepoRoot()
 	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 var local *testenv.Local
@@ -84,22 +85,22 @@ func workload(g *harness.Gateway, run string) []delivery {
 
 type scenario struct {
 	name     string
-	entries  testenv.EntryFault   // PutEvents entries that fail
-	requests testenv.RequestFault // whole requests that fail
-	pause    bool                 // stop moto_server mid-stream and start it again
+	entries  localaws.EntryFault   // PutEvents entries that fail
+	requests localaws.RequestFault // whole requests that fail
+	pause    bool                  // stop moto_server mid-stream and start it again
 	// refuses: the fault is too much for the functions' retries, so some deliveries must be
 	// refused; otherwise the retries absorb it.
 	refuses bool
 }
 
 // every returns a fault that hits one call in n of the targets that match.
-func every(n int64, fault testenv.Fault, match func(target string) bool) testenv.RequestFault {
+func every(n int64, fault localaws.Fault, match func(target string) bool) localaws.RequestFault {
 	var calls atomic.Int64
-	return func(target string) testenv.Fault {
+	return func(target string) localaws.Fault {
 		if match(target) && calls.Add(1)%n == 0 {
 			return fault
 		}
-		return testenv.Pass
+		return localaws.Pass
 	}
 }
 
@@ -111,10 +112,10 @@ func TestEveryAcknowledgedDeliveryIsKeptAndEveryRefusedOneSucceedsOnRedelivery(t
 	scenarios := []scenario{
 		{name: "PutEvents fails part of each batch", entries: func(call int, _, _ string) bool { return call%2 == 1 }},
 		{name: "PutEvents fails every entry", entries: func(int, string, string) bool { return true }, refuses: true},
-		{name: "DynamoDB throttles one call in three", requests: every(3, testenv.Throttle, dynamo)},
-		{name: "DynamoDB throttles every call", requests: every(1, testenv.Throttle, dynamo), refuses: true},
-		{name: "S3 unavailable", requests: every(1, testenv.Unavailable, s3), refuses: true},
-		{name: "connections dropped, one in four, every service", requests: every(4, testenv.Drop, any)},
+		{name: "DynamoDB throttles one call in three", requests: every(3, localaws.Throttle, dynamo)},
+		{name: "DynamoDB throttles every call", requests: every(1, localaws.Throttle, dynamo), refuses: true},
+		{name: "S3 unavailable", requests: every(1, localaws.Unavailable, s3), refuses: true},
+		{name: "connections dropped, one in four, every service", requests: every(4, localaws.Drop, any)},
 		{name: "moto_server stopped mid-stream and started again", pause: true, refuses: true},
 	}
 	for i, sc := range scenarios {

@@ -12,6 +12,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Two further accounts of every webhook (issue 18), beside the development configuration's own
@@ -68,15 +69,15 @@ func StartAccounts(t testing.TB, local *testenv.Local) *Accounts {
 	a := &Accounts{}
 	a.Gateway = start(t, local, func(s *Stack, c Configs) {
 		ctx := context.Background()
-		a.ShippingSecretA = must[string](t)(testenv.CreateSecret(ctx, s.AWS, ShippingSecret(AccountA, AppIDA, APIKeyA)))
-		a.ShippingSecretB = must[string](t)(testenv.CreateSecret(ctx, s.AWS, ShippingSecret(AccountB, AppIDB, APIKeyB)))
+		a.ShippingSecretA = must[string](t)(localaws.CreateSecret(ctx, s.AWS, ShippingSecret(AccountA, AppIDA, APIKeyA)))
+		a.ShippingSecretB = must[string](t)(localaws.CreateSecret(ctx, s.AWS, ShippingSecret(AccountB, AppIDB, APIKeyB)))
 		for _, arn := range []string{a.ShippingSecretA, a.ShippingSecretB} {
 			c.Shipping.AccountSecrets = append(c.Shipping.AccountSecrets, secrets.Setting{ARN: arn, Refresh: c.Shipping.Secret.Refresh})
 		}
 		c.Shipping.OAuth.Audiences = append(c.Shipping.OAuth.Audiences, ClientA, ClientB)
 		c.Shipping.OAuthClientAccounts = map[string]string{ClientA: AccountA, ClientB: AccountB}
 
-		c.APS.Secret.ARN = must[string](t)(testenv.CreateSecret(ctx, s.AWS, `{"merchantIdentifier":"MxvOupuG","accessCode":"SILgpo7pWbmzuURp2qri","shaResponsePhrase":"`+APSPhrase+`",
+		c.APS.Secret.ARN = must[string](t)(localaws.CreateSecret(ctx, s.AWS, `{"merchantIdentifier":"MxvOupuG","accessCode":"SILgpo7pWbmzuURp2qri","shaResponsePhrase":"`+APSPhrase+`",
 			"phraseSets":[
 				{"name":"apple-pay","accessCode":"`+ApplePayAccessCode+`","shaResponsePhrase":"`+ApplePayPhrase+`","algorithm":"SHA-512"},
 				{"name":"`+AccountA+`","merchantIdentifier":"`+APSMerchantA+`","accessCode":"`+APSAccessCodeA+`","shaResponsePhrase":"`+APSPhraseA+`"},

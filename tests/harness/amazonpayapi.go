@@ -14,7 +14,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/tests/amazonpaystub"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // AmazonPayAPIKeyFile is the development Amazon Pay API v2 key (events/dev/), as the secret
@@ -33,9 +33,9 @@ type AmazonPayAPI struct {
 // a new local stand-in that verifies the key's signatures.
 func (g *Gateway) AmazonPayWithAPI(t testing.TB, includeBuyerData bool) *AmazonPayAPI {
 	t.Helper()
-	doc := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", AmazonPayAPIKeyFile)))
+	doc := must[[]byte](t)(os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", AmazonPayAPIKeyFile)))
 	key := must[amazonpayapi.Key](t)(amazonpayapi.ParseKey(doc))
-	secret := must[string](t)(testenv.CreateSecret(context.Background(), g.Local.Config, string(doc)))
+	secret := must[string](t)(localaws.CreateSecret(context.Background(), g.Local.Config, string(doc)))
 	stub := amazonpaystub.New(t, key.PublicKeyID, &key.PrivateKey.PublicKey)
 	h := must[pipeline.LambdaHandler](t)(amazonpay.New(g.AWS, amazonpay.Config{
 		Settings: pipeline.Settings{

@@ -43,6 +43,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Dev credentials, as in events/dev/.
@@ -148,13 +149,13 @@ func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gate
 	g.Tracking = trackingstore.New(dynamodb.NewFromConfig(cfg), trackingTable, 0, nil)
 	g.Quarantine = quarantine.New(delivery.Objects(cfg), stack.PayloadBucket)
 
-	jwks := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "jwks.json")))
+	jwks := must[[]byte](t)(os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "jwks.json")))
 	jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jwks)
 	}))
 	t.Cleanup(jwksServer.Close)
-	pemBytes := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", "oauth-private-key.pem")))
+	pemBytes := must[[]byte](t)(os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", "oauth-private-key.pem")))
 	blk, _ := pem.Decode(pemBytes)
 	g.OAuthKey = must[any](t)(x509.ParsePKCS8PrivateKey(blk.Bytes)).(*rsa.PrivateKey)
 
@@ -216,7 +217,7 @@ func (g *Gateway) Deliver(req events.APIGatewayV2HTTPRequest) events.APIGatewayV
 // RouteAll routes every gateway event on the bus to a new queue and returns its URL.
 func (g *Gateway) RouteAll(t testing.TB) string {
 	t.Helper()
-	q, err := testenv.RouteToQueue(context.Background(), g.Local.Config, g.Bus, EventSources)
+	q, err := localaws.RouteToQueue(context.Background(), g.Local.Config, g.Bus, EventSources)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Issue 17: the APS samples in events/, one per detail-type, and the phrase sets of the
@@ -159,7 +160,7 @@ func (s apsSample) request() []byte {
 // The generated samples are what apsSamples says (-update-aps-samples rewrites them).
 func TestIssue17_SamplesAreGenerated(t *testing.T) {
 	for _, s := range apsSamples {
-		path := filepath.Join(testenv.RepoRoot(), "events", s.file)
+		path := filepath.Join(localaws.RepoRoot(), "events", s.file)
 		if *updateAPSSamples {
 			if err := os.WriteFile(path, s.request(), 0o644); err != nil {
 				t.Fatal(err)
@@ -184,7 +185,7 @@ var sampleRow = regexp.MustCompile("^\\| `(aps-[a-z0-9-]+\\.json)` \\|[^|]*\\|[^
 // documentedSamples reads docs/aps.md's table of the APS samples: | `file` | route | set | default | by command |.
 func documentedSamples(t *testing.T) []documentedSample {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "aps.md"))
+	doc, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "docs", "aps.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func deployAPS(t *testing.T, byCommand bool) apsDeployment {
 		// As template.yaml's defaults: the Apple Pay set names its own algorithm.
 		Algorithm: apssignature.SHA256, DedupeRetentionDays: aps.DefaultDedupeRetentionDays, DetailTypesByCommand: byCommand,
 	}, log))
-	d.queue = must[string](t)(testenv.RouteToQueue(t.Context(), local.Config, stack.EventBus, `{"source":["`+aps.EventSource+`"]}`))
+	d.queue = must[string](t)(localaws.RouteToQueue(t.Context(), local.Config, stack.EventBus, `{"source":["`+aps.EventSource+`"]}`))
 	t.Cleanup(func() {
 		for _, s := range []string{APSPhrase, ApplePayPhrase, "SILgpo7pWbmzuURp2qri", ApplePayAccessCode, "400555******0001", "512345******0008", "test@example.com"} {
 			if strings.Contains(d.logs.String(), s) {

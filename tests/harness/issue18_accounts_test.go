@@ -16,6 +16,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The per-account rules docs/shipping.md, docs/aps.md and docs/amazon-pay.md give consumers.
@@ -353,7 +354,7 @@ func TestIssue18_PerAccountRules(t *testing.T) {
 	rules := []string{shippingAccountRule, apsAccountRule, amazonPayAccountRule}
 	queues := map[string]string{}
 	for _, r := range rules {
-		queues[r] = must[string](t)(testenv.RouteToQueue(context.Background(), g.Local.Config, g.Bus, r))
+		queues[r] = must[string](t)(localaws.RouteToQueue(context.Background(), g.Local.Config, g.Bus, r))
 	}
 	cases := accountCases(g)
 	for _, tc := range cases {
@@ -393,7 +394,7 @@ func TestIssue18_PerAccountRules(t *testing.T) {
 		}
 	}
 	for page, rule := range map[string]string{"shipping.md": shippingAccountRule, "aps.md": apsAccountRule, "amazon-pay.md": amazonPayAccountRule} {
-		doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", page))
+		doc, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "docs", page))
 		if err != nil {
 			t.Fatal(err)
 		}

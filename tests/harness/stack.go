@@ -21,43 +21,44 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Stack is what template.yaml gives every webhook function, created in moto: the idempotency
 // table, the event bus and the payload bucket. Its methods create the rest a function needs.
 type Stack struct {
 	AWS      aws.Config
-	Template *testenv.Template
+	Template *localaws.Template
 	delivery.Resources
 }
 
 // NewStack creates a fresh stack through cfg (moto's endpoint).
-func NewStack(t testing.TB, cfg aws.Config, tmpl *testenv.Template) *Stack {
+func NewStack(t testing.TB, cfg aws.Config, tmpl *localaws.Template) *Stack {
 	t.Helper()
 	s := &Stack{AWS: cfg, Template: tmpl}
 	s.IdempotencyTable = s.Table(t, "IdempotencyTable")
-	s.EventBus = must[string](t)(testenv.CreateBus(context.Background(), cfg))
-	s.PayloadBucket = must[string](t)(testenv.CreateBucket(context.Background(), cfg))
+	s.EventBus = must[string](t)(localaws.CreateBus(context.Background(), cfg))
+	s.PayloadBucket = must[string](t)(localaws.CreateBucket(context.Background(), cfg))
 	return s
 }
 
 // MotoStack is NewStack in the moto_server testenv.RunWithMoto started.
 func MotoStack(t testing.TB) *Stack {
 	t.Helper()
-	return NewStack(t, must[aws.Config](t)(testenv.Config(context.Background())), must[*testenv.Template](t)(testenv.LoadTemplate()))
+	return NewStack(t, must[aws.Config](t)(localaws.Config(context.Background())), must[*localaws.Template](t)(localaws.LoadTemplate()))
 }
 
 // Table creates the template's table logicalID and returns its name.
 func (s *Stack) Table(t testing.TB, logicalID string) string {
 	t.Helper()
-	return must[string](t)(testenv.CreateTable(context.Background(), s.AWS, s.Template, logicalID))
+	return must[string](t)(localaws.CreateTable(context.Background(), s.AWS, s.Template, logicalID))
 }
 
 // Secret creates a secret holding events/dev/<file> and returns its ARN.
 func (s *Stack) Secret(t testing.TB, file string) string {
 	t.Helper()
-	doc := must[[]byte](t)(os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "dev", file)))
-	return must[string](t)(testenv.CreateSecret(context.Background(), s.AWS, string(doc)))
+	doc := must[[]byte](t)(os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", "dev", file)))
+	return must[string](t)(localaws.CreateSecret(context.Background(), s.AWS, string(doc)))
 }
 
 // SetFunctionEnv sets the environment template.yaml gives the function logicalID: the stack's
@@ -125,7 +126,7 @@ func Deploy(t testing.TB, local *testenv.Local, webhook string, maxBody int, con
 	local.CheckEvents(t)
 	ctx := context.Background()
 	d := &Deployment{Stack: NewStack(t, local.Config, local.Template)}
-	d.Queue = must[string](t)(testenv.RouteToQueue(ctx, local.Config, d.EventBus, consumerPattern))
+	d.Queue = must[string](t)(localaws.RouteToQueue(ctx, local.Config, d.EventBus, consumerPattern))
 	d.Quarantine = must[*quarantine.Store](t)(testenv.QuarantineStore(ctx, local.Config))
 	eb := eventbridge.NewFromConfig(local.Config, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(local.Faults.URL) })
 	local.Faults.Set(nil)

@@ -9,7 +9,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The archive keeps the gateway's events for ArchiveRetentionDays (never "for ever": EventBridge
@@ -17,7 +17,7 @@ import (
 // TestEventPattern, so the patterns' matching is tested end to end in tools/replay; this holds
 // the template to its shape.
 func TestIS12_ArchiveTemplate(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestIS12_ArchiveTemplate(t *testing.T) {
 		{false, []string{shipping.DetailTypeOTP}},
 		{true, nil},
 	} {
-		a, err := testenv.ArchiveFromTemplate(tmpl, tc.optIn)
+		a, err := localaws.ArchiveFromTemplate(tmpl, tc.optIn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // RT-07, end to end: the roles are now narrow, and moto enforces none of it, so this proves the
@@ -115,7 +116,7 @@ func TestRT07_WhatEachFunctionWritesIsWithinItsRole(t *testing.T) {
 				}
 			}
 
-			objs, err := testenv.S3(local.Config).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(g.Quarantine.Bucket())})
+			objs, err := localaws.S3(local.Config).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(g.Quarantine.Bucket())})
 			if err != nil {
 				t.Fatal(err)
 			}

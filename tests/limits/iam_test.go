@@ -17,7 +17,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // RT-07: moto enforces no IAM, so these tests read template.yaml (intrinsic-function tags are
@@ -44,9 +44,9 @@ func gatewayRoles() []gatewayRole {
 	}
 }
 
-func loadTemplate(t *testing.T) map[string]testenv.Resource {
+func loadTemplate(t *testing.T) map[string]localaws.Resource {
 	t.Helper()
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func loadTemplate(t *testing.T) map[string]testenv.Resource {
 }
 
 // statements are a SAM function's inline policy statements.
-func statements(t *testing.T, res map[string]testenv.Resource, function string) []map[string]any {
+func statements(t *testing.T, res map[string]localaws.Resource, function string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	policies, _ := res[function].Properties["Policies"].([]any)

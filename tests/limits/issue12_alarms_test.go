@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Issue 12, items 3 and 4: alarms that catch silence and mismatch, throttling alarms, and a
@@ -37,9 +37,9 @@ var alarmWebhooks = []struct {
 // for periods of an hour or more: seven days.
 const cloudWatchMaxRange = 7 * 24 * 3600
 
-func loadTmpl(t *testing.T) *testenv.Template {
+func loadTmpl(t *testing.T) *localaws.Template {
 	t.Helper()
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestIssue12Item3_CredentialMismatchAlarmPerWebhook(t *testing.T) {
 }
 
 // The access log line as API Gateway writes it, from the template's own Format.
-func accessLogLine(t *testing.T, tmpl *testenv.Template, status, integrationLatency string) string {
+func accessLogLine(t *testing.T, tmpl *localaws.Template, status, integrationLatency string) string {
 	t.Helper()
 	settings, _ := tmpl.Resources["HttpApi"].Properties["AccessLogSettings"].(map[string]any)
 	format, _ := settings["Format"].(string)

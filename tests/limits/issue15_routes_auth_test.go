@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Issue 15: template.yaml's auth of every HttpApi route (moto does not front API Gateway, so the
@@ -14,7 +14,7 @@ import (
 // HttpApi enables the IAM authorizer with no default authorizer; the lookup function only reads;
 // the invoke policy, a stack output, grants exactly execute-api:Invoke on the two lookup routes.
 func TestIssue15_EveryRoutesAuth(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func flatScalar(v any) string {
 
 // The lookup function's own alarms (it is no webhook, so tools/alarms does not write them).
 func TestIssue15_LookupAlarms(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

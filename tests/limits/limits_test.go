@@ -16,6 +16,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 var local *testenv.Local
@@ -70,7 +71,7 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 	if !ok || bucket != g.Quarantine.Bucket() {
 		t.Fatalf("location %q", reduced.Offloaded.Location)
 	}
-	obj, err := testenv.S3(local.Config).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	obj, err := localaws.S3(local.Config).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Issue 11, item 6: every metric filter of template.yaml counts a log line the code really
@@ -53,7 +53,7 @@ var metricFilterCases = []metricFilterCase{
 }
 
 func TestIssue11Item6_EachMetricFilterCountsTheRealLogLine(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestIssue11Item6_EachMetricFilterCountsTheRealLogLine(t *testing.T) {
 
 // A metric filter added to the template without a row above fails here.
 func TestIssue11Item6_EveryMetricFilterHasACase(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func captureStdout(t *testing.T, fn func()) string {
 // templateLogLevel is the LogLevel parameter's default, the level the functions log at.
 func templateLogLevel(t *testing.T) slog.Level {
 	t.Helper()
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func templateLogLevel(t *testing.T) slog.Level {
 
 // functionLoggingTo names the function whose LoggingConfig.LogGroup is logGroup (the decoder
 // reads !Ref X as "X").
-func functionLoggingTo(tmpl *testenv.Template, logGroup any) string {
+func functionLoggingTo(tmpl *localaws.Template, logGroup any) string {
 	for name, r := range tmpl.Resources {
 		lc, _ := r.Properties["LoggingConfig"].(map[string]any)
 		if r.Type == "AWS::Serverless::Function" && lc != nil && lc["LogGroup"] == logGroup {

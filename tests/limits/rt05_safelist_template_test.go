@@ -7,7 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // RT-05: the safelisting function gets what to safelist from its environment, wired from exactly
@@ -15,7 +15,7 @@ import (
 // same arguments), so that a genuine event always matches and an invocation cannot choose them.
 // The resource bounds CloudFormation's wait, and ResponseURL mismatches are counted and alarmed.
 func TestRT05_SafelistEnvironmentEqualsResourceProperties(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

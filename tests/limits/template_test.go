@@ -6,13 +6,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The limits and alarms the issue asks of the template are there, and set by parameters.
 func TestTemplateSetsLimitsAndAlarms(t *testing.T) {
 	// Intrinsic-function tags (!Ref, !If) are dropped by the decoder: !Ref X reads as "X".
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

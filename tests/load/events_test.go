@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // recorder keeps every PutEvents entry the functions send, as the fault proxy in front of moto
-// sees it: testenv.EventBridgeFaults calls its EntryFault for each entry of each PutEvents call,
+// sees it: localaws.EventBridgeFaults calls its EntryFault for each entry of each PutEvents call,
 // and an entry for which it returns false is forwarded to moto untouched.
 //
 // Why not a rule and an SQS queue (g.RouteAll + testenv.ReceiveAll)? Measured on this machine
@@ -58,7 +58,7 @@ type requestCounter struct {
 	targets map[string]int
 }
 
-func (c *requestCounter) count(target string) testenv.Fault {
+func (c *requestCounter) count(target string) localaws.Fault {
 	if strings.HasPrefix(target, "s3 ") {
 		target = "s3" // one bucket and key per path: count S3 as a whole
 	}
@@ -68,7 +68,7 @@ func (c *requestCounter) count(target string) testenv.Fault {
 	}
 	c.targets[target]++
 	c.mu.Unlock()
-	return testenv.Pass
+	return localaws.Pass
 }
 
 func (c *requestCounter) log(t *testing.T, wall time.Duration) {

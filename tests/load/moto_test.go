@@ -21,7 +21,7 @@ import (
 // other services are not held up), so every DynamoDB call is atomic, as each item write of
 // DynamoDB is. With it the 4,000 pairs above gave no double claim. moto is bound to one core by
 // the GIL anyway: the load test ran as fast with it as without (143 s and 158 s of sending, run
-// to run noise). testenv.StartMoto runs it through its MOTO_SERVER override.
+// to run noise). localaws.StartMoto runs it through its MOTO_SERVER override.
 //
 // moto's TransactWriteItems also deep-copies every table it touches, to roll back on a cancelled
 // transaction: O(table) per call, 0.3 s once the idempotency table holds this test's 10,000
@@ -99,7 +99,7 @@ def serialized(environ, start_response):
 run_simple(host, port, serialized, threaded=True)
 `
 
-// useSerializedMoto points testenv.StartMoto at serializedMoto, run by the Python interpreter
+// useSerializedMoto points localaws.StartMoto at serializedMoto, run by the Python interpreter
 // that runs moto_server, unless MOTO_SERVER already names a server. It returns a description for
 // the test log, whether it did, and what undoes it once moto_server runs.
 func useSerializedMoto() (mode string, serialized bool, restore func()) {

@@ -20,6 +20,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/filterpattern"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 var local *testenv.Local
@@ -198,7 +199,7 @@ func TestIssue12Item2_EachOutcomeIsRecordedOncePerDelivery(t *testing.T) {
 // In Lambda the EMF lines share the log group with the log records: no metric filter of the
 // template counts one, whatever the outcome.
 func TestIssue12Item2_MetricFiltersIgnoreEMFLines(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // SetFunctionEnv sets, for the test, the environment template.yaml gives logicalID, with the
@@ -14,7 +16,7 @@ import (
 // and the deployed template cannot drift apart.
 func SetFunctionEnv(t testing.TB, logicalID string, values map[string]string) {
 	t.Helper()
-	tmpl, err := LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,15 +13,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // Local is what the handler integration tests share: moto_server, an SDK configuration for it,
 // the template, and a PutEvents fault proxy in front of moto.
 type Local struct {
-	Moto     *Moto
+	Moto     *localaws.Moto
 	Config   aws.Config
-	Template *Template
-	Faults   *EventBridgeFaults
+	Template *localaws.Template
+	Faults   *localaws.EventBridgeFaults
 
 	mu         sync.Mutex
 	violations []error // PutEvents entries that failed their schema, not yet reported
@@ -33,19 +35,19 @@ func StartLocal() (*Local, error) {
 	if _, err := loadSchemas(); err != nil {
 		return nil, err
 	}
-	moto, err := StartMoto()
+	moto, err := localaws.StartMoto()
 	if err != nil {
 		return nil, err
 	}
 	l := &Local{Moto: moto}
-	if l.Config, err = Config(context.Background()); err == nil {
-		l.Template, err = LoadTemplate()
+	if l.Config, err = localaws.Config(context.Background()); err == nil {
+		l.Template, err = localaws.LoadTemplate()
 	}
 	if err != nil {
 		moto.Stop()
 		return nil, err
 	}
-	l.Faults = NewEventBridgeFaults(moto.Endpoint)
+	l.Faults = localaws.NewEventBridgeFaults(moto.Endpoint)
 	// Every event a function sends through the proxy is checked against its schema, including
 	// those no test reads back from a queue (the load test counts PutEvents entries).
 	l.Faults.Inspect(func(source, detailType, detail string, resources []string) {
@@ -105,7 +107,7 @@ func (l *Local) Close() {
 // LoadEvent reads events/<name>, an HTTP API payload 2.0 request.
 func LoadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(RepoRoot(), "events", name))
+	b, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "events", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func LoadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 // expectation in want or an expectation has no file: every sample must be exercised.
 func EventFiles[V any](t testing.TB, pattern string, want map[string]V) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(RepoRoot(), "events", pattern))
+	paths, err := filepath.Glob(filepath.Join(localaws.RepoRoot(), "events", pattern))
 	if err != nil {
 		t.Fatal(err)
 	}

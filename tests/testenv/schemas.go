@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // SchemaDir is where the event schemas are, from the repository's top.
@@ -30,7 +32,7 @@ type eventSchemas struct {
 }
 
 var loadSchemas = sync.OnceValues(func() (*eventSchemas, error) {
-	return compileSchemas(filepath.Join(RepoRoot(), SchemaDir))
+	return compileSchemas(filepath.Join(localaws.RepoRoot(), SchemaDir))
 })
 
 func compileSchemas(dir string) (*eventSchemas, error) {
@@ -158,7 +160,7 @@ func ValidateDetail(source, detailType, detail string, resources []string) error
 	}
 	env, err := json.Marshal(map[string]any{
 		"version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": detailType, "source": source,
-		"account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": Region, "resources": resources,
+		"account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": localaws.Region, "resources": resources,
 		"detail": json.RawMessage(detail),
 	})
 	if err != nil {
@@ -170,7 +172,7 @@ func ValidateDetail(source, detailType, detail string, resources []string) error
 // ReceiveAll reads what is in a consumer's queue now (up to max messages), deleting what it
 // reads, and checks every message against its event schema: no test reads an event unchecked.
 func ReceiveAll(ctx context.Context, cfg aws.Config, queueURL string, max int) ([]string, error) {
-	bodies, err := receiveAll(ctx, cfg, queueURL, max)
+	bodies, err := localaws.ReceiveAll(ctx, cfg, queueURL, max)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // emitted lists every source and detail-type the contract declares: the DetailType* constants of
@@ -30,7 +31,7 @@ import (
 // to a two-digit status.
 func emitted(t *testing.T) [][2]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "shared", "*", "contract.go"))
+	files, err := filepath.Glob(filepath.Join(localaws.RepoRoot(), "shared", "*", "contract.go"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shared/*/contract.go: %v", err)
 	}
@@ -89,7 +90,7 @@ func TestEveryDetailTypeHasASchema(t *testing.T) {
 			t.Errorf("%s %q: %v", k[0], k[1], err)
 		}
 	}
-	schemas, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), testenv.SchemaDir, "*.json"))
+	schemas, err := filepath.Glob(filepath.Join(localaws.RepoRoot(), testenv.SchemaDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
-// Package testenv is the tests' side of the local AWS: TestMain bodies that start moto_server, the
-// helpers that take a *testing.T, and, re-exported so that a test needs one import, the
-// testing-free local AWS of tools/localaws (moto, resources built from template.yaml, the
-// template reader, the fault proxy).
+// Package testenv is the tests' side of the local AWS: TestMain bodies that start moto_server and
+// the helpers that take a *testing.T. The local AWS itself (moto, resources built from
+// template.yaml, the template reader, the fault proxy) is tools/localaws, which tests import too.
 package testenv
 
 import (
@@ -16,50 +15,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// The local AWS, from tools/localaws.
-type (
-	Moto              = localaws.Moto
-	Template          = localaws.Template
-	Resource          = localaws.Resource
-	Parameter         = localaws.Parameter
-	Output            = localaws.Output
-	Event             = localaws.Event
-	EventBridgeFaults = localaws.EventBridgeFaults
-	EntryFault        = localaws.EntryFault
-	RequestFault      = localaws.RequestFault
-	Fault             = localaws.Fault
-)
-
-const (
-	Region      = localaws.Region
-	Pass        = localaws.Pass
-	Throttle    = localaws.Throttle
-	Unavailable = localaws.Unavailable
-	Drop        = localaws.Drop
-)
-
-var (
-	StartMoto            = localaws.StartMoto
-	Config               = localaws.Config
-	RepoRoot             = localaws.RepoRoot
-	LoadTemplate         = localaws.LoadTemplate
-	ReadTemplate         = localaws.ReadTemplate
-	CreateTable          = localaws.CreateTable
-	CreateTableNamed     = localaws.CreateTableNamed
-	CreateBucket         = localaws.CreateBucket
-	CreateBucketNamed    = localaws.CreateBucketNamed
-	S3                   = localaws.S3
-	CreateBus            = localaws.CreateBus
-	CreateArchive        = localaws.CreateArchive
-	ArchiveFromTemplate  = localaws.ArchiveFromTemplate
-	RouteToQueue         = localaws.RouteToQueue
-	receiveAll           = localaws.ReceiveAll
-	CreateSecret         = localaws.CreateSecret
-	PutSecret            = localaws.PutSecret
-	NewEventBridgeFaults = localaws.NewEventBridgeFaults
-	Target               = localaws.Target
-)
-
 // RunWithMoto is a TestMain body: it runs the package's tests against a fresh moto_server.
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -67,7 +22,7 @@ func RunWithMoto(m interface{ Run() int }) int {
 	if FuzzWorker() {
 		return m.Run()
 	}
-	moto, err := StartMoto()
+	moto, err := localaws.StartMoto()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -88,9 +43,9 @@ func FuzzWorker() bool {
 
 // QuarantineStore creates a bucket and returns a quarantine store on it.
 func QuarantineStore(ctx context.Context, cfg aws.Config) (*quarantine.Store, error) {
-	bucket, err := CreateBucket(ctx, cfg)
+	bucket, err := localaws.CreateBucket(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return quarantine.New(S3(cfg), bucket), nil
+	return quarantine.New(localaws.S3(cfg), bucket), nil
 }

@@ -9,38 +9,38 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The local stack builds template.yaml's EventArchive on its bus as deployed with the defaults
 // (OTP events excluded), so that make replay-events can be tried against `make run`.
 func TestIS12_LocalStackCreatesTheArchive(t *testing.T) {
-	moto, err := testenv.StartMoto()
+	moto, err := localaws.StartMoto()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer moto.Stop()
 	ctx := context.Background()
-	cfg, err := testenv.Config(ctx)
+	cfg, err := localaws.Config(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := loadEnvFile(testenv.RepoRoot())
+	env, err := loadEnvFile(localaws.RepoRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := createResources(ctx, cfg, testenv.RepoRoot(), env)
+	res, err := createResources(ctx, cfg, localaws.RepoRoot(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.archiveArn == "" {
 		t.Fatal("no archive ARN")
 	}
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := testenv.ArchiveFromTemplate(tmpl, false)
+	want, err := localaws.ArchiveFromTemplate(tmpl, false)
 	if err != nil {
 		t.Fatal(err)
 	}

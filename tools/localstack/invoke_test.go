@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 )
 
@@ -52,7 +53,7 @@ func invokeServer(t *testing.T) (*lambda.Client, *recordingInvoker, *testenv.Log
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	client := lambda.New(lambda.Options{
-		Region:       testenv.Region,
+		Region:       localaws.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	})

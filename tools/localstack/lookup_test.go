@@ -30,7 +30,7 @@ import (
 func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
 	var logs testenv.LogBuffer
 	ctx := context.Background()
-	root := testenv.RepoRoot()
+	root := localaws.RepoRoot()
 	s, err := startStack(ctx, options{root: root, logs: &logs}, []string{"ShippingLookupFunction", "ShippingOtpFunction"})
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, logs.String())

@@ -20,6 +20,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
 )
@@ -27,11 +28,11 @@ import (
 // TestEnvFileMatchesTemplate: events/env.json gives every built function exactly the variables
 // template.yaml gives it, so the local stack and `sam local invoke` run what is deployed.
 func TestEnvFileMatchesTemplate(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := loadEnvFile(testenv.RepoRoot())
+	env, err := loadEnvFile(localaws.RepoRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +68,12 @@ func TestEnvFileMatchesTemplate(t *testing.T) {
 func TestStackServesTheSeedSample(t *testing.T) {
 	var logs testenv.LogBuffer
 	ctx := context.Background()
-	s, err := startStack(ctx, options{root: testenv.RepoRoot(), logs: &logs}, nil)
+	s, err := startStack(ctx, options{root: localaws.RepoRoot(), logs: &logs}, nil)
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
 	}
 	defer s.Close()
-	routes, err := apigateway.RoutesFromTemplate(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	routes, err := apigateway.RoutesFromTemplate(filepath.Join(localaws.RepoRoot(), "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,13 +187,13 @@ func TestStackServesTheSeedSample(t *testing.T) {
 }
 
 func TestInitFailureIsReportedAsLambdaDoes(t *testing.T) {
-	env, err := loadEnvFile(testenv.RepoRoot())
+	env, err := loadEnvFile(localaws.RepoRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
 	env["ShippingOtpFunction"]["AUTH_MODES"] = "" // the function refuses to start unauthenticated
 	var logs testenv.LogBuffer
-	_, err = startStack(context.Background(), options{root: testenv.RepoRoot(), logs: &logs, env: env}, []string{"ShippingOtpFunction"})
+	_, err = startStack(context.Background(), options{root: localaws.RepoRoot(), logs: &logs, env: env}, []string{"ShippingOtpFunction"})
 	var ie *lambdaruntime.InitError
 	if !errors.As(err, &ie) || ie.ErrorType != "Runtime.ExitError" {
 		t.Fatalf("err = %v, want an init error Runtime.ExitError", err)

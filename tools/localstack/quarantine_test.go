@@ -18,6 +18,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/quarantine/admin"
 )
@@ -31,12 +32,12 @@ func TestQuarantineReplayThroughTheStack(t *testing.T) {
 	var logs testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := startStack(ctx, options{root: testenv.RepoRoot(), logs: &logs}, []string{fn})
+	s, err := startStack(ctx, options{root: localaws.RepoRoot(), logs: &logs}, []string{fn})
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
 	}
 	defer s.Close()
-	routes, err := apigateway.RoutesFromTemplate(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	routes, err := apigateway.RoutesFromTemplate(filepath.Join(localaws.RepoRoot(), "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 // The schema registry, which moto lacks, is left out of the local stack and `make run` says so.
 func TestSchemaRegistryIsSkippedAndSaidSo(t *testing.T) {
-	tmpl, err := testenv.LoadTemplate()
+	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

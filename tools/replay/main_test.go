@@ -20,6 +20,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 var local *testenv.Local
@@ -102,7 +103,7 @@ func consumer(t *testing.T, bus, name, pattern string) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:%s-%s", testenv.Region, bus, name)
+	arn := fmt.Sprintf("arn:aws:sqs:%s:123456789012:%s-%s", localaws.Region, bus, name)
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &name, EventBusName: &bus, Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: &arn}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestIS12_ArchivedEventsReplayToAConsumer(t *testing.T) {
 			ctx := context.Background()
 			g := harness.Start(t, local)
 			eb := eventbridge.NewFromConfig(local.Config)
-			archive, err := testenv.CreateArchive(ctx, local.Config, local.Template, g.Bus, "archive-"+g.Bus, tc.otpOptIn)
+			archive, err := localaws.CreateArchive(ctx, local.Config, local.Template, g.Bus, "archive-"+g.Bus, tc.otpOptIn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,11 +264,11 @@ func TestIS12_ReplayRefusesWhatTheArchiveCannotServe(t *testing.T) {
 	ctx := context.Background()
 	g := harness.Start(t, local)
 	eb := eventbridge.NewFromConfig(local.Config)
-	archive, err := testenv.CreateArchive(ctx, local.Config, local.Template, g.Bus, "archive-"+g.Bus, false)
+	archive, err := localaws.CreateArchive(ctx, local.Config, local.Template, g.Bus, "archive-"+g.Bus, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherBus, err := testenv.CreateBus(ctx, local.Config)
+	otherBus, err := localaws.CreateBus(ctx, local.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
@@ -37,11 +38,11 @@ var at = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 // newStore is a quarantine store on a new bucket in moto, as NewStore makes it.
 func newStore(t *testing.T) (*quarantine.Store, aws.Config) {
 	t.Helper()
-	cfg, err := testenv.Config(context.Background())
+	cfg, err := localaws.Config(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bucket, err := testenv.CreateBucket(context.Background(), cfg)
+	bucket, err := localaws.CreateBucket(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestListShowsMetadataNeverTheRequest(t *testing.T) {
 	apsKey := put(t, st, apsRecord())
 	// Not a record: listed as unreadable, and the listing fails after printing.
 	bad := quarantine.Prefix + "shipping/not-a-record.json"
-	if _, err := testenv.S3(cfg).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(st.Bucket()), Key: &bad, Body: strings.NewReader("{" + otp)}); err != nil {
+	if _, err := localaws.S3(cfg).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(st.Bucket()), Key: &bad, Body: strings.NewReader("{" + otp)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -205,7 +206,7 @@ func TestDelete(t *testing.T) {
 	st, cfg := newStore(t)
 	k1, k2 := put(t, st, shippingRecord("1")), put(t, st, shippingRecord("2"))
 	oversized := "oversized/event.json"
-	if _, err := testenv.S3(cfg).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(st.Bucket()), Key: &oversized, Body: strings.NewReader("{}")}); err != nil {
+	if _, err := localaws.S3(cfg).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(st.Bucket()), Key: &oversized, Body: strings.NewReader("{}")}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -213,7 +214,7 @@ func TestDelete(t *testing.T) {
 	if err := Delete(ctx, st, []string{oversized}, &out); err == nil || !strings.Contains(err.Error(), "not a quarantine key") {
 		t.Errorf("deleting outside the quarantine: %v", err)
 	}
-	if _, err := testenv.S3(cfg).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: &oversized}); err != nil {
+	if _, err := localaws.S3(cfg).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: &oversized}); err != nil {
 		t.Errorf("the oversized payload is gone: %v", err)
 	}
 
