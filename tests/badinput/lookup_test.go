@@ -86,7 +86,7 @@ func lookupCases(c *corpus) {
 	// the audit item's key. Each case delivers its own OTP (the cases run concurrently).
 	for _, leg := range []struct{ name, prefix string }{{"forward leg", ""}, {"reverse leg", "alt-"}, {"audit key", "expired-on-arrival#"}} {
 		id := fmt.Sprintf("EOA%09d", c.seq())
-		code := fmt.Sprintf("%06d", 100000+c.seq())
+		code := fmt.Sprintf("otp-eoa-%06d", c.seq()) // distinctive: a bare 6-digit number may occur in a log by chance
 		c.otps = append(c.otps, code)
 		before := harness.Shipping(harness.ShippingBody(fmt.Sprintf("env-badinput-lookup-%05d", c.seq()), time.Now(),
 			harness.OTP{TrackingID: id, Code: code, TTL: time.Now().Add(-time.Minute).UnixMilli()}))
