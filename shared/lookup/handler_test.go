@@ -1,7 +1,6 @@
 package lookup_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,26 +36,14 @@ type env struct {
 	otps     *otpstore.Store
 	tracking *trackingstore.Store
 	h        lookup.LambdaHandler
-	logs     *syncBuffer
-	metrics  *syncBuffer
+	logs     *testenv.LogBuffer
+	metrics  *testenv.LogBuffer
 	mu       sync.Mutex
 	now      time.Time
 }
 
 func (e *env) setNow(t time.Time) { e.mu.Lock(); e.now = t; e.mu.Unlock() }
 func (e *env) clock() time.Time   { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func deploy(t *testing.T) *env {
 	t.Helper()
@@ -77,7 +64,7 @@ func deploy(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: dynamodb.NewFromConfig(cfg), logs: &syncBuffer{}, metrics: &syncBuffer{}, now: time.Now()}
+	e := &env{db: dynamodb.NewFromConfig(cfg), logs: &testenv.LogBuffer{}, metrics: &testenv.LogBuffer{}, now: time.Now()}
 	e.otps = otpstore.New(e.db, otpTable, nil)
 	e.tracking = trackingstore.New(e.db, trackingTable, 90*24*time.Hour, nil)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
