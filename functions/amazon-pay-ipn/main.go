@@ -7,12 +7,13 @@ import (
 	"log/slog"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
-func main() { pipeline.Start(build) }
+func main() { envconfig.Start(build) }
 
 // build wires the function from its environment, as Lambda runs it (and its tests build it).
 func build(ctx context.Context, log *slog.Logger) (pipeline.LambdaHandler, error) {
-	return pipeline.FromEnv(ctx, log, amazonpay.ReadConfig, amazonpay.New)
+	return envconfig.FromEnv(ctx, log, amazonpay.ReadConfig, amazonpay.New)
 }

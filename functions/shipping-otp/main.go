@@ -6,13 +6,14 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 )
 
-func main() { pipeline.Start(build) }
+func main() { envconfig.Start(build) }
 
 // build wires the function from its environment, as Lambda runs it (and its tests build it).
 func build(ctx context.Context, log *slog.Logger) (pipeline.LambdaHandler, error) {
-	return pipeline.FromEnv(ctx, log, shipping.ReadConfig, shipping.New)
+	return envconfig.FromEnv(ctx, log, shipping.ReadConfig, shipping.New)
 }
