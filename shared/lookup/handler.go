@@ -60,10 +60,8 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (LambdaHandler, error) {
 	db := dynamodb.NewFromConfig(awsCfg)
 	// The stores' own clocks are not used: CurrentAt is given the request's moment.
 	h := &Handler{OTPs: otpstore.New(db, c.OTPTable, now), Tracking: trackingstore.New(db, c.TrackingTable, 0, now), Now: now, Log: log}
-	if c.Metrics != nil {
-		h.Metrics = metrics.NewWriter(c.Metrics)
-	}
-	return h.Lambda, nil
+	// Latency is real time, not the injected clock that judges expiry.
+	return metrics.Measure(c.Metrics, MetricsName, log, time.Now, h.entry), nil
 }
 
 // MetricsName is the Webhook dimension of the lookups' EMF lines: each lookup is counted as the
@@ -84,8 +82,6 @@ type Handler struct {
 	Tracking states
 	Now      func() time.Time
 	Log      *slog.Logger
-	// Metrics, when set, writes one EMF line per lookup.
-	Metrics *metrics.Writer
 }
 
 // The 404 bodies. One per route, whatever the reason: an expired OTP and an ID never seen must
@@ -95,24 +91,16 @@ var (
 	noTracking = httpapi.ErrorBody{Error: "not_found", Message: "no tracking state for this tracking ID"}
 )
 
-// Lambda is the function's entry point: one API Gateway request (payload 2.0) in, one answer out.
-func (h *Handler) Lambda(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
+// entry is the function's entry point: one API Gateway request (payload 2.0) in, one answer out,
+// and what the EMF line says of it.
+func (h *Handler) entry(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, metrics.Answer, error) {
 	// Not httpapi.DecodeRequest: it declines payloads with an authorizer, which every one here has.
 	var req events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("invocation payload: %w", err)
+		return events.APIGatewayV2HTTPResponse{}, metrics.Answer{}, fmt.Errorf("invocation payload: %w", err)
 	}
-	if h.Metrics == nil {
-		return h.Handle(ctx, &req).APIGatewayV2HTTPResponse, nil
-	}
-	start := time.Now()
-	ctx, d := metrics.Start(ctx)
 	r := h.Handle(ctx, &req)
-	end := time.Now()
-	if err := h.Metrics.WriteDelivery(d, MetricsName, end, metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code}, end.Sub(start)); err != nil {
-		h.Log.Error("metrics not written", "error", err)
-	}
-	return r.APIGatewayV2HTTPResponse, nil
+	return r.APIGatewayV2HTTPResponse, metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code}, nil
 }
 
 // Handle answers req. Every answer carries Cache-Control: no-store (httpapi's headers): an OTP
