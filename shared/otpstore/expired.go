@@ -46,11 +46,7 @@ func (s *Store) writeExpired(o OTP) (*types.Put, func(ctx context.Context, old m
 		"eventCode":           ddbattr.S(o.EventCode),
 		"storedAt":            ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
-	for name, v := range map[string]string{"otpAlternateLegTrackingId": o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID, "account": o.Account} {
-		if v != "" {
-			item[name] = ddbattr.S(v)
-		}
-	}
+	ddbattr.Strings(item, "otpAlternateLegTrackingId", o.AlternateLegTrackingID, "shipmentType", o.ShipmentType, "appId", o.AppID, "account", o.Account)
 	put := &types.Put{
 		TableName:           &s.table,
 		Item:                item,

@@ -114,12 +114,7 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 		"eventCode":   ddbattr.S(o.EventCode),
 		"storedAt":    ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
-	// Empty strings cannot be index keys; leave optional attributes out instead.
-	for name, v := range map[string]string{AlternateAttribute: o.AlternateLegTrackingID, "shipmentType": o.ShipmentType, "appId": o.AppID, "account": o.Account} {
-		if v != "" {
-			item[name] = ddbattr.S(v)
-		}
-	}
+	ddbattr.Strings(item, AlternateAttribute, o.AlternateLegTrackingID, "shipmentType", o.ShipmentType, "appId", o.AppID, "account", o.Account)
 	put := &types.Put{
 		TableName:                           &s.table,
 		Item:                                item,

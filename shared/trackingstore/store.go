@@ -110,16 +110,9 @@ func (s *Store) Write(st State) (*types.Put, func(ctx context.Context, old map[s
 	if !st.EventTime.IsZero() {
 		item["eventTimeMs"] = ddbattr.N(st.EventTime.UnixMilli())
 	}
-	// Empty strings are left out, as in the OTP table.
-	for name, v := range map[string]string{
-		"alternateLegTrackingId": st.AlternateLegTrackingID, "shipmentType": st.ShipmentType, "status": st.Status,
-		"eventCode": st.EventCode, "eventTime": st.EventTimeText, "estimatedArrival": st.EstimatedArrival, "detail": st.Detail,
-		"account": st.Account,
-	} {
-		if v != "" {
-			item[name] = ddbattr.S(v)
-		}
-	}
+	ddbattr.Strings(item, "alternateLegTrackingId", st.AlternateLegTrackingID, "shipmentType", st.ShipmentType, "status", st.Status,
+		"eventCode", st.EventCode, "eventTime", st.EventTimeText, "estimatedArrival", st.EstimatedArrival, "detail", st.Detail,
+		"account", st.Account)
 	names := map[string]string{"#k": KeyAttribute, "#e": "entry", "#et": "eventTimeMs", "#env": "envelopeTimeMs"}
 	values := map[string]types.AttributeValue{":e": item["entry"], ":env": item["envelopeTimeMs"]}
 	var cond string
