@@ -87,11 +87,6 @@ func securityHeaders() map[string]string {
 	}
 }
 
-// JSON answers with status and v encoded as JSON.
-func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
-	return ReplyJSON(status, v, "", "").APIGatewayV2HTTPResponse
-}
-
 // Reply is an answer with what its JSON body says in "status" and "error", kept from where the
 // body is built: the delivery's metrics classify the answer by them without decoding it back.
 type Reply struct {
@@ -103,7 +98,8 @@ type Reply struct {
 	Account string
 }
 
-// ReplyJSON answers as JSON does; bodyStatus and code are v's "status" and "error".
+// ReplyJSON answers with status and v encoded as JSON, with the security headers; bodyStatus and
+// code are v's "status" and "error".
 func ReplyJSON(status int, v any, bodyStatus, code string) Reply {
 	body, err := marshalBody(v)
 	if err != nil {
@@ -123,33 +119,13 @@ type ErrorBody struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// Error answers with status and an ErrorBody.
-func Error(status int, code, message string) events.APIGatewayV2HTTPResponse {
-	return ReplyError(status, code, message).APIGatewayV2HTTPResponse
-}
-
-// ReplyError is Error as a Reply.
+// ReplyError answers with status and an ErrorBody.
 func ReplyError(status int, code, message string) Reply {
 	return ReplyJSON(status, ErrorBody{Error: code, Message: message}, "", code)
 }
 
-// FieldError answers 400 naming the offending field.
-func FieldError(field, message string) events.APIGatewayV2HTTPResponse {
-	return JSON(400, ErrorBody{Error: "invalid_payload", Message: message, Field: field})
-}
-
-// WithHeader returns resp with one more header set.
-func WithHeader(resp events.APIGatewayV2HTTPResponse, name, value string) events.APIGatewayV2HTTPResponse {
-	resp.Headers[name] = value
-	return resp
-}
-
-// RetryLater answers 503 with Retry-After: the sender's retry can succeed where this attempt did not.
-func RetryLater(message string) events.APIGatewayV2HTTPResponse {
-	return ReplyRetryLater(message).APIGatewayV2HTTPResponse
-}
-
-// ReplyRetryLater is RetryLater as a Reply.
+// ReplyRetryLater answers 503 with Retry-After: the sender's retry can succeed where this attempt
+// did not.
 func ReplyRetryLater(message string) Reply {
 	r := ReplyError(503, "temporarily_unavailable", message)
 	r.Headers["Retry-After"] = "10"

@@ -76,7 +76,7 @@ func TestMediaType(t *testing.T) {
 }
 
 func TestErrorResponses(t *testing.T) {
-	resp := FieldError("detail.trackingId", "detail.trackingId: is required")
+	resp := ReplyJSON(400, ErrorBody{Error: "invalid_payload", Message: "detail.trackingId: is required", Field: "detail.trackingId"}, "", "invalid_payload")
 	var body ErrorBody
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatal(err)
@@ -90,8 +90,8 @@ func TestErrorResponses(t *testing.T) {
 		}
 	}
 	// Each answer owns its header map.
-	a, b := Error(401, "x", "y"), Error(401, "x", "y")
-	WithHeader(a, "WWW-Authenticate", "Basic")
+	a, b := ReplyError(401, "x", "y"), ReplyError(401, "x", "y")
+	a.Headers["WWW-Authenticate"] = "Basic"
 	if b.Headers["WWW-Authenticate"] != "" {
 		t.Error("responses share a header map")
 	}

@@ -31,10 +31,6 @@ type invocation struct {
 	events.APIGatewayV2HTTPRequest
 }
 
-// Handle answers one delivery. replay is true for a quarantined delivery replayed from the
-// function's own bucket: it was authenticated when it arrived, and its credentials were not kept.
-type Handle func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse
-
 // LambdaHandler is a function's entry point: API Gateway requests and replay orders.
 type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error)
 
@@ -59,22 +55,12 @@ func (h LambdaHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRe
 	return h(ctx, payload)
 }
 
-// Entry returns the function's Lambda handler: API Gateway requests go to handle as they are;
-// a Replay reads the delivery from records and hands it to handle as a replay.
-func Entry(records recordReader, webhook string, log *slog.Logger, handle Handle) LambdaHandler {
-	e := entry(records, webhook, log, func(ctx context.Context, req events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
-		return httpapi.Reply{APIGatewayV2HTTPResponse: handle(ctx, req, replay)}
-	})
-	return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
-		r, err := e(ctx, payload)
-		return r.APIGatewayV2HTTPResponse, err
-	}
-}
-
 // entryFunc is a LambdaHandler whose answer says what its body says, for measure.
 type entryFunc func(context.Context, json.RawMessage) (httpapi.Reply, error)
 
-// entry is Entry with handle's replies passed on.
+// entry is the function's entry point: API Gateway requests go to handle as they are; a Replay
+// reads the delivery from records and hands it to handle as a replay (replay true: it was
+// authenticated when it arrived, and its credentials were not kept).
 func entry(records recordReader, webhook string, log *slog.Logger, handle func(context.Context, events.APIGatewayV2HTTPRequest, bool) httpapi.Reply) entryFunc {
 	return func(ctx context.Context, payload json.RawMessage) (httpapi.Reply, error) {
 		var in invocation

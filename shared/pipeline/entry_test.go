@@ -66,10 +66,10 @@ func TestEntryRoutesRequestsAndReplays(t *testing.T) {
 		req    events.APIGatewayV2HTTPRequest
 		calls  int
 	}
-	entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(ctx context.Context, r events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+	entry := entry(store, "shipping", slog.New(slog.DiscardHandler), func(ctx context.Context, r events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
 		got.replay, got.req = replay, r
 		got.calls++
-		return httpapi.JSON(200, nil)
+		return httpapi.ReplyJSON(200, nil, "", "")
 	})
 	invoke := func(payload string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
@@ -78,7 +78,7 @@ func TestEntryRoutesRequestsAndReplays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resp
+		return resp.APIGatewayV2HTTPResponse
 	}
 
 	apiReq, _ := json.Marshal(req)
@@ -132,9 +132,9 @@ func TestRT07_ReplayOfAnotherWebhooksDeliveryIsRefusedWithoutReadingIt(t *testin
 		t.Run(tc.name, func(t *testing.T) {
 			store.gets = 0
 			handled := 0
-			entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(context.Context, events.APIGatewayV2HTTPRequest, bool) events.APIGatewayV2HTTPResponse {
+			entry := entry(store, "shipping", slog.New(slog.DiscardHandler), func(context.Context, events.APIGatewayV2HTTPRequest, bool) httpapi.Reply {
 				handled++
-				return httpapi.JSON(200, nil)
+				return httpapi.ReplyJSON(200, nil, "", "")
 			})
 			order, _ := json.Marshal(map[string]Replay{"quarantineReplay": {Key: tc.key}})
 			resp, err := entry(context.Background(), order)
@@ -172,9 +172,9 @@ func FuzzEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload string) {
 		var replayed bool
 		var body string
-		entry := Entry(store, "shipping", slog.New(slog.DiscardHandler), func(_ context.Context, r events.APIGatewayV2HTTPRequest, replay bool) events.APIGatewayV2HTTPResponse {
+		entry := entry(store, "shipping", slog.New(slog.DiscardHandler), func(_ context.Context, r events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
 			replayed, body = replay, r.Body
-			return httpapi.JSON(200, nil)
+			return httpapi.ReplyJSON(200, nil, "", "")
 		})
 		_, _ = entry(context.Background(), json.RawMessage(payload))
 		if !replayed {

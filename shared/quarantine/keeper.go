@@ -48,12 +48,12 @@ type Reason struct {
 // answers 202 with that reason and the quarantine key. If the quarantine cannot be written it
 // answers 503, so that the sender keeps the delivery. replay says the delivery is being replayed
 // from the quarantine, for the log.
-func (k *Keeper) Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why Reason, replay bool) events.APIGatewayV2HTTPResponse {
+func (k *Keeper) Keep(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, why Reason, replay bool) httpapi.Reply {
 	kept, ok := k.Kept(ctx, log, req, why, replay)
 	if !ok {
-		return httpapi.RetryLater("the delivery could not be processed or kept; retry later")
+		return httpapi.ReplyRetryLater("the delivery could not be processed or kept; retry later")
 	}
-	return httpapi.JSON(202, kept)
+	return httpapi.ReplyJSON(202, kept, kept.Status, kept.Error)
 }
 
 // Kept is Keep's work, for a caller that puts the quarantine's answer into an answer of its own:
