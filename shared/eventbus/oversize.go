@@ -41,7 +41,7 @@ type payloadWriter interface {
 
 // entrySize is an entry's size as EventBridge counts it: time, source, detail type, detail and
 // resources, in UTF-8 bytes.
-func entrySize[D string | []byte](source, detailType string, detail D, resources []string, withTime bool) int {
+func entrySize(source, detailType, detail string, resources []string, withTime bool) int {
 	n := len(source) + len(detailType) + len(detail)
 	for _, r := range resources {
 		n += len(r)

@@ -67,7 +67,7 @@ func TestOversizedEventsAreOffloadedAndReduced(t *testing.T) {
 			}
 			e := got.Entries[0]
 			full, _ := json.Marshal(ev.Detail)
-			size := entrySize(*e.Source, *e.DetailType, []byte(*e.Detail), e.Resources, e.Time != nil)
+			size := entrySize(*e.Source, *e.DetailType, *e.Detail, e.Resources, e.Time != nil)
 			if size > MaxEntryBytes {
 				t.Fatalf("published entry is %d bytes, over the %d budget", size, MaxEntryBytes)
 			}
