@@ -51,6 +51,7 @@ type Steps struct {
 type message struct {
 	feedback Feedback
 	params   map[string]string
+	text     apssignature.Text // params' signed text
 	// account is the label of the phrase set that verified the message ("" on a replay: the
 	// quarantine record's).
 	account string
@@ -95,6 +96,8 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 	if err != nil {
 		return message{}, log, fieldError(log, err)
 	}
+	// The signed text, laid out once for the verification and Plan's checks and key.
+	text := apssignature.TextOf(params)
 	// A replay was authenticated when it arrived, possibly with a phrase rotated out since.
 	if !replay {
 		merchant, err := s.Merchant.Get(ctx)
@@ -102,11 +105,11 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 			log.Error("merchant secret unavailable", "error", err)
 			return message{}, log, pipeline.RetryLater("signature verification is temporarily unavailable")
 		}
-		set, err := authenticate(merchant, params)
+		set, err := authenticate(merchant, params, text.Canonical)
 		if err != nil {
 			// The message may be signed with a phrase, or for a set, added since the last fetch.
 			if fresh, refetched, ferr := s.Merchant.Refresh(ctx); ferr == nil && refetched {
-				set, err = authenticate(fresh, params)
+				set, err = authenticate(fresh, params, text.Canonical)
 			}
 		}
 		if errors.Is(err, errUnknownSet) {
@@ -119,9 +122,9 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 			return message{}, log, pipeline.Reject(401, "unauthorized", "signature verification failed")
 		}
 		log = log.With("phraseSet", set.Name)
-		return message{feedback: feedback, params: params, account: set.Account}, log, nil
+		return message{feedback: feedback, params: params, text: text, account: set.Account}, log, nil
 	}
-	return message{feedback: feedback, params: params}, log, nil
+	return message{feedback: feedback, params: params, text: text}, log, nil
 }
 
 // Plan validates a verified message, which is APS's from here on: what cannot be processed is
@@ -132,8 +135,8 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, _ *events.APIGateway
 		return pipeline.Delivery{}, fieldError(log, err)
 	}
 	// Verified is not enough: the same signature may cover a re-split of what APS sent. The
-	// checks and the key read one layout of the signed text.
-	t := apssignature.TextOf(p)
+	// checks and the key read the layout of the signed text that was verified.
+	t := m.text
 	var amb *AmbiguityError
 	if errors.As(ambiguity(p, t), &amb) {
 		log.Warn("ambiguous message", "field", amb.Field)
@@ -158,12 +161,12 @@ var errUnknownSet = errors.New("aps: no phrase set for the message's access code
 // authenticate verifies p with the one set its access_code and merchant_identifier select, never
 // another: those fields are unverified until then, and an attacker holding one set's phrase (a
 // test integration's, say) must not sign for another's access code with it.
-func authenticate(m Merchant, p map[string]string) (PhraseSet, error) {
+func authenticate(m Merchant, p map[string]string, canonical string) (PhraseSet, error) {
 	set, ok := m.Select(p)
 	if !ok {
 		return PhraseSet{}, errUnknownSet
 	}
-	return set, set.Verifier.Verify(p)
+	return set, set.Verifier.VerifyText(p, canonical)
 }
 
 func fieldError(log *slog.Logger, err error) *pipeline.Rejection {

@@ -83,7 +83,7 @@ func TestIssue17_MerchantParserPhraseSets(t *testing.T) {
 			}
 			// The web set: the stack's algorithm, current and previous phrase.
 			for _, phrase := range []string{webPhrase, webPrevious} {
-				if set, err := authenticate(m, sign(result(webCode), apssignature.SHA256, phrase)); err != nil || set.AccessCode != webCode {
+				if set, err := authenticateParams(m, sign(result(webCode), apssignature.SHA256, phrase)); err != nil || set.AccessCode != webCode {
 					t.Errorf("web result signed with a web phrase: %v", err)
 				}
 			}
@@ -91,10 +91,10 @@ func TestIssue17_MerchantParserPhraseSets(t *testing.T) {
 				return
 			}
 			// The Apple Pay set: its own algorithm, never the stack's.
-			if _, err := authenticate(m, sign(result(appleCode), apssignature.HMACSHA512, applePhrase)); err != nil {
+			if _, err := authenticateParams(m, sign(result(appleCode), apssignature.HMACSHA512, applePhrase)); err != nil {
 				t.Errorf("Apple Pay result signed with its phrase: %v", err)
 			}
-			if _, err := authenticate(m, sign(result(appleCode), apssignature.SHA256, applePhrase)); !errors.Is(err, apssignature.ErrMismatch) {
+			if _, err := authenticateParams(m, sign(result(appleCode), apssignature.SHA256, applePhrase)); !errors.Is(err, apssignature.ErrMismatch) {
 				t.Errorf("Apple Pay result under the stack's algorithm: %v, want a mismatch", err)
 			}
 		})
@@ -177,7 +177,7 @@ func TestIssue17_NoFallbackToAnotherSet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			set, err := authenticate(m, tc.p)
+			set, err := authenticateParams(m, tc.p)
 			if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -366,11 +366,11 @@ func FuzzMerchantParser(f *testing.F) {
 					t.Fatalf("sets %d and %d select alike", j, i)
 				}
 			}
-			if _, err := authenticate(m, p); !errors.Is(err, apssignature.ErrMissing) {
+			if _, err := authenticateParams(m, p); !errors.Is(err, apssignature.ErrMissing) {
 				t.Fatalf("unsigned message for set %d: %v", i, err)
 			}
 			p[apssignature.SignatureParam] = foreign.Sign(p)
-			if _, err := authenticate(m, p); err == nil && !slices.Contains(phrasesIn(doc), "a phrase no secret holds") {
+			if _, err := authenticateParams(m, p); err == nil && !slices.Contains(phrasesIn(doc), "a phrase no secret holds") {
 				t.Fatalf("set %d verified a foreign signature", i)
 			}
 			p["access_code"] += "x"
@@ -379,4 +379,9 @@ func FuzzMerchantParser(f *testing.F) {
 			}
 		}
 	})
+}
+
+// authenticateParams is authenticate with the signed text laid out here, as Authenticate does.
+func authenticateParams(m Merchant, p map[string]string) (PhraseSet, error) {
+	return authenticate(m, p, apssignature.TextOf(p).Canonical)
 }

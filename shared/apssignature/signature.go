@@ -138,6 +138,12 @@ func NewVerifier(alg Algorithm, phrases ...string) (*Verifier, error) {
 // Verify checks params["signature"]. Hex case is ignored; the comparison is constant-time and
 // tries every phrase, so timing says nothing about which one, if any, matched.
 func (v *Verifier) Verify(params map[string]string) error {
+	return v.VerifyText(params, Canonical(params))
+}
+
+// VerifyText is Verify for a caller that has laid out params' signed text already
+// (TextOf(params).Canonical), so that one delivery sorts and joins its parameters once.
+func (v *Verifier) VerifyText(params map[string]string, canonical string) error {
 	sig, ok := params[SignatureParam]
 	if !ok || sig == "" {
 		return ErrMissing
@@ -146,7 +152,6 @@ func (v *Verifier) Verify(params map[string]string) error {
 	if err != nil {
 		return ErrMismatch
 	}
-	canonical := Canonical(params)
 	match := 0
 	for _, s := range v.signers {
 		match |= subtle.ConstantTimeCompare(got, s.sum(canonical))
