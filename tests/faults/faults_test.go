@@ -174,7 +174,10 @@ func stream(t *testing.T, g *harness.Gateway, ds []delivery, pause bool) []event
 			if err := local.Moto.Pause(); err != nil {
 				t.Error(err)
 			}
-			time.Sleep(2 * time.Second)
+			// Longer than a delivery's budget (4 s less the answer reserve), so that the deliveries
+			// in flight are refused whatever the machine's speed: with 2 s, a third SDK attempt
+			// (1 s each) could land after the resume and the fault refuse nothing.
+			time.Sleep(4 * time.Second)
 			if err := local.Moto.Resume(); err != nil {
 				t.Error(err)
 			}
