@@ -75,7 +75,6 @@ func TestLoad(t *testing.T) {
 	if total < minDeliveries {
 		t.Fatalf("the workload has %d deliveries, want at least %d", total, minDeliveries)
 	}
-	t.Logf("moto: %s", motoMode)
 	logPlan(t, p, prep)
 
 	deadline := time.Now().Add(sendBudget)

@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,9 @@ const (
 	Throttle                 // answer as a throttled AWS service does (retryable)
 	Unavailable              // answer 503 ServiceUnavailable (retryable)
 	Drop                     // close the connection without an answer
+	// Hold keeps the request until ReleaseHeld, then forwards it whatever became of its caller: an
+	// attempt the SDK gave up on (its 1 s timeout) that the service executes late, after the retry.
+	Hold
 )
 
 // RequestFault decides the fault for a request to target: the X-Amz-Target of JSON protocols
@@ -49,6 +53,41 @@ type EventBridgeFaults struct {
 	log      []string
 	inFlight int
 	rounds   int
+	// held are the requests Hold keeps: closing release forwards one; it closes forwarded after.
+	held []heldRequest
+}
+
+type heldRequest struct{ release, forwarded chan struct{} }
+
+// hold parks a request until ReleaseHeld and returns what to close once it is forwarded.
+func (f *EventBridgeFaults) hold() chan struct{} {
+	h := heldRequest{release: make(chan struct{}), forwarded: make(chan struct{})}
+	f.mu.Lock()
+	f.held = append(f.held, h)
+	f.mu.Unlock()
+	<-h.release
+	return h.forwarded
+}
+
+// Held is the number of requests Hold keeps now.
+func (f *EventBridgeFaults) Held() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.held)
+}
+
+// ReleaseHeld forwards every held request and returns, once the service has answered each, how
+// many there were.
+func (f *EventBridgeFaults) ReleaseHeld() int {
+	f.mu.Lock()
+	held := f.held
+	f.held = nil
+	f.mu.Unlock()
+	for _, h := range held {
+		close(h.release)
+		<-h.forwarded
+	}
+	return len(held)
 }
 
 // Requests returns the targets (see Target) of the requests seen since the last ResetRequests, in
@@ -165,8 +204,11 @@ func (f *EventBridgeFaults) Calls() int {
 	return f.calls
 }
 
-// Close stops the proxy.
-func (f *EventBridgeFaults) Close() { f.server.Close() }
+// Close stops the proxy, releasing what it holds.
+func (f *EventBridgeFaults) Close() {
+	f.ReleaseHeld()
+	f.server.Close()
+}
 
 type putEntry struct {
 	Source     string   `json:"Source"`
@@ -188,8 +230,17 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 		call = f.calls
 	}
 	f.mu.Unlock()
-	if reqFault != nil && inject(w, r, reqFault(Target(r))) {
-		return
+	ctx := r.Context()
+	if reqFault != nil {
+		switch fault := reqFault(Target(r)); fault {
+		case Hold:
+			defer close(f.hold())
+			ctx = context.WithoutCancel(ctx)
+		default:
+			if inject(w, r, fault) {
+				return
+			}
+		}
 	}
 
 	var failed []bool
@@ -224,7 +275,7 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 		writeResult(w, failed, nil)
 		return
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, endpoint+r.URL.RequestURI(), bytes.NewReader(body))
+	out, err := http.NewRequestWithContext(ctx, r.Method, endpoint+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return

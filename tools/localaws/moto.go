@@ -6,13 +6,16 @@
 package localaws
 
 import (
+	"bufio"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -32,22 +35,26 @@ type Moto struct {
 	done     chan struct{}
 }
 
-// StartMoto starts moto_server (MOTO_SERVER overrides the command) and points the AWS SDK at it
-// through the environment, so production code runs unchanged.
+// motoServer is moto_server with what makes it behave as AWS documents where moto 5 does not
+// (DynamoDB requests one at a time, atomic transactions that honour ClientRequestToken) and
+// EventBridge rules fast enough for a loaded machine: see the file.
+//
+//go:embed motoserver.py
+var motoServer string
+
+// StartMoto starts moto_server as motoserver.py runs it (MOTO_SERVER names another command, run as
+// is, without those guarantees) and points the AWS SDK at it through the environment, so
+// production code runs unchanged.
 func StartMoto() (*Moto, error) {
-	bin := os.Getenv("MOTO_SERVER")
-	if bin == "" {
-		bin = "moto_server"
-	}
-	path, err := exec.LookPath(bin)
+	argv, err := motoCommand()
 	if err != nil {
-		return nil, fmt.Errorf("moto_server not found (install moto[server] or set MOTO_SERVER): %w", err)
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(argv[0], append(argv[1:], "-H", "127.0.0.1", "-p", fmt.Sprint(port))...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// moto_server runs botocore, which must not see the AWS settings this process points at it
 	// (an earlier StartMoto's endpoint, null config files): they break its session set-up.
@@ -68,7 +75,7 @@ func StartMoto() (*Moto, error) {
 	go func() { _ = cmd.Wait(); close(m.done) }()
 	if err := m.waitReady(30 * time.Second); err != nil {
 		m.Stop()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w (MOTO_LOG=1 shows its output)", argv[0], err)
 	}
 	// Unset, not empty: botocore inside a later moto_server fails on an empty profile name.
 	os.Unsetenv("AWS_PROFILE")
@@ -139,6 +146,39 @@ func (m *Moto) Reset() error {
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// motoCommand is the command that starts the local AWS: MOTO_SERVER as given, else motoServer
+// run by the Python interpreter that runs moto_server.
+func motoCommand() ([]string, error) {
+	if bin := os.Getenv("MOTO_SERVER"); bin != "" {
+		path, err := exec.LookPath(bin)
+		if err != nil {
+			return nil, fmt.Errorf("MOTO_SERVER=%s: %w", bin, err)
+		}
+		return []string{path}, nil
+	}
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("moto_server not found (make tools installs it; MOTO_SERVER names another): %w", err)
+	}
+	return []string{motoPython(path), "-c", motoServer}, nil
+}
+
+// motoPython is the interpreter named by moto_server's "#!" line, or python3 when moto_server is
+// a wrapper (a pyenv shim, for example) rather than a Python script.
+func motoPython(motoServerPath string) string {
+	f, err := os.Open(motoServerPath)
+	if err != nil {
+		return "python3"
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	interp, ok := strings.CutPrefix(strings.TrimSpace(line), "#!")
+	if !ok || strings.ContainsAny(interp, " \t") || !strings.Contains(filepath.Base(interp), "python") {
+		return "python3"
+	}
+	return interp
 }
 
 // Config is an SDK configuration for the local AWS, with retries kept short.
