@@ -78,7 +78,9 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 }
 
 // claimPut is the conditional write that claims key with token: it succeeds on a free key (never
-// claimed, expired, or a lapsed claim) and on the item of an earlier attempt with the same token.
+// claimed, expired, or a lapsed claim) and on the item of an earlier attempt with the same token
+// while it is in progress. Once the work completed, an attempt of the claim that DynamoDB executes
+// late (the SDK gave up on it and retried) fails, rather than reopening the key for a redelivery.
 func (s *Store) claimPut(key, token string, inProgressUntil time.Time) *types.Put {
 	now := s.now()
 	return &types.Put{
@@ -90,7 +92,7 @@ func (s *Store) claimPut(key, token string, inProgressUntil time.Time) *types.Pu
 			"inProgressExpiry": ddbattr.N(inProgressUntil.UnixMilli()),
 			claimAttribute:     ddbattr.S(token),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms) OR #claim = :token"),
+		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms) OR (#claim = :token AND #st = :inprogress)"),
 		ExpressionAttributeNames: map[string]string{
 			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status", "#claim": claimAttribute,
 		},

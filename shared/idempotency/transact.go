@@ -39,7 +39,8 @@ const maxConflicts = 3
 func (s *Store) DoAll(ctx context.Context, keys []string, writes []Write, inProgressUntil time.Time, work func(context.Context) error) error {
 	room := max(maxTransactItems-len(keys), 0)
 	first, rest := writes[:min(len(writes), room)], writes[min(len(writes), room):]
-	if err := s.claimAll(ctx, keys, first, inProgressUntil); err != nil {
+	token := rand.Text()
+	if err := s.claimAll(ctx, keys, token, first, inProgressUntil); err != nil {
 		return err
 	}
 	err := s.writeAll(ctx, rest)
@@ -55,7 +56,7 @@ func (s *Store) DoAll(ctx context.Context, keys []string, writes []Write, inProg
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 		defer cancel()
-		if rerr := s.releaseAll(rctx, keys); rerr != nil {
+		if rerr := s.releaseAll(rctx, keys, token); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
@@ -68,8 +69,7 @@ func (s *Store) DoAll(ctx context.Context, keys []string, writes []Write, inProg
 
 // claimAll claims keys and writes writes in one transaction. A write refused for good (Refused
 // says it is not needed) is left out of a rerun, so is a claim already ours.
-func (s *Store) claimAll(ctx context.Context, keys []string, writes []Write, inProgressUntil time.Time) error {
-	token := rand.Text()
+func (s *Store) claimAll(ctx context.Context, keys []string, token string, writes []Write, inProgressUntil time.Time) error {
 	if len(keys) == 1 && len(writes) == 0 {
 		return s.claimOne(ctx, keys[0], token, inProgressUntil)
 	}
@@ -157,7 +157,7 @@ func (s *Store) claimOne(ctx context.Context, key, token string, inProgressUntil
 func (s *Store) writeAll(ctx context.Context, writes []Write) error {
 	for len(writes) > 0 {
 		n := min(len(writes), maxTransactItems)
-		if err := s.claimAll(ctx, nil, writes[:n], time.Time{}); err != nil {
+		if err := s.claimAll(ctx, nil, "", writes[:n], time.Time{}); err != nil {
 			return err
 		}
 		writes = writes[n:]
@@ -189,24 +189,49 @@ func (s *Store) completeAll(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// releaseAll forgets keys: one DeleteItem, or one transaction for several keys, so that a retry
-// never meets half of them held.
-func (s *Store) releaseAll(ctx context.Context, keys []string) error {
+// releaseAll forgets keys claimed with token: one DeleteItem, or one transaction for several keys,
+// so that a retry never meets half of them held. Each delete is conditional on the token: an
+// attempt DynamoDB executes late (after a redelivery completed the key), or a release after the
+// claim lapsed and another invocation took it, deletes nothing but this claim. When one of several
+// keys is no longer this claim's, the transaction deletes none: the others lapse at their deadline.
+func (s *Store) releaseAll(ctx context.Context, keys []string, token string) error {
+	deletes := make([]types.TransactWriteItem, len(keys))
+	for i, k := range keys {
+		deletes[i] = types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 &s.table,
+			Key:                       map[string]types.AttributeValue{KeyAttribute: ddbattr.S(k)},
+			ConditionExpression:       aws.String("#claim = :token"),
+			ExpressionAttributeNames:  map[string]string{"#claim": claimAttribute},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":token": ddbattr.S(token)},
+		}}
+	}
+	var err error
 	switch len(keys) {
 	case 0:
 		return nil
 	case 1:
-		return s.Release(ctx, keys[0])
+		d := deletes[0].Delete
+		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: d.TableName, Key: d.Key, ConditionExpression: d.ConditionExpression,
+			ExpressionAttributeNames: d.ExpressionAttributeNames, ExpressionAttributeValues: d.ExpressionAttributeValues,
+		})
+	default:
+		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: deletes})
 	}
-	in := &dynamodb.TransactWriteItemsInput{}
-	for _, k := range keys {
-		in.TransactItems = append(in.TransactItems, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: &s.table,
-			Key:       map[string]types.AttributeValue{KeyAttribute: ddbattr.S(k)},
-		}})
+	var ccf *types.ConditionalCheckFailedException
+	var tce *types.TransactionCanceledException
+	if err == nil || errors.As(err, &ccf) || errors.As(err, &tce) && onlyConditionsFailed(tce) {
+		return nil
 	}
-	if _, err := s.client.TransactWriteItems(ctx, in); err != nil {
-		return fmt.Errorf("idempotency: release: %w", err)
+	return fmt.Errorf("idempotency: release: %w", err)
+}
+
+// onlyConditionsFailed says whether every reason a transaction was cancelled is a failed condition.
+func onlyConditionsFailed(tce *types.TransactionCanceledException) bool {
+	for _, r := range tce.CancellationReasons {
+		if code := aws.ToString(r.Code); code != "" && code != "None" && code != "ConditionalCheckFailed" {
+			return false
+		}
 	}
-	return nil
+	return len(tce.CancellationReasons) > 0
 }
