@@ -28,7 +28,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-valid.json
 
-.PHONY: help tools build test lint fmt bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test lint fmt load bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -73,6 +73,9 @@ bench: ## per webhook, the in-process path / the bare JSON baseline (median of B
 	@$(GO) test -run '^$$' -bench '^BenchmarkIssue13_' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
 	  | awk '/^pkg:/ { p = $$2; sub(/.*\/shared\//, "", p) } /^Benchmark/ { n = $$1; sub(/^BenchmarkIssue13_/, "", n); sub(/-[0-9]+$$/, "", n); \
 	    for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-14s %-40s %.2fx\n", p, n, $$i }'
+
+load: tools ## the load test at five times make test's workload: 10,099 deliveries at concurrency 32
+	$(GO) test -count=1 -race -run '^TestLoad$$' -v ./tests/load -args -scale=5
 
 bench-all: ## run every benchmark (some need moto_server)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -91,9 +91,11 @@ func (g *trackingGateway) counts(t *testing.T) map[string]int {
 	return out
 }
 
+// deliver sends req as Amazon does (retrying what the local AWS was too slow for) and checks the
+// final answer.
 func (g *trackingGateway) deliver(t *testing.T, req events.APIGatewayV2HTTPRequest, want int) map[string]any {
 	t.Helper()
-	resp := g.Deliver(req)
+	resp := g.Send(t, req)
 	var body map[string]any
 	_ = json.Unmarshal([]byte(resp.Body), &body)
 	if resp.StatusCode != want {

@@ -29,7 +29,7 @@ func TestBuildersMakeAcceptedDeliveries(t *testing.T) {
 		"amazon-pay-ipn": AmazonPay(g.Notification("m-1", ChargeMessage("C1"))),
 	}
 	for name, r := range reqs {
-		resp := g.Deliver(r)
+		resp := g.Send(t, r)
 		if resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", name, resp.StatusCode, resp.Body)
 		}

@@ -143,7 +143,7 @@ func TestIssue18_EveryEventCarriesItsAccountsLabel(t *testing.T) {
 	queue := g.RouteAll(t)
 	cases := accountCases(g)
 	for _, tc := range cases {
-		if resp := g.Deliver(tc.req); resp.StatusCode != 200 {
+		if resp := g.Send(t, tc.req); resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, resp.Body)
 		}
 	}
@@ -184,7 +184,7 @@ func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	tid, expired := Unique("TRK"), Unique("EXP")
 	track := ShippingWithKey(ShippingEnvelope(Unique("env"), "Tracking Detail", time.Now(), TrackingEntry(tid, "Delivered", time.Now().UTC().Format(time.RFC3339))), APIKeyB)
-	if resp := g.Deliver(track); resp.StatusCode != 200 {
+	if resp := g.Send(t, track); resp.StatusCode != 200 {
 		t.Fatalf("tracking: %d %s", resp.StatusCode, resp.Body)
 	}
 	st, err := g.Tracking.Get(context.Background(), tid)
@@ -196,7 +196,7 @@ func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
 	}
 	// ShippingBody's appId is not account A's AppIDA.
 	late := ShippingWithKey(ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: expired, Code: "654321", TTL: time.Now().Add(-time.Hour).UnixMilli()}), APIKeyA)
-	if resp := g.Deliver(late); resp.StatusCode != 200 {
+	if resp := g.Send(t, late); resp.StatusCode != 200 {
 		t.Fatalf("expired OTP: %d %s", resp.StatusCode, resp.Body)
 	}
 	out, err := dynamodb.NewFromConfig(g.AWS).GetItem(context.Background(), &dynamodb.GetItemInput{
@@ -311,7 +311,7 @@ func TestIssue18_QuarantineAndReplayKeepTheLabel(t *testing.T) {
 	}
 	keys := map[string]string{}
 	for _, tc := range cases {
-		resp := g.Deliver(tc.req)
+		resp := g.Send(t, tc.req)
 		var body struct{ Status, Error, QuarantineKey string }
 		_ = json.Unmarshal([]byte(resp.Body), &body)
 		if resp.StatusCode != 202 || body.Error != tc.reason {
@@ -358,7 +358,7 @@ func TestIssue18_PerAccountRules(t *testing.T) {
 	}
 	cases := accountCases(g)
 	for _, tc := range cases {
-		if resp := g.Deliver(tc.req); resp.StatusCode != 200 {
+		if resp := g.Send(t, tc.req); resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, resp.Body)
 		}
 	}

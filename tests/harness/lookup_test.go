@@ -17,7 +17,7 @@ import (
 func TestIssue15_LookupReturnsTheDeliveredOTP(t *testing.T) {
 	g := Start(t, local)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
-	if resp := g.Deliver(Shipping(ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: "T-look", Code: "731731", TTL: ttl}))); resp.StatusCode != 200 {
+	if resp := g.Send(t, Shipping(ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: "T-look", Code: "731731", TTL: ttl}))); resp.StatusCode != 200 {
 		t.Fatalf("delivery: %d %s", resp.StatusCode, resp.Body)
 	}
 	for _, id := range []string{"T-look", "alt-T-look"} {

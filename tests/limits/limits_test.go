@@ -32,7 +32,7 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 	head := `{"MerchantID":"A3EXAMPLE","ObjectType":"CHARGE","ObjectId":"C-BIG","NotificationType":"STATE_CHANGE","Notes":"`
 	notes := 262000 - len(head) - 2
 	message := head + strings.Repeat("n", notes) + `"}`
-	resp := g.Deliver(harness.AmazonPay(g.Notification("m-big", message)))
+	resp := g.Send(t, harness.AmazonPay(g.Notification("m-big", message)))
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 	}

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"flag"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,27 +23,40 @@ import (
 )
 
 const (
-	concurrency   = 32
-	minDeliveries = 10_000
+	concurrency = 32
 	// seed fixes the workload and its order, so that a failure can be rerun; the interleaving of
 	// 32 concurrent senders still varies from run to run.
 	seed = 20260514
-	// sendBudget bounds both phases together (about 2.5 minutes on an idle 2-core machine), inside
-	// go test's default 10 minute timeout; less when -timeout leaves less.
+	// sendBudget bounds both phases together, inside go test's default 10 minute timeout; less when
+	// -timeout leaves less.
 	sendBudget = 8 * time.Minute
 )
 
-// workload: 2,501 Shipping deliveries (1,000 tracking IDs, 3,084 OTPs, 283 accumulated payloads)
-// and 200 late ones carrying 600 stale OTPs; 2,900 APS and 2,900 Amazon Pay messages; one in ten
-// deliveries of the main phase also sent by a concurrent duplicate, one in fifty by two (998
-// duplicates); 200 late duplicates per webhook: 10,099 deliveries in all.
-var workload = sizes{
-	blocks:      200, // 1,000 tracking IDs
-	apsMessages: 2900,
-	payMessages: 2900,
+// scale multiplies the workload. At 1 (make test) a run takes about 40 s on an idle 2-core machine
+// and under 2 minutes with -race and two busy loops beside it, so that `go test -race -count=5`
+// fits go test's default timeout; `make load` runs it at 5: 10,099 deliveries.
+var scale = flag.Int("scale", 1, "multiplies the load test's workload (5: 10,099 deliveries)")
+
+// baseWorkload, at scale 1: 501 Shipping deliveries (200 tracking IDs, about 620 OTPs, some
+// accumulated) and 40 late ones carrying 120 stale OTPs; 580 APS and 580 Amazon Pay messages; one
+// in ten deliveries of the main phase also sent by a concurrent duplicate, one in fifty by two;
+// 40 late duplicates per webhook: about 2,020 deliveries in all.
+var baseWorkload = sizes{
+	blocks:      40, // 200 tracking IDs
+	apsMessages: 580,
+	payMessages: 580,
 	copyEvery:   10,
 	tripleEvery: 50,
-	lateCopies:  200,
+	lateCopies:  40,
+}
+
+// minDeliveries per unit of scale: the workload must not shrink unnoticed.
+const minDeliveries = 2000
+
+func workloadAt(scale int) sizes {
+	w := baseWorkload
+	w.blocks, w.apsMessages, w.payMessages, w.lateCopies = w.blocks*scale, w.apsMessages*scale, w.payMessages*scale, w.lateCopies*scale
+	return w
 }
 
 // TestLoad sends the workload through the harness handlers at concurrency 32 and checks, for this
@@ -69,11 +83,14 @@ func TestLoad(t *testing.T) {
 	t.Cleanup(func() { g.Local.Faults.Set(nil); g.Local.Faults.SetRequestFault(nil) })
 
 	prepStart := time.Now()
-	p := buildPlan(g, rand.New(rand.NewPCG(seed, seed)), time.Now(), workload)
+	if *scale < 1 {
+		t.Fatalf("-scale %d: want 1 or more", *scale)
+	}
+	p := buildPlan(g, rand.New(rand.NewPCG(seed, seed)), time.Now(), workloadAt(*scale))
 	prep := time.Since(prepStart)
 	total := len(p.main) + len(p.late)
-	if total < minDeliveries {
-		t.Fatalf("the workload has %d deliveries, want at least %d", total, minDeliveries)
+	if total < minDeliveries**scale {
+		t.Fatalf("the workload has %d deliveries, want at least %d", total, minDeliveries**scale)
 	}
 	logPlan(t, p, prep)
 

@@ -35,7 +35,8 @@ func SetFunctionEnv(t testing.TB, logicalID string, values map[string]string) {
 	}
 }
 
-// Consume reads what a consumer's queue holds now (up to max messages) as EventBridge events of type T.
+// Consume reads a consumer's queue (ReceiveAll: up to max messages, until it stays empty for a
+// quiet period) as EventBridge events of type T.
 func Consume[T any](t testing.TB, cfg aws.Config, queueURL string, max int) []T {
 	t.Helper()
 	bodies, err := ReceiveAll(context.Background(), cfg, queueURL, max)

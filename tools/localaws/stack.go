@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -135,18 +136,37 @@ func RouteToQueue(ctx context.Context, cfg aws.Config, bus, pattern string) (str
 	return *out.QueueUrl, nil
 }
 
-// ReceiveAll reads what is in the queue now (up to max messages), deleting what it reads.
+// quietPeriod is how long a queue must stay empty before ReceiveAll takes it to hold nothing more:
+// one empty receive proves nothing (SQS's short polls sample a subset of its servers, and a copy
+// of an event can still be on its way from an attempt executed late).
+const quietPeriod = 250 * time.Millisecond
+
+// ReceiveAll reads the queue, deleting what it reads, until it has max messages or the queue has
+// stayed empty for quietPeriod.
 func ReceiveAll(ctx context.Context, cfg aws.Config, queueURL string, max int) ([]string, error) {
 	q := sqs.NewFromConfig(cfg)
 	var bodies []string
+	var emptySince time.Time
 	for len(bodies) < max {
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: int32(min(max-len(bodies), 10)), WaitTimeSeconds: 0})
 		if err != nil {
 			return nil, err
 		}
 		if len(out.Messages) == 0 {
-			break
+			switch {
+			case emptySince.IsZero():
+				emptySince = time.Now()
+			case time.Since(emptySince) >= quietPeriod:
+				return bodies, nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(quietPeriod / 5):
+			}
+			continue
 		}
+		emptySince = time.Time{}
 		for _, m := range out.Messages {
 			bodies = append(bodies, aws.ToString(m.Body))
 			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: m.ReceiptHandle}); err != nil {
