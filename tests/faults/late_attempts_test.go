@@ -3,6 +3,7 @@ package faults
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
@@ -94,4 +96,42 @@ func statusOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
 		t.Fatalf("answer %d %s, want 200", resp.StatusCode, resp.Body)
 	}
 	return body.Status
+}
+
+// When DynamoDB is slower than the SDK's attempts for the completion (tests/load on a busy
+// machine: "delivery processed but not recorded"), the delivery is done and answered 200, but its
+// claim stays in progress until the invocation's deadline; a redelivery after that runs the work
+// again. That is the at-least-once promise, not a lost or doubled delivery: the events of both
+// runs carry the same idempotency key, and consumers deduplicate on it.
+func TestAnUnrecordedCompletionIsRedoneUnderTheSameKey(t *testing.T) {
+	g := harness.Start(t, local)
+	queue := g.RouteAll(t)
+	ref := fmt.Sprintf("unrecorded-%d", time.Now().UnixNano())
+	req := harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams(ref, ref)), false)
+	local.Faults.SetRequestFault(func(target string) localaws.Fault {
+		if target == "DynamoDB_20120810.UpdateItem" {
+			return localaws.Unavailable
+		}
+		return localaws.Pass
+	})
+	t.Cleanup(func() { local.Faults.SetRequestFault(nil) })
+	before := len(g.Logs.String())
+	if got := statusOf(t, g.Deliver(req)); got != "accepted" {
+		t.Fatalf("with the completion failing: %q, want accepted (the work is done)", got)
+	}
+	if !strings.Contains(g.Logs.String()[before:], `"delivery processed but not recorded"`) {
+		t.Error(`no "delivery processed but not recorded" line`)
+	}
+	local.Faults.SetRequestFault(nil)
+	// The sender's redelivery meets the claim in progress (429) until its deadline, then redoes it.
+	if got := statusOf(t, g.Send(t, req)); got != "accepted" {
+		t.Fatalf("redelivery after the claim lapsed: %q, want accepted", got)
+	}
+	if got := statusOf(t, g.Deliver(req)); got != "duplicate" {
+		t.Errorf("once recorded: %q, want duplicate", got)
+	}
+	evs := testenv.Consume[consumed](t, g.Local.Config, queue, 10)
+	if len(evs) != 2 || evs[0].Detail.Metadata.IdempotencyKey != evs[1].Detail.Metadata.IdempotencyKey {
+		t.Errorf("events %+v, want the two runs' events under one idempotency key", evs)
+	}
 }
