@@ -43,6 +43,8 @@ type Parameter struct {
 	MinValue      any    `yaml:"MinValue"`
 	MaxValue      any    `yaml:"MaxValue"`
 	AllowedValues []any  `yaml:"AllowedValues"`
+	// AllowedPattern is a regular expression the whole value must match.
+	AllowedPattern string `yaml:"AllowedPattern"`
 }
 
 // Resource is one resource of the template.
