@@ -28,7 +28,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-valid.json
 
-.PHONY: help tools build test lint fmt load bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test test-unit lint fmt load logs bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -45,6 +45,9 @@ tools: ## make moto_server and cfn-lint available (PATH, else pinned into $(VENV
 
 test: tools ## run every test (unit, fuzz seeds, integration against a moto_server the tests start)
 	$(GO) test -count=1 -race ./...
+
+test-unit: ## the edit loop: every test that needs no moto_server (-short; packages that need it say so)
+	$(GO) test -short ./...
 
 lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -89,9 +92,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (bounded; crashers land in test
 	  done; done
 
 ADDR ?= 127.0.0.1:3000
+# The development JWKS of the OAuth sample: a free port by default, so make run and make invoke can
+# run together (the functions get its URL as OAUTH_JWKS_URL).
+JWKS_ADDR ?= 127.0.0.1:0
 run: tools ## local stack without Docker: moto, real bootstrap binaries, HTTP API on ADDR, event tail
 	@$(GO) build -o .aws-sam/localstack ./tools/localstack
-	@exec .aws-sam/localstack run -addr $(ADDR)
+	@exec .aws-sam/localstack run -addr $(ADDR) -jwks-addr $(JWKS_ADDR)
 
 # USE_SAM=1 uses `sam local invoke` (needs sam and Docker) instead of the Docker-free runtime.
 invoke: tools ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
@@ -99,7 +105,7 @@ ifeq ($(USE_SAM),1)
 	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
 else
 	@$(GO) build -o .aws-sam/localstack ./tools/localstack
-	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT)
+	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT) -jwks-addr $(JWKS_ADDR)
 endif
 
 # A SigV4-signed lookup (tools/sigv4get; the AWS CLI cannot sign arbitrary HTTP calls), with the
@@ -135,6 +141,12 @@ quarantine-replay: ## replay quarantined deliveries KEYS="k1 k2" or ALL=1 [ARGS=
 replay-events: ## replay archived events FROM=<RFC 3339> TO=<RFC 3339> RULE=<rule arn> [ARCHIVE=<arn>] [ARGS='-wait']
 	@test -n "$(FROM)" -a -n "$(TO)" -a -n "$(RULE)$(findstring -all-rules,$(ARGS))" || { echo "usage: make replay-events FROM=2026-11-27T08:00:00Z TO=2026-11-27T09:00:00Z RULE=<consumer rule arn> [ARCHIVE=<EventArchiveArn>] [ARGS='-wait | -all-rules | -name N']"; exit 2; }
 	@$(GO) run ./tools/replay $(if $(ARCHIVE),-archive '$(ARCHIVE)') -from '$(FROM)' -to '$(TO)' $(if $(RULE),-rule '$(RULE)') $(ARGS)
+
+# A deployed function's logs (its own log group) through SAM CLI 1.106 or later; the caller needs
+# lambda:GetFunctionConfiguration. TAIL=1 follows them.
+STACK ?= amazon-webhook-gateway-dev
+logs: ## a deployed function's logs: FN=<LogicalId> [STACK=<stack>] [TAIL=1]
+	sam logs -n $(FN) --stack-name $(STACK) $(if $(filter 1,$(TAIL)),--tail)
 
 deploy: ## sam build and sam deploy (first time: sam deploy --guided)
 	sam build && sam deploy

@@ -91,6 +91,9 @@ func RunSuite(m interface{ Run() int }, started func(*testenv.Local), logs *test
 	if testenv.FuzzWorker() {
 		return m.Run()
 	}
+	if testenv.SkipWithoutMoto() {
+		return 0
+	}
 	local, err := testenv.StartLocal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -88,6 +88,9 @@ func (l *Local) takeViolations() []error {
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.RunWithLocal(m, &local)) }
 func RunWithLocal(m interface{ Run() int }, l **Local) int {
+	if SkipWithoutMoto() {
+		return 0
+	}
 	local, err := StartLocal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

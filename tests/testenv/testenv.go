@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -22,6 +23,9 @@ func RunWithMoto(m interface{ Run() int }) int {
 	if FuzzWorker() {
 		return m.Run()
 	}
+	if SkipWithoutMoto() {
+		return 0
+	}
 	moto, err := localaws.StartMoto()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -29,6 +33,19 @@ func RunWithMoto(m interface{ Run() int }) int {
 	}
 	defer moto.Stop()
 	return m.Run()
+}
+
+// SkipWithoutMoto reports, and says, that -short (make test-unit, the edit loop) leaves out a
+// package whose tests need moto_server; make test runs them.
+func SkipWithoutMoto() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if !testing.Short() {
+		return false
+	}
+	fmt.Println("skipped in -short mode: the package's tests need moto_server (make test runs them)")
+	return true
 }
 
 // FuzzWorker reports whether this test binary is a worker process of `go test -fuzz`: workers run

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 // for each.
 func configs(tb testing.TB) (local, plain aws.Config) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs moto_server: make test runs it")
+	}
 	servers.once.Do(func() {
 		os.Setenv("MOTO_SERVER", "moto_server")
 		servers.plain, servers.err = StartMoto()

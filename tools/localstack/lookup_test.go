@@ -28,6 +28,7 @@ import (
 // gets 403 and never reaches the function; a second after its verificationCodeTTL the same
 // lookup gets the 404 of an ID never seen.
 func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
+	skipWithoutMoto(t)
 	var logs testenv.LogBuffer
 	ctx := context.Background()
 	root := localaws.RepoRoot()

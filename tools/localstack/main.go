@@ -62,12 +62,14 @@ func usage() {
 
 // stack is a running local gateway.
 type stack struct {
-	root      string
-	moto      *localaws.Moto
-	awsCfg    aws.Config
-	res       *resources
-	env       envFile
-	jwks      *http.Server
+	root   string
+	moto   *localaws.Moto
+	awsCfg aws.Config
+	res    *resources
+	env    envFile
+	jwks   *http.Server
+	// jwksURL is where the development JWKS is served; it replaces events/env.json's OAUTH_JWKS_URL.
+	jwksURL   string
 	mu        sync.Mutex
 	instances map[string]*lambdaruntime.Instance
 	logs      io.Writer
@@ -75,7 +77,7 @@ type stack struct {
 
 type options struct {
 	root     string
-	jwksAddr string // "" serves no JWKS
+	jwksAddr string // "" serves no JWKS; port 0: a free one
 	logs     io.Writer
 	env      envFile // nil: events/env.json
 }
@@ -122,7 +124,7 @@ func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
 		return nil, err
 	}
 	if o.jwksAddr != "" {
-		if s.jwks, err = serveJWKS(o.root, o.jwksAddr); err != nil {
+		if s.jwks, s.jwksURL, err = serveJWKS(o.root, o.jwksAddr); err != nil {
 			return nil, err
 		}
 	}
@@ -151,6 +153,9 @@ func (s *stack) functionEnv(fn string) map[string]string {
 	}
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		env[k] = os.Getenv(k)
+	}
+	if env["OAUTH_JWKS_URL"] != "" && s.jwksURL != "" {
+		env["OAUTH_JWKS_URL"] = s.jwksURL
 	}
 	return env
 }
@@ -261,28 +266,29 @@ func buildFunctions(ctx context.Context, root string, fns []string, logs io.Writ
 	return out, nil
 }
 
-// serveJWKS publishes events/dev/jwks.json where events/env.json's OAUTH_JWKS_URL points.
-func serveJWKS(root, addr string) (*http.Server, error) {
+// serveJWKS publishes events/dev/jwks.json on addr (port 0: a free one, so that `make run` and
+// `make invoke` can run together) and returns its URL, which the functions get as OAUTH_JWKS_URL.
+func serveJWKS(root, addr string) (*http.Server, string, error) {
 	jwks, err := os.ReadFile(filepath.Join(root, "events", "dev", "jwks.json"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("development JWKS on %s: %w", addr, err)
+		return nil, "", fmt.Errorf("development JWKS on %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jwks)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	return srv, nil
+	return srv, "http://" + l.Addr().String() + "/.well-known/jwks.json", nil
 }
 
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:3000", "address of the local HTTP API")
-	jwksAddr := fs.String("jwks-addr", "127.0.0.1:4010", "address of the development JWKS (events/env.json's OAUTH_JWKS_URL)")
+	jwksAddr := fs.String("jwks-addr", "127.0.0.1:0", "address of the development JWKS (port 0: a free one; the functions get its URL as OAUTH_JWKS_URL)")
 	_ = fs.Parse(args)
 	root, err := repoRoot()
 	if err != nil {
@@ -336,6 +342,7 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	for _, sm := range []struct{ event, file, title string }{
 		{"shipping-otp-api-key.json", "seed-sample.json", "the seed sample (its OTP expired in January 2024: Shipping OTP Expired On Arrival)"},
 		{"shipping-otp-valid.json", "valid-sample.json", "a usable OTP (valid until 2099: Shipping OTP Generated)"},
+		{"shipping-tracking-delivered.json", "tracking-sample.json", "a tracking update (Shipping Tracking Updated)"},
 	} {
 		sample := filepath.Join(root, ".aws-sam", "local", sm.file)
 		if ev, err := os.ReadFile(filepath.Join(root, "events", sm.event)); err == nil && len(c.APIKeys) > 0 {
@@ -370,10 +377,17 @@ func printLookupHelp(w io.Writer, root, base string, routes []apigateway.Route) 
 	env := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s", caller.AccessKeyID, caller.SecretAccessKey, localaws.Region)
 	fmt.Fprintf(w, "IAM routes: SigV4 (service execute-api, region %s) with the development caller of %s (%s); unsigned or wrongly signed calls get 403.\n",
 		localaws.Region, lookupCallerFile, caller.UserARN)
-	fmt.Fprintf(w, "Look up the valid sample's OTP once it is stored (by its forward or reverse-leg tracking ID):\n")
-	fmt.Fprintf(w, "  %s make lookup ID=1709913037960 BASE=%s/shipping/\n", env, base)
-	fmt.Fprintf(w, "  %s go run ./tools/sigv4get %s/shipping/tracking/1709913037960\n", env, base)
+	fmt.Fprintf(w, "Look up the valid sample's OTP, and the tracking sample's state, once posted:\n")
+	fmt.Fprintf(w, "  %s make lookup ID=%s BASE=%s/shipping/\n", env, validSampleTrackingID, base)
+	fmt.Fprintf(w, "  %s make lookup KIND=tracking ID=%s BASE=%s/shipping/\n", env, trackingSampleTrackingID, base)
 }
+
+// The tracking IDs of events/shipping-otp-valid.json and events/shipping-tracking-delivered.json,
+// which the banner's lookups name (TestEveryBannerCommandAnswers200 runs them).
+const (
+	validSampleTrackingID    = "1709913037960"
+	trackingSampleTrackingID = "1709913037944"
+)
 
 // printQuarantineHelp tells how to run the quarantine CLI against this stack: its S3 in moto,
 // its Lambda Invoke API on base.
@@ -410,40 +424,50 @@ func tail(ctx context.Context, cfg aws.Config, queueURL string, w io.Writer) {
 			continue
 		}
 		for _, m := range out.Messages {
-			var pretty bytes.Buffer
-			if json.Indent(&pretty, []byte(aws.ToString(m.Body)), "  ", "  ") != nil {
-				pretty.WriteString(aws.ToString(m.Body))
-			}
-			fmt.Fprintf(w, "EVENT %s\n  %s\n", time.Now().UTC().Format(time.RFC3339), pretty.String())
+			printEvent(w, aws.ToString(m.Body))
 			_, _ = q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: m.ReceiptHandle})
 		}
 	}
+}
+
+// printEvent prints one event the tail rule delivered, indented.
+func printEvent(w io.Writer, body string) {
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, []byte(body), "  ", "  ") != nil {
+		pretty.WriteString(body)
+	}
+	fmt.Fprintf(w, "EVENT %s\n  %s\n", time.Now().UTC().Format(time.RFC3339), pretty.String())
 }
 
 func invokeCmd(args []string) error {
 	fs := flag.NewFlagSet("invoke", flag.ExitOnError)
 	fn := fs.String("fn", "", "function LogicalId, e.g. ShippingOtpFunction")
 	event := fs.String("event", "", "event file, e.g. events/shipping-otp-api-key.json")
-	jwksAddr := fs.String("jwks-addr", "127.0.0.1:4010", "address of the development JWKS")
+	jwksAddr := fs.String("jwks-addr", "127.0.0.1:0", "address of the development JWKS (port 0: a free one)")
 	_ = fs.Parse(args)
 	if *fn == "" || *event == "" {
 		usage()
-	}
-	payload, err := os.ReadFile(*event)
-	if err != nil {
-		return err
 	}
 	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	s, err := startStack(ctx, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, []string{*fn})
+	return invoke(context.Background(), os.Stdout, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, *fn, *event)
+}
+
+// invoke runs fn once with the payload of eventFile on a stack of its own, and writes the answer
+// and the events the invocation published to w.
+func invoke(ctx context.Context, w io.Writer, o options, fn, eventFile string) error {
+	payload, err := os.ReadFile(eventFile)
+	if err != nil {
+		return err
+	}
+	s, err := startStack(ctx, o, []string{fn})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	r, err := s.instances[*fn].Invoke(ctx, payload)
+	r, err := s.instances[fn].Invoke(ctx, payload)
 	if err != nil {
 		return err
 	}
@@ -451,9 +475,18 @@ func invokeCmd(args []string) error {
 	if json.Indent(&pretty, r.Payload, "", "  ") != nil {
 		pretty.Write(r.Payload)
 	}
-	fmt.Println(pretty.String())
+	fmt.Fprintln(w, pretty.String())
 	if r.FunctionError != "" {
 		return fmt.Errorf("function error %s", r.FunctionError)
+	}
+	// What the invocation published, as `make run` prints it.
+	published, err := localaws.ReceiveAll(ctx, s.awsCfg, s.res.tailQueueURL, 100)
+	if err != nil {
+		return fmt.Errorf("reading the events published: %w", err)
+	}
+	fmt.Fprintf(w, "%d events published\n", len(published))
+	for _, e := range published {
+		printEvent(w, e)
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ func TestEnvFileMatchesTemplate(t *testing.T) {
 }
 
 func TestStackServesTheSeedSample(t *testing.T) {
+	skipWithoutMoto(t)
 	var logs testenv.LogBuffer
 	ctx := context.Background()
 	s, err := startStack(ctx, options{root: localaws.RepoRoot(), logs: &logs}, nil)
@@ -187,6 +188,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 }
 
 func TestInitFailureIsReportedAsLambdaDoes(t *testing.T) {
+	skipWithoutMoto(t)
 	env, err := loadEnvFile(localaws.RepoRoot())
 	if err != nil {
 		t.Fatal(err)

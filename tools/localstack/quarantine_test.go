@@ -28,6 +28,7 @@ import (
 // function: the valid one is processed, leaves the quarantine and reaches the bus; the invalid
 // one is quarantined again.
 func TestQuarantineReplayThroughTheStack(t *testing.T) {
+	skipWithoutMoto(t)
 	const fn = "ShippingOtpFunction"
 	var logs testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

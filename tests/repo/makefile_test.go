@@ -1,0 +1,59 @@
+package repo
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
+)
+
+// dryRun is what `make -n target vars...` would run.
+func dryRun(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-n", "--no-print-directory"}, args...)...)
+	cmd.Dir = localaws.RepoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// What the Makefile's variables do to the commands people run: make run and make invoke serve the
+// development JWKS on a free port unless JWKS_ADDR pins one (so they run together); make logs reads
+// the development stack of samconfig.toml unless STACK names another; make test-unit is -short.
+func TestMakefileVariables(t *testing.T) {
+	sc, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)\[default\.global\.parameters\]\s*stack_name = "([^"]+)"`).FindSubmatch(sc)
+	if m == nil {
+		t.Fatal("samconfig.toml has no default stack_name")
+	}
+	devStack := string(m[1])
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run"}, []string{"localstack run -addr 127.0.0.1:3000 -jwks-addr 127.0.0.1:0"}},
+		{[]string{"run", "ADDR=127.0.0.1:3100", "JWKS_ADDR=127.0.0.1:4010"}, []string{"localstack run -addr 127.0.0.1:3100 -jwks-addr 127.0.0.1:4010"}},
+		{[]string{"invoke"}, []string{"localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-valid.json -jwks-addr 127.0.0.1:0"}},
+		{[]string{"logs", "FN=ApsFunction"}, []string{"sam logs -n ApsFunction --stack-name " + devStack}},
+		{[]string{"logs", "FN=ApsFunction", "STACK=prod-stack", "TAIL=1"}, []string{"sam logs -n ApsFunction --stack-name prod-stack --tail"}},
+		{[]string{"test-unit"}, []string{"test -short ./..."}},
+		{[]string{"test"}, []string{"test -count=1 -race ./..."}},
+	}
+	for _, tc := range tests {
+		got := dryRun(t, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("make %s runs:\n%s\nwant a command with %q", strings.Join(tc.args, " "), got, w)
+			}
+		}
+	}
+}

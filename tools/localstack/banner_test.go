@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
+	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
+)
+
+var (
+	bannerCurl   = regexp.MustCompile(`curl -s -X POST (\S+) -H 'Content-Type: ([^']+)' -H 'X-API-KEY: ([^']+)' --data @(\S+)`)
+	bannerLookup = regexp.MustCompile(`AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) \S+ make lookup (?:KIND=(\S+) )?ID=(\S+) BASE=(\S+)`)
+)
+
+// Every command `make run` prints answers 200 through the stack, in the order printed: the
+// samples' curl lines, then the signed lookups of what they stored.
+func TestEveryBannerCommandAnswers200(t *testing.T) {
+	skipWithoutMoto(t)
+	var logs testenv.LogBuffer
+	ctx := context.Background()
+	root := localaws.RepoRoot()
+	s, err := startStack(ctx, options{root: root, logs: &logs}, []string{"ShippingLookupFunction", "ShippingOtpFunction"})
+	if err != nil {
+		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
+	}
+	defer s.Close()
+	routes, err := apigateway.RoutesFromTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.handler(routes, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var banner bytes.Buffer
+	printBanner(&banner, root, srv.URL, routes, s)
+
+	posts, lookups := 0, 0
+	for line := range strings.Lines(banner.String()) {
+		if m := bannerCurl.FindStringSubmatch(line); m != nil {
+			posts++
+			body, err := os.ReadFile(m[4])
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", m[1], bytes.NewReader(body))
+			req.Header.Set("Content-Type", m[2])
+			req.Header.Set("X-API-KEY", m[3])
+			if status, answer := do(t, req); status != 200 {
+				t.Errorf("%s: %d %s", strings.TrimSpace(line), status, answer)
+			}
+		}
+		if m := bannerLookup.FindStringSubmatch(line); m != nil {
+			lookups++
+			kind := m[3]
+			if kind == "" {
+				kind = "otps" // the Makefile's KIND default
+			}
+			req, _ := http.NewRequest("GET", m[5]+kind+"/"+m[4], nil)
+			empty := sha256.Sum256(nil)
+			creds := aws.Credentials{AccessKeyID: m[1], SecretAccessKey: m[2]}
+			if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), apigateway.Service, localaws.Region, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if status, answer := do(t, req); status != 200 {
+				t.Errorf("lookup %s %s: %d %s", kind, m[4], status, answer)
+			}
+		}
+	}
+	if posts != 3 || lookups != 2 {
+		t.Errorf("the banner has %d sample posts and %d lookups, want 3 and 2:\n%s", posts, lookups, banner.String())
+	}
+}
