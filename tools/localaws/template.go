@@ -59,6 +59,10 @@ type Output struct {
 	Description string `yaml:"Description"`
 	Condition   string `yaml:"Condition"`
 	Value       any    `yaml:"Value"`
+	// Export is the output's export: Name, as written (a !Sub's text).
+	Export struct {
+		Name string `yaml:"Name"`
+	} `yaml:"Export"`
 }
 
 // Event is one entry of an AWS::Serverless::Function's Events: its Type (HttpApi, SQS, ...) and
