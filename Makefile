@@ -54,7 +54,7 @@ lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
-	cfn-lint template.yaml
+	cfn-lint template.yaml examples/consumer/template.yaml
 
 alarms: ## rewrite the generated alarm and dashboard section of template.yaml (tools/alarms)
 	$(GO) run ./tools/alarms
