@@ -148,6 +148,15 @@ STACK ?= amazon-webhook-gateway-dev
 logs: ## a deployed function's logs: FN=<LogicalId> [STACK=<stack>] [TAIL=1]
 	sam logs -n $(FN) --stack-name $(STACK) $(if $(filter 1,$(TAIL)),--tail)
 
+# A deployed stack's function variables in events/env.json's shape (tools/envjson), for
+# `sam local invoke <LogicalId> -e events/<sample>.json --env-vars events/env.deployed.json` against
+# real resources; the caller needs cloudformation:DescribeStackResource and lambda:GetFunctionConfiguration.
+# STACK must be given here (the STACK default above is only for logs). See docs/development.md.
+.PHONY: env-json
+env-json: ## write a deployed stack's function variables for sam local invoke: STACK=<stack> [OUT=events/env.deployed.json]
+	@test "$(origin STACK)" != file -a -n "$(STACK)" || { echo "usage: make env-json STACK=<stack> [OUT=events/env.deployed.json]"; exit 2; }
+	@$(GO) run ./tools/envjson -stack '$(STACK)' $(if $(OUT),-out '$(OUT)')
+
 deploy: ## sam build and sam deploy (first time: sam deploy --guided)
 	sam build && sam deploy
 

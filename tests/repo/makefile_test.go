@@ -46,6 +46,7 @@ func TestMakefileVariables(t *testing.T) {
 		{[]string{"logs", "FN=ApsFunction"}, []string{"sam logs -n ApsFunction --stack-name " + devStack}},
 		{[]string{"logs", "FN=ApsFunction", "STACK=prod-stack", "TAIL=1"}, []string{"sam logs -n ApsFunction --stack-name prod-stack --tail"}},
 		{[]string{"test-unit"}, []string{"test -short ./..."}},
+		{[]string{"env-json", "STACK=my-stack"}, []string{"run ./tools/envjson -stack 'my-stack'"}},
 		{[]string{"test"}, []string{"test -count=1 -race ./..."}},
 	}
 	for _, tc := range tests {
