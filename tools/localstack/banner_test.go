@@ -6,9 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 )
@@ -30,27 +27,10 @@ var (
 // Every command `make run` prints answers 200 through the stack, in the order printed: the
 // samples' curl lines, then the signed lookups of what they stored.
 func TestEveryBannerCommandAnswers200(t *testing.T) {
-	skipWithoutMoto(t)
-	var logs testenv.LogBuffer
 	ctx := context.Background()
-	root := localaws.RepoRoot()
-	s, err := startStack(ctx, options{root: root, logs: &logs}, []string{"ShippingLookupFunction", "ShippingOtpFunction"})
-	if err != nil {
-		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
-	}
-	defer s.Close()
-	routes, err := apigateway.RoutesFromTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.handler(routes, &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	s := serveStack(t, ctx, "ShippingLookupFunction", "ShippingOtpFunction")
 	var banner bytes.Buffer
-	printBanner(&banner, root, srv.URL, routes, s)
+	printBanner(&banner, localaws.RepoRoot(), s.URL, s.Routes, s.stack)
 
 	posts, lookups := 0, 0
 	for line := range strings.Lines(banner.String()) {

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,25 +26,10 @@ import (
 // gets 403 and never reaches the function; a second after its verificationCodeTTL the same
 // lookup gets the 404 of an ID never seen.
 func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
-	skipWithoutMoto(t)
-	var logs testenv.LogBuffer
 	ctx := context.Background()
 	root := localaws.RepoRoot()
-	s, err := startStack(ctx, options{root: root, logs: &logs}, []string{"ShippingLookupFunction", "ShippingOtpFunction"})
-	if err != nil {
-		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
-	}
-	defer s.Close()
-	routes, err := apigateway.RoutesFromTemplate(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.handler(routes, &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	st := serveStack(t, ctx, "ShippingLookupFunction", "ShippingOtpFunction")
+
 	caller, err := loadLookupCaller(root)
 	if err != nil {
 		t.Fatal(err)
@@ -57,15 +40,15 @@ func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
 	ttl := time.UnixMilli(time.Now().Add(3 * time.Second).UnixMilli())
 	ev := testenv.LoadEvent(t, "shipping-otp-valid.json")
 	body := strings.Replace(ev.Body, "4102444799000", strconv.FormatInt(ttl.UnixMilli(), 10), 1)
-	post, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(body))
+	post, _ := http.NewRequest("POST", st.URL+"/shipping/notifications", strings.NewReader(body))
 	post.Header.Set("Content-Type", "application/json; charset=utf-8")
 	post.Header.Set("X-API-KEY", ev.Headers["x-api-key"])
 	if status, answer := do(t, post); status != 200 {
-		t.Fatalf("posting the OTP: %d %s\nlogs:\n%s", status, answer, logs.String())
+		t.Fatalf("posting the OTP: %d %s\nlogs:\n%s", status, answer, st.Logs.String())
 	}
 
 	get := func(path string, creds *aws.Credentials) (int, string) {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req, _ := http.NewRequest("GET", st.URL+path, nil)
 		if creds != nil {
 			empty := sha256.Sum256(nil)
 			if err := v4.NewSigner().SignHTTP(ctx, *creds, req, hex.EncodeToString(empty[:]), apigateway.Service, localaws.Region, time.Now()); err != nil {
@@ -93,7 +76,7 @@ func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			status, answer := get(tc.path, tc.creds)
 			if status != tc.status {
-				t.Fatalf("%d %s, want %d\nlogs:\n%s", status, answer, tc.status, logs.String())
+				t.Fatalf("%d %s, want %d\nlogs:\n%s", status, answer, tc.status, st.Logs.String())
 			}
 			if tc.code != "" && !strings.Contains(answer, `"verificationCode":"`+tc.code+`"`) {
 				t.Errorf("answer %s lacks the code", answer)
@@ -108,7 +91,7 @@ func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
 	if status, answer := get("/shipping/otps/1709913037960", &dev); status != 404 || answer != unknown {
 		t.Errorf("after expiry: %d %s, want 404 %s", status, answer, unknown)
 	}
-	text := logs.String()
+	text := st.Logs.String()
 	if strings.Count(text, "IAM authorization of GET /shipping/") != 3 || !strings.Contains(text, caller.UserARN) {
 		t.Errorf("the gateway's refusals or the caller are not logged:\n%s", text)
 	}

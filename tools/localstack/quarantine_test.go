@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +16,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/awsconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
-	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
-	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/quarantine/admin"
 )
 
@@ -28,30 +24,15 @@ import (
 // function: the valid one is processed, leaves the quarantine and reaches the bus; the invalid
 // one is quarantined again.
 func TestQuarantineReplayThroughTheStack(t *testing.T) {
-	skipWithoutMoto(t)
 	const fn = "ShippingOtpFunction"
-	var logs testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := startStack(ctx, options{root: localaws.RepoRoot(), logs: &logs}, []string{fn})
-	if err != nil {
-		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
-	}
-	defer s.Close()
-	routes, err := apigateway.RoutesFromTemplate(filepath.Join(localaws.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.handler(routes, &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	st := serveStack(t, ctx, fn)
+	s := st.stack
 
 	// The CLI's wiring: the default configuration (moto's S3 through AWS_ENDPOINT_URL) with
 	// Lambda pointed at the stack, as the banner tells.
-	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", st.URL)
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -80,14 +61,14 @@ func TestQuarantineReplayThroughTheStack(t *testing.T) {
 	var out bytes.Buffer
 	summary, err := admin.Replay(ctx, store, invoker, admin.ReplayOptions{All: true, Webhook: "shipping"}, &out)
 	if err != nil {
-		t.Fatalf("%v\n%s\nlogs:\n%s", err, out.String(), logs.String())
+		t.Fatalf("%v\n%s\nlogs:\n%s", err, out.String(), st.Logs.String())
 	}
 	got := map[string]admin.Outcome{}
 	for _, o := range summary.Outcomes {
 		got[o.Key] = o
 	}
 	if o := got[validKey]; o.Status != 200 || o.Result != admin.Replayed || !o.Deleted || o.Reason != "accepted" {
-		t.Errorf("valid delivery: %+v\n%s\nlogs:\n%s", o, out.String(), logs.String())
+		t.Errorf("valid delivery: %+v\n%s\nlogs:\n%s", o, out.String(), st.Logs.String())
 	}
 	if o := got[invalidKey]; o.Status != 202 || o.Result != admin.StillQuarantined || o.Reason != "invalid_payload" || o.Field == "" {
 		t.Errorf("invalid delivery: %+v\n%s", o, out.String())
@@ -148,8 +129,8 @@ func TestQuarantineReplayThroughTheStack(t *testing.T) {
 
 	// The banner tells how to reach this stack's quarantine.
 	var banner bytes.Buffer
-	printQuarantineHelp(&banner, srv.URL, s)
-	for _, want := range []string{"AWS_ENDPOINT_URL_LAMBDA=" + srv.URL, "AWS_ENDPOINT_URL=" + s.moto.Endpoint, "PAYLOAD_BUCKET=" + s.env[fn]["PAYLOAD_BUCKET"], "make quarantine", fn} {
+	printQuarantineHelp(&banner, st.URL, s)
+	for _, want := range []string{"AWS_ENDPOINT_URL_LAMBDA=" + st.URL, "AWS_ENDPOINT_URL=" + s.moto.Endpoint, "PAYLOAD_BUCKET=" + s.env[fn]["PAYLOAD_BUCKET"], "make quarantine", fn} {
 		if !strings.Contains(banner.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner.String())
 		}
