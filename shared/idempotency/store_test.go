@@ -136,3 +136,31 @@ func TestRetriedClaimIsStillOurs(t *testing.T) {
 		t.Fatalf("retried claim of a completed key: %v, want ErrCompleted", err)
 	}
 }
+
+// An invocation whose claim lapsed (it ran past its deadline) and whose work then fails releases
+// only its own claim: the invocation that took the lapsed key keeps it.
+func TestAReleaseAfterTheClaimLapsedLeavesTheNewOwnersClaim(t *testing.T) {
+	ctx := context.Background()
+	for _, keys := range [][]string{{"k"}, {"k1", "k2"}} {
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		s := newStore(t, &now)
+		late := errors.New("the work failed after the claim lapsed")
+		err := s.DoAll(ctx, keys, nil, now.Add(4*time.Second), func(context.Context) error {
+			now = now.Add(5 * time.Second) // past the claim's deadline: another invocation takes the keys
+			for _, k := range keys {
+				if err := s.Claim(ctx, k, now.Add(4*time.Second)); err != nil {
+					t.Fatalf("claiming the lapsed key %s: %v", k, err)
+				}
+			}
+			return late
+		})
+		if !errors.Is(err, late) {
+			t.Fatalf("%v: DoAll returned %v, want the work's error alone", keys, err)
+		}
+		for _, k := range keys {
+			if err := s.Claim(ctx, k, now.Add(4*time.Second)); !errors.Is(err, idempotency.ErrInProgress) {
+				t.Errorf("%v: after the lapsed invocation's release, key %s: %v, want the new owner's claim in progress", keys, k, err)
+			}
+		}
+	}
+}
