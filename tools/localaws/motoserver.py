@@ -14,6 +14,7 @@
 #    token, so an attempt the SDK gave up on, executed late, wrote a second time.
 # 4. EventBridge compiles each JSONPath of a target's input once, not for every event and target
 #    (moto builds a parser per path, about 10 ms each: 80 ms per rule an event matches).
+import collections
 import functools
 import io
 import json
@@ -89,9 +90,10 @@ def transact_write_items(self, transact_items):
 
 DynamoDBBackend.transact_write_items = transact_write_items
 
-# 3. token -> (the request's other parameters, when it succeeded, the answer it got)
+# 3. token -> (the request's other parameters, when it succeeded, the answer it got), oldest first,
+# so that the lapsed ones are dropped from the front instead of by a scan of every token.
 TOKEN_WINDOW_SECONDS = 600
-tokens = {}
+tokens = collections.OrderedDict()
 
 
 def idempotent_transaction(app, environ, start_response):
@@ -105,8 +107,8 @@ def idempotent_transaction(app, environ, start_response):
     if token is None:
         return list(app(environ, start_response))
     now = time.monotonic()
-    for t in [t for t, (_, at, _) in tokens.items() if now - at > TOKEN_WINDOW_SECONDS]:
-        del tokens[t]
+    while tokens and now - next(iter(tokens.values()))[1] > TOKEN_WINDOW_SECONDS:
+        tokens.popitem(last=False)
     if token in tokens:
         first, _, (status, headers, answer) = tokens[token]
         if first != params:
