@@ -82,10 +82,10 @@ func TestLoad(t *testing.T) {
 	g.Local.Faults.SetRequestFault(reqs.count)
 	t.Cleanup(func() { g.Local.Faults.Set(nil); g.Local.Faults.SetRequestFault(nil) })
 
-	prepStart := time.Now()
 	if *scale < 1 {
 		t.Fatalf("-scale %d: want 1 or more", *scale)
 	}
+	prepStart := time.Now()
 	p := buildPlan(g, rand.New(rand.NewPCG(seed, seed)), time.Now(), workloadAt(*scale))
 	prep := time.Since(prepStart)
 	total := len(p.main) + len(p.late)

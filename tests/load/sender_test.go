@@ -71,8 +71,7 @@ func (s *sender) deliver(sd *send) {
 		resp := s.g.Deliver(sd.req)
 		sd.latencies = append(sd.latencies, time.Since(start))
 		sd.codes = append(sd.codes, resp.StatusCode)
-		retryable := resp.StatusCode == 429 || resp.StatusCode >= 500
-		if retryable && attempt < maxAttempts && time.Now().Before(s.deadline) {
+		if harness.Retryable(resp.StatusCode) && attempt < maxAttempts && time.Now().Before(s.deadline) {
 			time.Sleep(backoff/2 + rand.N(backoff/2+1))
 			backoff = min(2*backoff, maxBackoff)
 			continue
