@@ -170,7 +170,8 @@ func ValidateDetail(source, detailType, detail string, resources []string) error
 }
 
 // ReceiveAll reads a consumer's queue as localaws.ReceiveAll does (until max messages, or the
-// queue stays empty for a quiet period), and checks every message against its event schema: no test reads an event unchecked.
+// queue stays empty for a quiet period), and checks every message against its event schema: no
+// test reads an event unchecked.
 func ReceiveAll(ctx context.Context, cfg aws.Config, queueURL string, max int) ([]string, error) {
 	bodies, err := localaws.ReceiveAll(ctx, cfg, queueURL, max)
 	if err != nil {

@@ -112,7 +112,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, connect connector
 		fmt.Fprintln(stderr, "envjson:", err)
 		return 1
 	}
-	for _, id := range slices.Sorted(maps.Keys(env)) {
+	written := slices.Sorted(maps.Keys(env))
+	for _, id := range written {
 		if missing, extra := diffNames(tmpl.FunctionEnv(id), env[id]); len(missing)+len(extra) > 0 {
 			fmt.Fprintf(stderr, "note: %s deployed differs from template.yaml (redeploy?): not deployed %v, not in template %v\n", id, missing, extra)
 		}
@@ -121,7 +122,6 @@ func run(ctx context.Context, args []string, stderr io.Writer, connect connector
 		fmt.Fprintln(stderr, "envjson:", err)
 		return 1
 	}
-	written := slices.Sorted(maps.Keys(env))
 	fmt.Fprintf(stderr, "wrote %s (stack %s): %s\n", *out, *stack, strings.Join(written, ", "))
 	fmt.Fprintln(stderr, "run a sample against the stack's resources (after `sam build <LogicalId>`, with the stack's AWS credentials and region):")
 	for _, id := range written {

@@ -69,13 +69,6 @@ func (f *EventBridgeFaults) hold() chan struct{} {
 	return h.forwarded
 }
 
-// Held is the number of requests Hold keeps now.
-func (f *EventBridgeFaults) Held() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.held)
-}
-
 // ReleaseHeld forwards every held request and returns, once the service has answered each, how
 // many there were.
 func (f *EventBridgeFaults) ReleaseHeld() int {
