@@ -67,6 +67,8 @@ type Metadata struct {
 	// Account is the label of the merchant account the message's verified topic is configured
 	// for ("default" unless AmazonPayIpnTopicArns labels it), for per-merchant rules.
 	Account string `json:"account"`
+	// Deferred is set on the events of a re-driven delivery only (eventbus.Deferral).
+	Deferred *eventbus.Deferral `json:"deferred,omitempty"`
 }
 
 // Data is `detail.data`. Amazon does not publish the IPN message's field names, so the fields the
@@ -106,6 +108,12 @@ type Enrichment struct {
 type Detail struct {
 	Metadata Metadata `json:"metadata"`
 	Data     Data     `json:"data"`
+}
+
+// WithDeferral is d with metadata.deferred set (eventbus.Deferrable).
+func (d Detail) WithDeferral(x eventbus.Deferral) any {
+	d.Metadata.Deferred = &x
+	return d
 }
 
 // v2Object is what the gateway does with one Amazon Pay API v2 ObjectType.

@@ -29,6 +29,9 @@ type verifier interface {
 // DefaultMaxBodyBytes: an SNS message is at most 256 KiB, plus its envelope.
 const DefaultMaxBodyBytes = 320 << 10
 
+// DeferByDefault is DEFER_WHEN_UNAVAILABLE when unset: SNS gives up after about a minute.
+const DeferByDefault = true
+
 // Webhook names this webhook in quarantine records and keys.
 const Webhook = "amazon-pay"
 

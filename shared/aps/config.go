@@ -30,7 +30,7 @@ type Config struct {
 
 // ReadConfig reads the function's environment; its errors name the variable.
 func ReadConfig() (Config, error) {
-	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes)
+	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes, DeferByDefault)
 	if err != nil {
 		return Config{}, err
 	}

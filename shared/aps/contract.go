@@ -86,6 +86,8 @@ type Metadata struct {
 	// Account is the label of the phrase set that verified the message ("default" unless its
 	// set names another), for per-merchant rules.
 	Account string `json:"account"`
+	// Deferred is set on the events of a re-driven delivery only (eventbus.Deferral).
+	Deferred *eventbus.Deferral `json:"deferred,omitempty"`
 }
 
 // Data is `detail.data`.
@@ -114,6 +116,12 @@ type Data struct {
 type Detail struct {
 	Metadata Metadata `json:"metadata"`
 	Data     Data     `json:"data"`
+}
+
+// WithDeferral is d with metadata.deferred set (eventbus.Deferrable).
+func (d Detail) WithDeferral(x eventbus.Deferral) any {
+	d.Metadata.Deferred = &x
+	return d
 }
 
 // DefaultDedupeRetentionDays is how long an APS message's dedupe record is kept unless configured

@@ -27,6 +27,9 @@ type merchantSource interface {
 // DefaultMaxBodyBytes bounds a message; APS messages are a few kilobytes.
 const DefaultMaxBodyBytes = 64 << 10
 
+// DeferByDefault is DEFER_WHEN_UNAVAILABLE when unset: APS retries for about 100 seconds.
+const DeferByDefault = true
+
 // Routes maps the API routes to the webhook they serve.
 var Routes = map[string]Feedback{
 	"/aps/transaction-feedback":  TransactionFeedback,

@@ -29,6 +29,9 @@ const (
 	EventsPublished = "EventsPublished"
 	PublishRetries  = "PublishRetries"
 	Latency         = "Latency"
+	// DeferredAge is, on a re-drive, how long ago the delivery was deferred (seconds; 0 on a live
+	// delivery): its Maximum is the age of the oldest deferred delivery being re-driven.
+	DeferredAge = "DeferredAge"
 )
 
 // Outcome is what a delivery came to, as the sender sees it (a bounded dimension value).
@@ -44,10 +47,15 @@ const (
 	TooLarge     Outcome = "too_large"   // 413
 	Rejected     Outcome = "rejected"    // any other 4xx: 400/404/405/409/415
 	Unavailable  Outcome = "unavailable" // 429 and 5xx: the sender retries
+	// Deferred: valid, but a dependency was unavailable; kept and re-driven automatically (202).
+	Deferred Outcome = "deferred"
+	// DeadLettered: a deferred delivery that could not be re-driven within the retention, moved
+	// to the dead-letter place.
+	DeadLettered Outcome = "dead_lettered"
 )
 
 // Outcomes lists every outcome.
-var Outcomes = []Outcome{Accepted, Duplicate, Quarantined, Unauthorized, Forbidden, TooLarge, Rejected, Unavailable}
+var Outcomes = []Outcome{Accepted, Duplicate, Quarantined, Unauthorized, Forbidden, TooLarge, Rejected, Unavailable, Deferred, DeadLettered}
 
 // ReasonNone is the Reason of an accepted or duplicate delivery; ReasonOther of an error code
 // outside Reasons.
@@ -88,6 +96,10 @@ func Classify(status int, bodyStatus, code string) (Outcome, string) {
 	switch {
 	case status == 200 && bodyStatus == "duplicate":
 		return Duplicate, ReasonNone
+	case status == 202 && bodyStatus == "deferred":
+		return Deferred, reason
+	case status == 200 && bodyStatus == "dead_lettered":
+		return DeadLettered, reason
 	case status >= 200 && status < 300 && status != 202:
 		return Accepted, ReasonNone
 	case status == 202:
@@ -126,6 +138,9 @@ var counterNames = [numCounters]string{OtpsStoredName, OtpsStaleName, EventsPubl
 type Delivery struct {
 	counts [numCounters]atomic.Int64
 	replay atomic.Bool
+	// redrive is set on a re-drive of a deferred delivery; age is how long ago it was deferred.
+	redrive atomic.Bool
+	age     atomic.Int64 // milliseconds
 }
 
 type deliveryKey struct{}
@@ -151,6 +166,14 @@ func MarkReplay(ctx context.Context) {
 	}
 }
 
+// MarkRedrive records that ctx's delivery is a re-drive of one deferred age ago.
+func MarkRedrive(ctx context.Context, age time.Duration) {
+	if d, ok := ctx.Value(deliveryKey{}).(*Delivery); ok {
+		d.redrive.Store(true)
+		d.age.Store(max(age, 0).Milliseconds())
+	}
+}
+
 // Count is the value of counter c so far.
 func (d *Delivery) Count(c Counter) int64 { return d.counts[c].Load() }
 
@@ -163,7 +186,7 @@ type Answer struct {
 
 // deliveryObject is Object with the parts that vary from line to line left zero.
 func deliveryObject() Object {
-	perWebhook := []Metric{{Name: Latency, Unit: Milliseconds}}
+	perWebhook := []Metric{{Name: DeferredAge, Unit: Seconds}, {Name: Latency, Unit: Milliseconds}}
 	for _, name := range counterNames {
 		perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
 	}
@@ -197,7 +220,9 @@ func (d *Delivery) appendJSON(b []byte, webhook string, at time.Time, a Answer, 
 		b = append(b, `":`...)
 		return strconv.AppendInt(b, d.counts[c].Load(), 10)
 	}
-	b = append(b, `{"Deliveries":1`...)
+	b = append(b, `{"DeferredAge":`...)
+	b = jsonenc.Float(b, float64(d.age.Load())/1000)
+	b = append(b, `,"Deliveries":1`...)
 	b = count(b, EventsPublished, EventPublished)
 	b = append(b, `,"Latency":`...)
 	b = jsonenc.Float(b, float64(latency.Microseconds())/1000)
@@ -216,6 +241,8 @@ func (d *Delivery) appendJSON(b []byte, webhook string, at time.Time, a Answer, 
 	b = append(b, deliveryDirectives...)
 	b = append(b, `},"httpStatus":`...)
 	b = strconv.AppendInt(b, int64(a.Status), 10)
+	b = append(b, `,"redrive":`...)
+	b = strconv.AppendBool(b, d.redrive.Load())
 	b = append(b, `,"replay":`...)
 	return append(strconv.AppendBool(b, d.replay.Load()), '}'), nil
 }
@@ -233,6 +260,8 @@ func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.D
 		// Properties, not dimensions: searchable in Logs Insights, not billed.
 		"httpStatus": a.Status,
 		"replay":     d.replay.Load(),
+		"redrive":    d.redrive.Load(),
+		DeferredAge:  float64(d.age.Load()) / 1000,
 	}
 	for c, name := range counterNames {
 		members[name] = d.counts[c].Load()

@@ -124,7 +124,7 @@ func TestDeliveryObject(t *testing.T) {
 	want := map[string]any{
 		"Webhook": "shipping", "Outcome": "quarantined", "Reason": "invalid_payload", "Deliveries": "1",
 		"OtpsStored": "50", "OtpsStale": "0", "EventsPublished": "100", "PublishRetries": "1", "Latency": "1.5",
-		"replay": true, "httpStatus": "202",
+		"replay": true, "redrive": false, "DeferredAge": "0", "httpStatus": "202",
 	}
 	for k, v := range want {
 		if got := m[k]; got != v && (func() bool { n, ok := got.(json.Number); return !ok || n.String() != v })() {
@@ -151,6 +151,7 @@ func TestDeliveryObject(t *testing.T) {
 		"EventsPublished": "Count [Webhook]",
 		"PublishRetries":  "Count [Webhook]",
 		"Latency":         "Milliseconds [Webhook]",
+		"DeferredAge":     "Seconds [Webhook]",
 	}
 	if len(got) != len(contract) {
 		t.Errorf("metrics %v, want %v", got, contract)

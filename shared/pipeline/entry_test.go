@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -21,16 +22,29 @@ type records struct {
 	gets int
 }
 
-func (m *records) Put(_ context.Context, r quarantine.Record) (string, error) {
+func (m *records) PutAt(_ context.Context, key string, r quarantine.Record) error {
 	if m.err != nil {
-		return "", m.err
+		return m.err
 	}
 	if m.kept == nil {
 		m.kept = map[string]quarantine.Record{}
 	}
-	key := quarantine.Key(r.Webhook, &r.Request)
 	m.kept[key] = r
-	return key, nil
+	return nil
+}
+
+// Put keeps r under its quarantine key, as a quarantined delivery is.
+func (m *records) Put(ctx context.Context, r quarantine.Record) (string, error) {
+	key := quarantine.Key(r.Webhook, &r.Request)
+	return key, m.PutAt(ctx, key, r)
+}
+
+func (m *records) Delete(_ context.Context, key string) error {
+	if m.err != nil {
+		return m.err
+	}
+	delete(m.kept, key)
+	return nil
 }
 
 func (m *records) Get(_ context.Context, key string) (quarantine.Record, error) {
@@ -193,4 +207,9 @@ func FuzzEntry(f *testing.F) {
 			t.Fatalf("replay from %q handed body %q", payload, body)
 		}
 	})
+}
+
+// entry is the entry point on store for webhook, handing deliveries to handle.
+func entry(store *records, webhook string, log *slog.Logger, handle func(context.Context, events.APIGatewayV2HTTPRequest, bool) httpapi.Reply) entryFunc {
+	return (&entryPoint{records: store, redrive: Redrive{Store: store}, webhook: webhook, log: log, now: time.Now, handle: handle}).serve
 }

@@ -95,7 +95,13 @@ type Deps struct {
 	Events     publisher
 	Quarantine keeper
 	// Records reads quarantined deliveries for replays.
-	Records      recordReader
+	Records recordReader
+	// Defer, when set, keeps a valid delivery that could not complete because a dependency was
+	// unavailable (a quarantine.Keeper with Place quarantine.DeferredPrefix) and answers 202
+	// "deferred"; unset, such a delivery is answered 503 and the sender keeps it.
+	Defer keeper
+	// Redrive re-drives deferred deliveries: see Redrive.
+	Redrive      Redrive
 	MaxBodyBytes int
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -103,11 +109,13 @@ type Deps struct {
 	Metrics io.Writer
 }
 
-// New returns the Lambda handler of webhook (its name in quarantine keys): API Gateway requests
-// and replay orders, answered through the pipeline with steps.
+// New returns the Lambda handler of webhook (its name in quarantine keys): API Gateway requests,
+// replay and re-drive orders, and the re-drive queue's batches, answered through the pipeline
+// with steps.
 func New[M any](webhook string, steps Webhook[M], d Deps) LambdaHandler {
 	p := &pipeline[M]{steps: steps, Deps: d}
-	return measure(d.Metrics, webhook, d.Log, p.now, entry(d.Records, webhook, d.Log, p.handle))
+	e := &entryPoint{records: d.Records, redrive: d.Redrive, webhook: webhook, log: d.Log, now: p.now, handle: p.handle}
+	return batches(measure(d.Metrics, webhook, d.Log, p.now, e.serve), d.Redrive, d.Log)
 }
 
 type pipeline[M any] struct {
@@ -147,16 +155,19 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 			return retryKeep()
 		}
 		log := d.Log.With(d.PartlyLog...)
-		ids, err := p.settle(ctx, log, d)
+		ids, err := p.settleWithin(ctx, log, d, replay)
+		if p.deferrable(err, replay) {
+			// A re-drive quarantines the whole again (the same key) and does the valid part.
+			if resp, ok := p.deferDelivery(ctx, log, req, withKey(ids, kept.QuarantineKey), err); ok {
+				return resp
+			}
+		}
 		if done := p.answer(ctx, log, req, replay, err, ids); done.StatusCode != 200 {
 			return done
 		}
 		// The work's ids with the quarantine's reason and key.
-		body := maps.Clone(ids)
-		if body == nil {
-			body = map[string]any{}
-		}
-		body["status"], body["error"], body["message"], body["quarantineKey"] = kept.Status, kept.Error, kept.Message, kept.QuarantineKey
+		body := withKey(ids, kept.QuarantineKey)
+		body["status"], body["error"], body["message"] = kept.Status, kept.Error, kept.Message
 		if kept.Field != "" {
 			body["field"] = kept.Field
 		}
@@ -193,8 +204,23 @@ func retryKeep() httpapi.Reply {
 }
 
 func (p *pipeline[M]) process(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool, d Delivery) httpapi.Reply {
-	ids, err := p.settle(ctx, log, d)
+	ids, err := p.settleWithin(ctx, log, d, replay)
+	if p.deferrable(err, replay) {
+		if resp, ok := p.deferDelivery(ctx, log, req, ids, err); ok {
+			return resp
+		}
+	}
 	return p.answer(ctx, log, req, replay, err, ids)
+}
+
+// withKey is a copy of ids with the quarantine key of a partly quarantined delivery.
+func withKey(ids map[string]any, quarantineKey string) map[string]any {
+	body := maps.Clone(ids)
+	if body == nil {
+		body = map[string]any{}
+	}
+	body["quarantineKey"] = quarantineKey
+	return body
 }
 
 // settle runs d's work under its claims and publishes its events; it returns the ids of the 200

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
@@ -28,18 +29,50 @@ type Settings struct {
 	// Metrics receives one EMF line per delivery: the function's stdout, beside its log lines,
 	// where CloudWatch Logs extracts the metrics. nil writes none.
 	Metrics io.Writer
+	// DeferWhenUnavailable keeps a valid delivery that cannot complete for a dependency's failure
+	// under deferred/ and answers 202 "deferred" (Deps.Defer).
+	DeferWhenUnavailable bool
+	// DeferredRetention, RedriveBackoff, RedriveMaxBackoff and RedriveQueueURL configure the
+	// re-drive of deferred deliveries (Redrive).
+	DeferredRetention, RedriveBackoff, RedriveMaxBackoff time.Duration
+	RedriveQueueURL                                      string
 }
 
+// Defaults of the re-drive settings, as template.yaml's parameters have them.
+const (
+	DefaultDeferredRetention = 72 * time.Hour
+	DefaultRedriveBackoff    = 30 * time.Second
+	DefaultRedriveMaxBackoff = 15 * time.Minute
+)
+
 // ReadSettings reads IDEMPOTENCY_TABLE_NAME, EVENT_BUS_NAME, PAYLOAD_BUCKET, MAX_BODY_BYTES
-// (maxBody when unset) and AWS_LAMBDA_FUNCTION_NAME; metrics go to stdout.
-func ReadSettings(maxBody int) (Settings, error) {
+// (maxBody when unset), AWS_LAMBDA_FUNCTION_NAME, DEFER_WHEN_UNAVAILABLE (deferByDefault when
+// unset), DEFERRED_RETENTION, REDRIVE_BACKOFF, REDRIVE_MAX_BACKOFF and REDRIVE_QUEUE_URL; metrics
+// go to stdout.
+func ReadSettings(maxBody int, deferByDefault bool) (Settings, error) {
 	r, err := delivery.ReadResources()
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{Resources: r, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), Metrics: os.Stdout}
+	s := Settings{Resources: r, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), Metrics: os.Stdout, RedriveQueueURL: os.Getenv("REDRIVE_QUEUE_URL")}
 	if s.MaxBodyBytes, err = envconfig.PositiveInt("MAX_BODY_BYTES", maxBody); err != nil {
 		return Settings{}, err
+	}
+	if s.DeferWhenUnavailable, err = envconfig.Bool("DEFER_WHEN_UNAVAILABLE", deferByDefault); err != nil {
+		return Settings{}, err
+	}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+		def  time.Duration
+	}{
+		{"DEFERRED_RETENTION", &s.DeferredRetention, DefaultDeferredRetention},
+		{"REDRIVE_BACKOFF", &s.RedriveBackoff, DefaultRedriveBackoff},
+		{"REDRIVE_MAX_BACKOFF", &s.RedriveMaxBackoff, DefaultRedriveMaxBackoff},
+	} {
+		if *d.to, err = envconfig.Duration(d.name, d.def); err != nil {
+			return Settings{}, err
+		}
 	}
 	return s, nil
 }
@@ -51,16 +84,30 @@ func Build[M any](awsCfg aws.Config, s Settings, webhook string, steps Webhook[M
 	if s.KeepCompleted > 0 {
 		once = once.Keeping(s.KeepCompleted)
 	}
-	return New(webhook, steps, Deps{
-		Once:   once,
-		Events: deps.Events,
-		Quarantine: &quarantine.Keeper{
-			Store: deps.Quarantine, Webhook: webhook, Function: s.Function,
+	keeper := func(place string) *quarantine.Keeper {
+		return &quarantine.Keeper{
+			Store: deps.Quarantine, Webhook: webhook, Function: s.Function, Place: place,
 			SecretHeaders: s.SecretHeaders, SecretQuery: s.SecretQuery,
+		}
+	}
+	d := Deps{
+		Once:       once,
+		Events:     deps.Events,
+		Quarantine: keeper(quarantine.Prefix),
+		Records:    deps.Quarantine,
+		Redrive: Redrive{
+			Store: deps.Quarantine, Retention: s.DeferredRetention,
+			Backoff: s.RedriveBackoff, MaxBackoff: s.RedriveMaxBackoff,
 		},
-		Records:      deps.Quarantine,
 		MaxBodyBytes: s.MaxBodyBytes,
 		Log:          log,
 		Metrics:      s.Metrics,
-	})
+	}
+	if s.DeferWhenUnavailable {
+		d.Defer = keeper(quarantine.DeferredPrefix)
+	}
+	if s.RedriveQueueURL != "" {
+		d.Redrive.Queue, d.Redrive.QueueURL = sqs.NewFromConfig(awsCfg), s.RedriveQueueURL
+	}
+	return New(webhook, steps, d)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 type recordWriter interface {
-	Put(ctx context.Context, r Record) (string, error)
+	PutAt(ctx context.Context, key string, r Record) error
 }
 
 // putTimeout bounds writing a record; it fits in httpapi.AnswerReserve.
@@ -25,11 +25,14 @@ const putTimeout = 400 * time.Millisecond
 var credentialHeaders = []string{"authorization", "proxy-authorization", "cookie", "x-api-key", "x-amz-security-token"}
 
 // Keeper quarantines one webhook's deliveries: the pipeline calls Keep with the rejection it
-// would have sent.
+// would have sent. With Place DeferredPrefix it defers them instead: same record, same redaction,
+// answered "deferred".
 type Keeper struct {
 	Store    recordWriter
 	Webhook  string // "shipping", "aps", "amazon-pay"
 	Function string // the Lambda function's name, for the record
+	// Place is where the records go: Prefix ("" too) or DeferredPrefix.
+	Place string
 	// SecretHeaders and SecretQuery name further credentials to strip (the API key header, the
 	// query-string parameter): configurable names are not in credentialHeaders.
 	SecretHeaders []string
@@ -63,11 +66,21 @@ func (k *Keeper) Kept(ctx context.Context, log *slog.Logger, req *events.APIGate
 	if k.Now != nil {
 		now = k.Now
 	}
+	place, status := k.Place, "quarantined"
+	if place == "" {
+		place = Prefix
+	}
 	// Kept even when the work ran out of time (a panic late in the budget), bounded like the
-	// idempotency release so that the answer still goes out.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(putTimeout, remaining(ctx)))
+	// idempotency release so that the answer still goes out. A deferral, answered 2xx, is kept
+	// within the caller's deadline only.
+	budget := max(putTimeout, remaining(ctx))
+	if place == DeferredPrefix {
+		status, budget = "deferred", remaining(ctx)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	key, err := k.Store.Put(ctx, Record{
+	key := KeyIn(place, k.Webhook, req)
+	err := k.Store.PutAt(ctx, key, Record{
 		Webhook:       k.Webhook,
 		Function:      k.Function,
 		Account:       account.Of(ctx),
@@ -78,21 +91,26 @@ func (k *Keeper) Kept(ctx context.Context, log *slog.Logger, req *events.APIGate
 		Request:       k.redact(req),
 	})
 	if err != nil {
-		log.Error("quarantine unavailable", "reason", why.Error, "error", err)
+		log.Error("quarantine unavailable", "place", place, "reason", why.Error, "error", err)
 		return Answer{}, false
 	}
+	if status == "deferred" {
+		log.Warn("delivery deferred", "reason", why.Error, "deferredKey", key)
+		return Answer{Status: status, Error: why.Error, Message: why.Message, DeferredKey: key}, true
+	}
 	log.Warn("delivery quarantined", "reason", why.Error, "field", why.Field, "quarantineKey", key, "replay", replay)
-	return Answer{Status: "quarantined", Error: why.Error, Message: why.Message, Field: why.Field, QuarantineKey: key}, true
+	return Answer{Status: status, Error: why.Error, Message: why.Message, Field: why.Field, QuarantineKey: key}, true
 }
 
-// Answer is the 202 body of a quarantined delivery: the rejection it would have been, and where
-// it is kept.
+// Answer is the 202 body of a quarantined (or deferred) delivery: the rejection it would have
+// been, and where it is kept.
 type Answer struct {
-	Status        string `json:"status"` // "quarantined"
+	Status        string `json:"status"` // "quarantined" or "deferred"
 	Error         string `json:"error"`
 	Message       string `json:"message"`
 	Field         string `json:"field,omitempty"`
-	QuarantineKey string `json:"quarantineKey"`
+	QuarantineKey string `json:"quarantineKey,omitempty"`
+	DeferredKey   string `json:"deferredKey,omitempty"`
 }
 
 func (k *Keeper) redact(req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {

@@ -19,16 +19,15 @@ type memory struct {
 	err     error
 }
 
-func (m *memory) Put(_ context.Context, r Record) (string, error) {
+func (m *memory) PutAt(_ context.Context, key string, r Record) error {
 	if m.err != nil {
-		return "", m.err
+		return m.err
 	}
 	if m.records == nil {
 		m.records = map[string]Record{}
 	}
-	key := Key(r.Webhook, &r.Request)
 	m.records[key] = r
-	return key, nil
+	return nil
 }
 
 func (m *memory) Get(_ context.Context, key string) (Record, error) {

@@ -24,21 +24,39 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// Prefix is where quarantined deliveries live in the bucket: Prefix/<webhook>/<id>.json.
-const Prefix = "quarantine/"
+// The places of the bucket that hold records: <place><webhook>/<id>.json.
+const (
+	// Prefix holds quarantined deliveries: authenticated, but invalid (or a bug) until a fix.
+	Prefix = "quarantine/"
+	// DeferredPrefix holds deferred deliveries: authenticated and valid, kept while a dependency
+	// was unavailable and re-driven automatically (pipeline).
+	DeferredPrefix = "deferred/"
+	// DeadPrefix holds deferred deliveries that could not be re-driven within the retention.
+	DeadPrefix = "deferred-dead/"
+)
 
-// WebhookPrefix is where webhook's deliveries live. Each function's role may read and write
-// under its own webhook's prefix only (template.yaml).
+// Places lists the record places, quarantine first.
+var Places = []string{Prefix, DeferredPrefix, DeadPrefix}
+
+// WebhookPrefix is where webhook's quarantined deliveries live. Each function's role may read and
+// write under its own webhook's prefixes only (template.yaml).
 func WebhookPrefix(webhook string) string { return Prefix + webhook + "/" }
 
 // WebhookOf reads the webhook out of a key under Prefix (quarantine/<webhook>/<id>.json).
 func WebhookOf(key string) (string, bool) {
-	rest, ok := strings.CutPrefix(key, Prefix)
-	if !ok {
-		return "", false
+	place, webhook, ok := PlaceOf(key)
+	return webhook, ok && place == Prefix
+}
+
+// PlaceOf reads the place (one of Places) and the webhook out of a record's key.
+func PlaceOf(key string) (place, webhook string, ok bool) {
+	for _, p := range Places {
+		if rest, found := strings.CutPrefix(key, p); found {
+			webhook, _, ok = strings.Cut(rest, "/")
+			return p, webhook, ok && webhook != ""
+		}
 	}
-	webhook, _, ok := strings.Cut(rest, "/")
-	return webhook, ok
+	return "", "", false
 }
 
 // ErrNotFound: no quarantined delivery has that key.
@@ -61,14 +79,19 @@ type Record struct {
 	Request events.APIGatewayV2HTTPRequest `json:"request"`
 }
 
-// Key names a delivery's object. It hashes what the sender sent (route and body), so a retried
-// delivery lands on the same object instead of piling up copies.
+// Key names a quarantined delivery's object (KeyIn Prefix).
 func Key(webhook string, req *events.APIGatewayV2HTTPRequest) string {
+	return KeyIn(Prefix, webhook, req)
+}
+
+// KeyIn names a delivery's object in place. It hashes what the sender sent (route and body), so
+// a retried delivery lands on the same object instead of piling up copies.
+func KeyIn(place, webhook string, req *events.APIGatewayV2HTTPRequest) string {
 	h := sha256.New()
 	h.Write([]byte(req.RawPath))
 	h.Write([]byte{0})
 	h.Write([]byte(req.Body))
-	return WebhookPrefix(webhook) + hex.EncodeToString(h.Sum(nil)[:20]) + ".json"
+	return place + webhook + "/" + hex.EncodeToString(h.Sum(nil)[:20]) + ".json"
 }
 
 type objects interface {
@@ -93,9 +116,14 @@ func (s *Store) Bucket() string { return s.bucket }
 // Put writes r under its Key and returns the key.
 func (s *Store) Put(ctx context.Context, r Record) (string, error) {
 	key := Key(r.Webhook, &r.Request)
+	return key, s.PutAt(ctx, key, r)
+}
+
+// PutAt writes r under key.
+func (s *Store) PutAt(ctx context.Context, key string, r Record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return "", fmt.Errorf("quarantine: encoding: %w", err)
+		return fmt.Errorf("quarantine: encoding: %w", err)
 	}
 	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:      &s.bucket,
@@ -108,9 +136,9 @@ func (s *Store) Put(ctx context.Context, r Record) (string, error) {
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
 	})
 	if err != nil {
-		return "", fmt.Errorf("quarantine: writing %s: %w", key, err)
+		return fmt.Errorf("quarantine: writing %s: %w", key, err)
 	}
-	return key, nil
+	return nil
 }
 
 // metadataOf is what a listing shows of r.
@@ -125,8 +153,8 @@ func metadataOf(r Record) map[string]string {
 // Get reads the delivery stored under key.
 func (s *Store) Get(ctx context.Context, key string) (Record, error) {
 	var r Record
-	if !strings.HasPrefix(key, Prefix) {
-		return r, fmt.Errorf("%w: %q is outside %s", ErrNotFound, key, Prefix)
+	if _, _, ok := PlaceOf(key); !ok {
+		return r, fmt.Errorf("%w: %q is outside %s", ErrNotFound, key, strings.Join(Places, ", "))
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
@@ -164,9 +192,14 @@ type Item struct {
 
 // List returns the quarantined deliveries of webhook ("" for all), oldest first.
 func (s *Store) List(ctx context.Context, webhook string) ([]Item, error) {
-	prefix := Prefix
+	return s.ListIn(ctx, Prefix, webhook)
+}
+
+// ListIn returns the deliveries of webhook ("" for all) in place (one of Places), oldest first.
+func (s *Store) ListIn(ctx context.Context, place, webhook string) ([]Item, error) {
+	prefix := place + webhook
 	if webhook != "" {
-		prefix = WebhookPrefix(webhook)
+		prefix += "/"
 	}
 	var entries []Item
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})

@@ -50,7 +50,7 @@ const DefaultTrackingRetentionDays = 90
 
 // ReadConfig reads the function's environment; its errors name the variable.
 func ReadConfig() (Config, error) {
-	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes)
+	s, err := pipeline.ReadSettings(DefaultMaxBodyBytes, DeferByDefault)
 	if err != nil {
 		return Config{}, err
 	}

@@ -46,6 +46,8 @@ type Metadata struct {
 	// Amazon's AWS account.
 	Account string `json:"account"`
 	Origin  Origin `json:"origin"`
+	// Deferred is set on the events of a re-driven delivery only (eventbus.Deferral).
+	Deferred *eventbus.Deferral `json:"deferred,omitempty"`
 }
 
 // Origin repeats what Amazon's envelope said.
@@ -82,6 +84,12 @@ type OtherData struct {
 type Detail[T any] struct {
 	Metadata Metadata `json:"metadata"`
 	Data     T        `json:"data"`
+}
+
+// WithDeferral is d with metadata.deferred set (eventbus.Deferrable).
+func (d Detail[T]) WithDeferral(x eventbus.Deferral) any {
+	d.Metadata.Deferred = &x
+	return d
 }
 
 func metadata(env Envelope, label, key string, received time.Time) Metadata {

@@ -34,6 +34,9 @@ type otpWriter interface {
 // DefaultMaxBodyBytes bounds a delivery; an OTP payload is a few hundred bytes per tracking ID.
 const DefaultMaxBodyBytes = 256 << 10
 
+// DeferByDefault is DEFER_WHEN_UNAVAILABLE when unset: its sender retries for 24 hours.
+const DeferByDefault = false
+
 // Webhook names this webhook in quarantine records and keys.
 const Webhook = "shipping"
 

@@ -88,6 +88,14 @@ func catalog() []eventType {
 	return out
 }
 
+// deferred is metadata.deferred, present only on the events of a re-driven delivery
+// (eventbus.Deferral).
+func deferred() obj {
+	return object("Present only when the delivery was deferred (a dependency was unavailable) and re-driven later; receivedAt is then when the re-drive processed it.", obj{
+		"receivedAt": dateTime("When the gateway received the delivery and deferred it."),
+	}, "receivedAt")
+}
+
 // accountPattern is what account.Check accepts: detail.metadata.account of every event.
 const accountPattern = "^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -100,6 +108,7 @@ func shippingTypes() []eventType {
 			"receivedAt":     dateTime("When the gateway received the delivery."),
 			"account":        pattern(accountPattern, "The label of the Shipping account whose credential delivered the event (\"default\" unless configured); not origin.account, Amazon's AWS account."),
 			"origin":         ref("Origin"),
+			"deferred":       deferred(),
 		}, "schemaVersion", "deliveryId", "idempotencyKey", "receivedAt", "account", "origin")
 	}
 	origin := func(detailType obj) obj {
@@ -233,6 +242,7 @@ func apsTypes() []eventType {
 		"feedback":       enum("The APS route the message first arrived on.", string(aps.TransactionFeedback), string(aps.NotificationFeedback)),
 		"receivedAt":     dateTime("When the gateway received the message."),
 		"account":        pattern(accountPattern, "The label of the phrase set (merchant) that verified the message (\"default\" unless configured)."),
+		"deferred":       deferred(),
 	}, "schemaVersion", "idempotencyKey", "feedback", "receivedAt", "account")
 	amount := object("The transaction amount.", obj{
 		"minorUnits": obj{"type": "integer", "minimum": 0},
@@ -331,6 +341,7 @@ func amazonPayTypes() []eventType {
 		"sentAt":     dateTime("The SNS Timestamp."),
 		"receivedAt": dateTime("When the gateway received the message."),
 		"account":    pattern(accountPattern, "The label of the merchant account the verified topic is configured for (\"default\" unless configured)."),
+		"deferred":   deferred(),
 	}, "schemaVersion", "idempotencyKey", "messageId", "topicArn", "sentAt", "receivedAt", "account")
 	fields := func(kind obj, message obj) obj {
 		return obj{
