@@ -84,6 +84,7 @@ var Reasons = map[string]bool{
 	"in_progress":             true,
 	"temporarily_unavailable": true,
 	"internal_error":          true,
+	"retention_exceeded":      true,
 }
 
 // Classify maps a delivery's answer — its HTTP status, the body's "status" and "error" — to its

@@ -31,6 +31,8 @@ func TestClassify(t *testing.T) {
 		{202, "quarantined", "ambiguous_parameters", metrics.Quarantined, "ambiguous_parameters"},
 		{202, "quarantined", "internal_error", metrics.Quarantined, "internal_error"},
 		{202, "quarantined", "invalid_subscription", metrics.Quarantined, "invalid_subscription"},
+		{202, "deferred", "temporarily_unavailable", metrics.Deferred, "temporarily_unavailable"},
+		{200, "dead_lettered", "retention_exceeded", metrics.DeadLettered, "retention_exceeded"},
 		{401, "", "unauthorized", metrics.Unauthorized, "unauthorized"},
 		{403, "", "forbidden", metrics.Forbidden, "forbidden"},
 		{413, "", "payload_too_large", metrics.TooLarge, "payload_too_large"},

@@ -71,9 +71,11 @@ func (o *once) DoAll(ctx context.Context, keys []string, _ []idempotency.Write, 
 type bus struct {
 	published []eventbus.Event
 	err       error
+	slow      time.Duration // a call that overruns its deadline
 }
 
 func (b *bus) Publish(_ context.Context, evs []eventbus.Event) error {
+	time.Sleep(b.slow)
 	if b.err != nil {
 		return b.err
 	}
