@@ -225,6 +225,9 @@ type consumed struct {
 		Metadata struct {
 			IdempotencyKey string `json:"idempotencyKey"`
 			MessageID      string `json:"messageId"`
+			Deferred       *struct {
+				ReceivedAt time.Time `json:"receivedAt"`
+			} `json:"deferred"`
 		} `json:"metadata"`
 		Data struct {
 			TrackingID        string `json:"trackingId"`
@@ -234,8 +237,9 @@ type consumed struct {
 	} `json:"detail"`
 }
 
-// assertKept checks what every delivery must have led to once acknowledged.
-func assertKept(t *testing.T, g *harness.Gateway, queue string, ds []delivery, final []events.APIGatewayV2HTTPResponse) {
+// assertKept checks what every delivery must have led to once acknowledged, and returns the
+// events the consumer got.
+func assertKept(t *testing.T, g *harness.Gateway, queue string, ds []delivery, final []events.APIGatewayV2HTTPResponse) []consumed {
 	t.Helper()
 	ctx := context.Background()
 	evs := testenv.Consume[consumed](t, g.Local.Config, queue, 500)
@@ -290,4 +294,5 @@ func assertKept(t *testing.T, g *harness.Gateway, queue string, ds []delivery, f
 			t.Errorf("a secret reached the logs")
 		}
 	}
+	return evs
 }

@@ -85,6 +85,8 @@ type Gateway struct {
 	IdempotencyTable string
 	// OTPTable is the OTP table's name.
 	OTPTable string
+	// RedriveQueues are the re-drive queues by webhook (StartDeferring only).
+	RedriveQueues map[string]string
 
 	// newShipping builds another instance of the Shipping function (a cold start) on the same
 	// resources and configuration.
