@@ -14,8 +14,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
-// keepCompleted outlasts every sender's retries (Amazon Shipping: 24 h; SNS and APS: minutes).
-const keepCompleted = 48 * time.Hour
+// KeepCompleted outlasts every sender's retries (Amazon Shipping: 24 h; SNS and APS: minutes); a
+// function that defers keeps its records longer (pipeline.KeepCompleted).
+const KeepCompleted = 48 * time.Hour
 
 // Deps is what every webhook function runs a delivery through after authentication.
 type Deps struct {
@@ -52,7 +53,7 @@ func ReadResources() (Resources, error) {
 func New(awsCfg aws.Config, r Resources) Deps {
 	objects := Objects(awsCfg)
 	return Deps{
-		Once: idempotency.New(dynamodb.NewFromConfig(awsCfg), r.IdempotencyTable, keepCompleted, nil),
+		Once: idempotency.New(dynamodb.NewFromConfig(awsCfg), r.IdempotencyTable, KeepCompleted, nil),
 		// Four attempts with 100 ms jittered backoff stay well inside the 4 s function timeout.
 		Events: eventbus.New(eventbridge.NewFromConfig(awsCfg), r.EventBus, 4, 100*time.Millisecond).
 			OffloadTo(eventbus.S3Payloads{Client: objects, Bucket: r.PayloadBucket}),

@@ -77,12 +77,29 @@ func ReadSettings(maxBody int, deferByDefault bool) (Settings, error) {
 	return s, nil
 }
 
+// LongestSenderWindow is the longest time an Amazon sender retries a delivery: Amazon Shipping's
+// 24 hours (SNS and APS: minutes).
+const LongestSenderWindow = 24 * time.Hour
+
+// KeepCompleted is how long a done delivery's idempotency record is kept: s.KeepCompleted (0:
+// the store's 48 h), but never less than a deferred copy can wait for its re-drive plus the
+// longest sender window. A sender's retry that raced a deferred attempt may be processed while the
+// deferred copy waits (re-drive paused, or failing) for up to the retention; the record must
+// still be there when the copy is re-driven, or the delivery is processed twice.
+func KeepCompleted(s Settings) time.Duration {
+	floor := s.DeferredRetention + LongestSenderWindow
+	if s.DeferredRetention <= 0 {
+		return s.KeepCompleted
+	}
+	return max(s.KeepCompleted, floor, delivery.KeepCompleted)
+}
+
 // Build returns webhook's Lambda handler on the AWS resources s names.
 func Build[M any](awsCfg aws.Config, s Settings, webhook string, steps Webhook[M], log *slog.Logger) LambdaHandler {
 	deps := delivery.New(awsCfg, s.Resources)
 	once := deps.Once
-	if s.KeepCompleted > 0 {
-		once = once.Keeping(s.KeepCompleted)
+	if keep := KeepCompleted(s); keep > 0 {
+		once = once.Keeping(keep)
 	}
 	keeper := func(place string) *quarantine.Keeper {
 		return &quarantine.Keeper{
