@@ -124,15 +124,21 @@ safelist: ## safelist URL=<https IPN url> with Amazon Pay [SECRET_ID=...] [SANDB
 	@test -n "$(URL)" || { echo "usage: make safelist URL=https://.../amazon-pay/ipn [SECRET_ID=arn] [SANDBOX=true]"; exit 2; }
 	$(GO) run ./tools/safelist -url '$(URL)' $(if $(SECRET_ID),-secret-id '$(SECRET_ID)') -sandbox=$(SANDBOX)
 
-# Quarantined deliveries in PAYLOAD_BUCKET (or ARGS='-bucket <name>'); AWS settings from the
-# environment (`make run` prints those of the local stack). Bodies are never printed.
-.PHONY: quarantine quarantine-replay
-quarantine: ## list quarantined deliveries [ARGS='-webhook shipping'] (more: go run ./tools/quarantine help)
+# Quarantined and deferred deliveries in PAYLOAD_BUCKET (or ARGS='-bucket <name>'); AWS settings
+# from the environment (`make run` prints those of the local stack). Bodies are never printed.
+.PHONY: quarantine quarantine-replay redrive
+quarantine: ## list quarantined deliveries [ARGS='-webhook shipping' | ARGS='-place deferred|dead'] (more: go run ./tools/quarantine help)
 	@$(GO) run ./tools/quarantine list $(ARGS)
 
 quarantine-replay: ## replay quarantined deliveries KEYS="k1 k2" or ALL=1 [ARGS='-webhook aps -dry-run']
 	@test -n "$(KEYS)$(filter 1,$(ALL))" || { echo "usage: make quarantine-replay KEYS=\"quarantine/<webhook>/<id>.json ...\" | ALL=1 [ARGS='-webhook W -dry-run']"; exit 2; }
 	@$(GO) run ./tools/quarantine replay $(if $(filter 1,$(ALL)),-all) $(ARGS) $(KEYS)
+
+# One re-drive sweep of the deferred deliveries (the local stack has no automatic re-drive; in AWS
+# the re-drive queues do it): each one's function re-drives it and deletes it once answered for
+# good. Exits 1 unless every one was. KEYS re-drives only those; ARGS='-dead' the dead-lettered.
+redrive: ## re-drive every deferred delivery once (quarantine redrive -all) [KEYS="k1 k2"] [ARGS='-webhook aps -dry-run | -dead']
+	@$(GO) run ./tools/quarantine redrive $(if $(KEYS),$(KEYS),-all) $(ARGS)
 
 # Archived gateway events (stack output EventArchiveArn; ARCHIVE or $$EVENT_ARCHIVE_ARN) replayed onto the
 # bus for FROM <= time < TO (RFC 3339), to the consumer rule(s) RULE (comma-separated) only, or to

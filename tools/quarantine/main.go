@@ -1,11 +1,24 @@
-// Command quarantine lists, shows, replays and deletes the deliveries the webhook functions
-// quarantined (authenticated, but not processable: invalid payload, unknown shape, a bug). They
-// are kept whole in the payload bucket under quarantine/<webhook>/; see shared/quarantine.
+// Command quarantine lists, shows, replays, re-drives and deletes the deliveries the webhook
+// functions keep in the payload bucket (see shared/quarantine), in three places:
 //
-//	quarantine list    [-webhook W]
+//	quarantine/<webhook>/      quarantined: authenticated, but not processable (invalid payload,
+//	                           unknown shape, a bug); replay sends them back after a fix
+//	deferred/<webhook>/        deferred: valid, kept while a dependency (the bus, DynamoDB) was
+//	                           unavailable; in AWS they are re-driven automatically, redrive does
+//	                           it by hand (the local stack has no automatic re-drive)
+//	deferred-dead/<webhook>/   deferred deliveries not re-driven within the retention
+//
+// The commands:
+//
+//	quarantine list    [-place quarantine|deferred|dead] [-webhook W]
 //	quarantine show    [-body] KEY
 //	quarantine replay  [-all | KEY...] [-webhook W] [-dry-run] [-function W=NAME]...
+//	quarantine redrive [-all | KEY...] [-dead] [-webhook W] [-dry-run] [-function W=NAME]...
 //	quarantine delete  KEY...
+//
+// show and delete take keys of every place; delete discards. replay deletes each delivery its
+// function processed; redrive deletes nothing: the function deletes (or moves) the deferred
+// object itself once its answer is final. Both exit 1 unless every delivery ended final.
 //
 // Every command takes -bucket (default $PAYLOAD_BUCKET). The AWS configuration is the default
 // chain's (shared/awsconfig); AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_LAMBDA point it at a local
@@ -34,20 +47,31 @@ const bucketEnv = "PAYLOAD_BUCKET"
 
 const usageText = `usage: quarantine <command> [flags] [arguments]
 
-Deliveries the webhook functions authenticated but could not process are kept whole in the
-payload bucket under quarantine/<webhook>/ (webhook: shipping, aps, amazon-pay).
+The webhook functions keep deliveries whole in the payload bucket (webhook: shipping, aps,
+amazon-pay), in three places (-place):
+  quarantine  quarantine/<webhook>/     authenticated but not processable; replay after a fix
+  deferred    deferred/<webhook>/       valid, kept while a dependency was unavailable; in AWS
+                                        re-driven automatically, by hand with redrive
+  dead        deferred-dead/<webhook>/  deferred, not re-driven within the retention
 
 commands:
-  list    [-webhook W]
-          one line per delivery: key, webhook, account, function, reason, field, quarantined at, size
+  list    [-place P] [-webhook W]
+          one line per delivery of place P (default quarantine): key, webhook, account,
+          function, reason, field, quarantined (or deferred) at, size
   show    [-body] KEY
-          a delivery's record and its request's method, path, content type and body length;
-          -body also prints the body, which may hold OTPs or card data
+          a delivery's record (any place) and its request's method, path, content type and
+          body length; -body also prints the body, which may hold OTPs or card data
   replay  [-all | KEY...] [-webhook W] [-dry-run] [-function W=NAME]...
-          invoke each delivery's function with a replay order; a delivery it processes (200)
-          is deleted, any other answer keeps it; exits 1 unless every delivery was replayed
+          invoke each quarantined delivery's function with a replay order; a delivery it
+          processes (200) is deleted, any other answer keeps it; exits 1 unless every
+          delivery was replayed
+  redrive [-all | KEY...] [-dead] [-webhook W] [-dry-run] [-function W=NAME]...
+          invoke each deferred delivery's function with a re-drive order (-all: every one under
+          deferred/, or deferred-dead/ with -dead); the function deletes the object itself
+          once its answer is final (re-driven, or quarantined); it prints each answer and
+          exits 1 unless every delivery ended final (dead-lettered, 409, 429, 503: not final)
   delete  KEY...
-          delete deliveries without replaying them
+          delete deliveries of any place without replaying or re-driving them (discard)
 
 every command takes -bucket NAME (default $PAYLOAD_BUCKET). The AWS configuration is the
 default chain's; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_LAMBDA point at a local stack.
@@ -96,26 +120,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	bucket := fs.String("bucket", "", "the payload bucket (default $"+bucketEnv+")")
 	var (
 		webhook  = new(string)
+		place    = new(string)
 		body     = new(bool)
 		all      = new(bool)
+		dead     = new(bool)
 		dryRun   = new(bool)
 		fnFlag   = functionFlag{}
 		synopsis string
 	)
+	const webhookUsage = "only this webhook's deliveries (shipping, aps, amazon-pay)"
+	functionFlags := func() {
+		fs.Var(fnFlag, "function", "with `W=NAME`, webhook W's deliveries go to function NAME, not to the one their record names (repeatable)")
+		fs.Var(fnFlag, "function-name", "with `W=NAME`: same as -function")
+	}
 	switch cmd {
 	case "list":
-		synopsis = "list [-webhook W]"
-		fs.StringVar(webhook, "webhook", "", "only this webhook's deliveries (shipping, aps, amazon-pay)")
+		synopsis = "list [-place quarantine|deferred|dead] [-webhook W]"
+		fs.StringVar(place, "place", admin.Quarantine.Name, "the deliveries of this place: "+admin.PlaceNames())
+		fs.StringVar(webhook, "webhook", "", webhookUsage)
 	case "show":
 		synopsis = "show [-body] KEY"
 		fs.BoolVar(body, "body", false, "also print the request body (it may hold OTPs or card data)")
 	case "replay":
 		synopsis = "replay [-all | KEY...] [-webhook W] [-dry-run] [-function W=NAME]..."
 		fs.BoolVar(all, "all", false, "replay every quarantined delivery (of -webhook, when given)")
-		fs.StringVar(webhook, "webhook", "", "only this webhook's deliveries (shipping, aps, amazon-pay)")
+		fs.StringVar(webhook, "webhook", "", webhookUsage)
 		fs.BoolVar(dryRun, "dry-run", false, "print what would be replayed, invoke nothing")
-		fs.Var(fnFlag, "function", "with `W=NAME`, webhook W's deliveries go to function NAME, not to the one their record names (repeatable)")
-		fs.Var(fnFlag, "function-name", "with `W=NAME`: same as -function")
+		functionFlags()
+	case "redrive":
+		synopsis = "redrive [-all | KEY...] [-dead] [-webhook W] [-dry-run] [-function W=NAME]..."
+		fs.BoolVar(all, "all", false, "re-drive every deferred delivery (of -webhook, when given): one sweep")
+		fs.BoolVar(dead, "dead", false, "the dead-lettered deliveries (deferred-dead/) instead of deferred/")
+		fs.StringVar(webhook, "webhook", "", webhookUsage)
+		fs.BoolVar(dryRun, "dry-run", false, "print what would be re-driven, invoke nothing")
+		functionFlags()
 	case "delete":
 		synopsis = "delete KEY..."
 	default:
@@ -152,14 +190,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usageErr("give the keys to delete")
 	case cmd == "replay" && *all == (len(positional) > 0):
 		return usageErr("give the keys to replay, or -all")
+	case cmd == "redrive" && *all == (len(positional) > 0):
+		return usageErr("give the keys to re-drive, or -all")
+	}
+	listPlace, err := admin.PlaceNamed(*place)
+	if cmd == "list" && err != nil {
+		return usageErr("%v", err)
 	}
 	if *webhook != "" {
 		if err := admin.CheckWebhook(*webhook); err != nil {
 			return usageErr("%v", err)
 		}
 	}
+	// The places each command's keys may name.
+	var keyPlaces []admin.Place
+	switch {
+	case cmd == "replay":
+		keyPlaces = []admin.Place{admin.Quarantine}
+	case cmd == "redrive" && *dead:
+		keyPlaces = []admin.Place{admin.Dead}
+	case cmd == "redrive":
+		keyPlaces = []admin.Place{admin.Deferred, admin.Dead}
+	}
 	for _, k := range positional {
-		if err := admin.CheckKey(k); err != nil {
+		if err := admin.CheckKey(k, keyPlaces...); err != nil {
 			return usageErr("%v", err)
 		}
 	}
@@ -171,7 +225,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "list":
-		err = admin.List(ctx, store, *webhook, stdout)
+		err = admin.List(ctx, store, listPlace, *webhook, stdout)
 	case "show":
 		if *body {
 			fmt.Fprintln(stderr, "quarantine: printing the request body; it may hold OTPs or card data")
@@ -183,6 +237,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		var s admin.Summary
 		s, err = admin.Replay(ctx, store, invoker, admin.ReplayOptions{
 			Keys: positional, All: *all, Webhook: *webhook, DryRun: *dryRun, Functions: fnFlag,
+		}, stdout)
+		if err == nil && !s.OK() {
+			return exitFail
+		}
+	case "redrive":
+		var s admin.RedriveSummary
+		s, err = admin.Redrive(ctx, store, invoker, admin.RedriveOptions{
+			Keys: positional, All: *all, Dead: *dead, Webhook: *webhook, DryRun: *dryRun, Functions: fnFlag,
 		}, stdout)
 		if err == nil && !s.OK() {
 			return exitFail

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -18,16 +19,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/quarantine/admin"
 )
 
 // memStore is an in-memory quarantine; the admin package's tests cover the real one in moto.
 type memStore map[string]quarantine.Record
 
-func (m memStore) List(_ context.Context, webhook string) ([]quarantine.Item, error) {
+func (m memStore) ListIn(_ context.Context, place, webhook string) ([]quarantine.Item, error) {
 	var items []quarantine.Item
 	for k := range m {
-		if strings.HasPrefix(k, quarantine.Prefix+webhook) {
+		if strings.HasPrefix(k, place+webhook) {
 			items = append(items, quarantine.Item{Key: k, Size: 100})
 		}
 	}
@@ -45,19 +47,31 @@ func (m memStore) Get(_ context.Context, key string) (quarantine.Record, error) 
 
 func (m memStore) Delete(_ context.Context, key string) error { delete(m, key); return nil }
 
-// okInvoker answers every invocation 200 and records the function names.
-type okInvoker struct{ functions []string }
+// okInvoker answers every invocation 200 (or status, when set) and records the function names
+// and payloads.
+type okInvoker struct {
+	status    int
+	functions []string
+	payloads  []string
+}
 
 func (o *okInvoker) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
 	o.functions = append(o.functions, aws.ToString(in.FunctionName))
-	b, _ := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: `{"status":"accepted"}`})
+	o.payloads = append(o.payloads, string(in.Payload))
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: `{"status":"accepted"}`}
+	if o.status != 0 {
+		resp = events.APIGatewayV2HTTPResponse{StatusCode: o.status, Body: `{"error":"temporarily_unavailable","message":"retry later"}`}
+	}
+	b, _ := json.Marshal(resp)
 	return &lambda.InvokeOutput{StatusCode: 200, Payload: b}, nil
 }
 
 const (
-	shipKey = quarantine.Prefix + "shipping/aaa.json"
-	apsKey  = quarantine.Prefix + "aps/bbb.json"
-	otp     = "938492"
+	shipKey     = quarantine.Prefix + "shipping/aaa.json"
+	apsKey      = quarantine.Prefix + "aps/bbb.json"
+	deferredKey = quarantine.DeferredPrefix + "aps/ccc.json"
+	deadKey     = quarantine.DeadPrefix + "amazon-pay/ddd.json"
+	otp         = "938492"
 )
 
 func fixture() memStore {
@@ -66,8 +80,10 @@ func fixture() memStore {
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return memStore{
-		shipKey: {Webhook: "shipping", Function: "ShippingOtpFunction", Reason: "invalid_payload", QuarantinedAt: at, Request: req(`{"otp":"` + otp + `"}`)},
-		apsKey:  {Webhook: "aps", Function: "ApsFunction", Reason: "internal_error", QuarantinedAt: at, Request: req(`{}`)},
+		shipKey:     {Webhook: "shipping", Function: "ShippingOtpFunction", Reason: "invalid_payload", QuarantinedAt: at, Request: req(`{"otp":"` + otp + `"}`)},
+		apsKey:      {Webhook: "aps", Function: "ApsFunction", Reason: "internal_error", QuarantinedAt: at, Request: req(`{}`)},
+		deferredKey: {Webhook: "aps", Function: "ApsFunction", Reason: "temporarily_unavailable", QuarantinedAt: at, Request: req(`{}`)},
+		deadKey:     {Webhook: "amazon-pay", Function: "AmazonPayIpnFunction", Reason: "retention_exceeded", QuarantinedAt: at, Request: req(`{}`)},
 	}
 }
 
@@ -111,7 +127,15 @@ func TestUsageErrors(t *testing.T) {
 		{"-function of unknown webhook", env, []string{"replay", "-all", "-function", "sms=fn"}, "unknown webhook"},
 		{"flag of another command", env, []string{"list", "-body"}, "flag provided but not defined: -body"},
 		{"unknown webhook", env, []string{"replay", "-all", "-webhook", "sms"}, `unknown webhook "sms"`},
-		{"not a quarantine key", env, []string{"delete", "oversized/x.json"}, `"oversized/x.json" is not a quarantine key`},
+		{"not a quarantine key", env, []string{"delete", "oversized/x.json"}, `"oversized/x.json" is not a kept delivery's key`},
+		{"unknown place", env, []string{"list", "-place", "deferred/"}, `unknown place "deferred/" (one of quarantine, deferred, dead)`},
+		{"replay of a deferred key", env, []string{"replay", deferredKey}, "re-drive it with quarantine redrive"},
+		{"redrive nothing", env, []string{"redrive"}, "give the keys to re-drive, or -all"},
+		{"redrive keys and all", env, []string{"redrive", "-all", deferredKey}, "give the keys to re-drive, or -all"},
+		{"redrive of a quarantine key", env, []string{"redrive", shipKey}, "replay it with quarantine replay"},
+		{"redrive -dead of a deferred key", env, []string{"redrive", "-dead", deferredKey}, "not one under deferred-dead/"},
+		{"redrive of unknown webhook", env, []string{"redrive", "-all", "-webhook", "sms"}, `unknown webhook "sms"`},
+		{"-dead of another command", env, []string{"replay", "-all", "-dead"}, "flag provided but not defined: -dead"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runWith(t, fixture(), &okInvoker{}, tt.env, tt.args...)
@@ -123,8 +147,11 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	if r := runWith(t, nil, nil, nil, "help"); r.code != 0 || !strings.Contains(r.stdout, "replay  [-all | KEY...]") {
+	if r := runWith(t, nil, nil, nil, "help"); r.code != 0 || !strings.Contains(r.stdout, "replay  [-all | KEY...]") || !strings.Contains(r.stdout, "redrive [-all | KEY...] [-dead]") {
 		t.Errorf("help: %+v", r)
+	}
+	if r := runWith(t, nil, nil, nil, "redrive", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-dead") || r.bucket != "" {
+		t.Errorf("redrive -h: %+v", r)
 	}
 	if r := runWith(t, nil, nil, nil, "replay", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-dry-run") || r.bucket != "" {
 		t.Errorf("replay -h: %+v", r)
@@ -157,17 +184,18 @@ func TestCommands(t *testing.T) {
 	// Flags after keys are flags; after "--" everything is a key.
 	store := fixture()
 	r = runWith(t, store, &okInvoker{}, env, "replay", shipKey, "-dry-run")
-	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 1 of 1 delivery would be replayed") || len(store) != 2 {
+	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 1 of 1 delivery would be replayed") || len(store) != 4 {
 		t.Errorf("replay KEY -dry-run: %+v", r)
 	}
 	r = runWith(t, store, &okInvoker{}, env, "replay", "--", "-dry-run")
-	if r.code != exitUsage || r.bucket != "" || !strings.Contains(r.stderr, `"-dry-run" is not a quarantine key`) {
+	if r.code != exitUsage || r.bucket != "" || !strings.Contains(r.stderr, `"-dry-run" is not a kept delivery's key`) {
 		t.Errorf("replay -- -dry-run: %+v", r)
 	}
 
+	// replay -all replays the quarantine only: the deferred deliveries stay.
 	inv := &okInvoker{}
 	r = runWith(t, store, inv, env, "replay", "-all", "-function", "shipping=deployed-shipping", "-function-name", "aps=deployed-aps")
-	if r.code != 0 || len(store) != 0 || strings.Join(inv.functions, ",") != "deployed-aps,deployed-shipping" {
+	if r.code != 0 || len(store) != 2 || strings.Join(inv.functions, ",") != "deployed-aps,deployed-shipping" {
 		t.Errorf("replay -all: %+v, invoked %v, left %v", r, inv.functions, store)
 	}
 
@@ -179,11 +207,108 @@ func TestCommands(t *testing.T) {
 
 	store = fixture()
 	r = runWith(t, store, nil, env, "delete", shipKey)
-	if r.code != 0 || len(store) != 1 || !strings.Contains(r.stdout, "deleted "+shipKey) {
+	if r.code != 0 || len(store) != 3 || !strings.Contains(r.stdout, "deleted "+shipKey) {
 		t.Errorf("delete: %+v", r)
 	}
 	if r := runWith(t, store, nil, env, "delete", shipKey); r.code != exitFail || !strings.Contains(r.stderr, "no such delivery") {
 		t.Errorf("delete again: %+v", r)
+	}
+}
+
+func TestPlacesOfListShowAndDelete(t *testing.T) {
+	env := map[string]string{bucketEnv: "payloads"}
+	for _, tt := range []struct {
+		args       []string
+		want, lack []string
+	}{
+		{[]string{"list"}, []string{shipKey, apsKey, "QUARANTINED_AT", "2 quarantined deliveries"}, []string{deferredKey, deadKey}},
+		{[]string{"list", "-place", "deferred"}, []string{deferredKey, "DEFERRED_AT", "1 deferred delivery"}, []string{shipKey, deadKey}},
+		{[]string{"list", "-place", "dead", "-webhook", "amazon-pay"}, []string{deadKey, "1 dead-lettered delivery"}, []string{deferredKey}},
+		{[]string{"list", "-place", "dead", "-webhook", "aps"}, []string{"no dead-lettered deliveries"}, []string{deadKey}},
+		{[]string{"show", deferredKey}, []string{"place:", "deferred", "deferredAt:", "temporarily_unavailable"}, []string{"quarantinedAt"}},
+		{[]string{"show", deadKey}, []string{"retention_exceeded"}, nil},
+	} {
+		r := runWith(t, fixture(), nil, env, tt.args...)
+		if r.code != 0 {
+			t.Errorf("%v: %+v", tt.args, r)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v: stdout lacks %q:\n%s", tt.args, w, r.stdout)
+			}
+		}
+		for _, l := range tt.lack {
+			if strings.Contains(r.stdout, l) {
+				t.Errorf("%v: stdout has %q:\n%s", tt.args, l, r.stdout)
+			}
+		}
+	}
+
+	// delete discards deliveries of every place.
+	store := fixture()
+	r := runWith(t, store, nil, env, "delete", deferredKey, deadKey)
+	if _, deferredLeft := store[deferredKey]; r.code != 0 || deferredLeft || len(store) != 2 {
+		t.Errorf("delete: %+v, left %v", r, store)
+	}
+}
+
+func TestRedriveAllInvokesEachDeferredDeliveryAndDeletesNothing(t *testing.T) {
+	env := map[string]string{bucketEnv: "payloads"}
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		status   int // the function's answer, 200 when 0
+		code     int
+		invoked  []string // keys in the re-drive orders
+		function string
+	}{
+		{"a sweep", []string{"redrive", "-all"}, 0, exitOK, []string{deferredKey}, "ApsFunction"},
+		{"a sweep of the dead-lettered", []string{"redrive", "-all", "-dead"}, 0, exitOK, []string{deadKey}, "AmazonPayIpnFunction"},
+		{"a dead-lettered key by hand", []string{"redrive", deadKey}, 0, exitOK, []string{deadKey}, "AmazonPayIpnFunction"},
+		{"a sweep of another webhook", []string{"redrive", "-all", "-webhook", "shipping"}, 0, exitOK, nil, ""},
+		{"a deployed function's name", []string{"redrive", "-all", "-function", "aps=stack-ApsFunction-1"}, 0, exitOK, []string{deferredKey}, "stack-ApsFunction-1"},
+		{"a dry run", []string{"redrive", "-all", "-dry-run"}, 0, exitOK, nil, ""},
+		{"the bus still down", []string{"redrive", "-all"}, 503, exitFail, []string{deferredKey}, "ApsFunction"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store, inv := fixture(), &okInvoker{status: tt.status}
+			r := runWith(t, store, inv, env, tt.args...)
+			var invoked []string
+			for _, p := range inv.payloads {
+				var order struct {
+					Redrive struct{ Key string } `json:"deferredRedrive"`
+				}
+				if err := json.Unmarshal([]byte(p), &order); err != nil || order.Redrive.Key == "" {
+					t.Fatalf("not a re-drive order: %s", p)
+				}
+				invoked = append(invoked, order.Redrive.Key)
+			}
+			if r.code != tt.code || !slices.Equal(invoked, tt.invoked) || len(store) != 4 {
+				t.Errorf("exit %d, re-drove %v, %d left; want %d, %v, 4 (the CLI deletes nothing)\n%s%s", r.code, invoked, len(store), tt.code, tt.invoked, r.stdout, r.stderr)
+			}
+			if tt.function != "" && (len(inv.functions) == 0 || inv.functions[0] != tt.function) {
+				t.Errorf("invoked %v, want %s", inv.functions, tt.function)
+			}
+		})
+	}
+}
+
+// make redrive is one sweep of this command (KEYS: those keys).
+func TestMakeRedriveRunsOneSweep(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"redrive"}, "go run ./tools/quarantine redrive -all \n"},
+		{[]string{"redrive", "ARGS=-webhook aps -dry-run"}, "go run ./tools/quarantine redrive -all -webhook aps -dry-run\n"},
+		{[]string{"redrive", "KEYS=" + deferredKey, "ARGS=-dead"}, "go run ./tools/quarantine redrive " + deferredKey + " -dead\n"},
+	} {
+		cmd := exec.Command("make", append([]string{"-n", "--no-print-directory"}, tt.args...)...)
+		cmd.Dir = localaws.RepoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("make -n %v: %v\n%s\nwant %q", tt.args, err, out, tt.want)
+		}
 	}
 }
 

@@ -1,9 +1,12 @@
-// Package admin is the logic of the quarantine CLI (tools/quarantine): it lists, shows, replays
-// and deletes the deliveries the webhook functions quarantined in their bucket (see
-// shared/quarantine).
+// Package admin is the logic of the quarantine CLI (tools/quarantine): it lists, shows and
+// deletes the deliveries the webhook functions keep in their bucket (see shared/quarantine), in
+// each of its places: quarantined (authenticated but not processable: Replay sends them back
+// through their function after a fix), deferred (valid, kept while a dependency was unavailable:
+// Redrive asks their function to re-drive them) and dead-lettered deferred deliveries (not
+// re-driven within the retention).
 //
-// A quarantined request can hold OTPs or card data: nothing here prints a request body, a
-// header or a query string, except Show when the caller asks for the body.
+// A kept request can hold OTPs or card data: nothing here prints a request body, a header or a
+// query string, except Show when the caller asks for the body.
 package admin
 
 import (
@@ -34,11 +37,51 @@ import (
 // keys and records.
 var Webhooks = []string{shipping.Webhook, aps.Webhook, amazonpay.Webhook}
 
-// Store is where the quarantined deliveries are; *quarantine.Store is one.
+// Store is where the kept deliveries are; *quarantine.Store is one.
 type Store interface {
-	List(ctx context.Context, webhook string) ([]quarantine.Item, error)
+	// ListIn lists the records of webhook ("" for all) under place (a Place's Prefix), oldest first.
+	ListIn(ctx context.Context, place, webhook string) ([]quarantine.Item, error)
 	Get(ctx context.Context, key string) (quarantine.Record, error)
 	Delete(ctx context.Context, key string) error
+}
+
+// Place is one of the bucket's places that hold records (quarantine.Places).
+type Place struct {
+	// Name is how the CLI names it (-place).
+	Name string
+	// Prefix is its keys' prefix: <Prefix><webhook>/<id>.json.
+	Prefix string
+	// Adjective describes its deliveries: "3 deferred deliveries".
+	Adjective string
+	// Since names the record's QuarantinedAt: when the delivery was quarantined, or deferred.
+	Since string
+}
+
+// The places, as quarantine.Places lists them.
+var (
+	Quarantine = Place{Name: "quarantine", Prefix: quarantine.Prefix, Adjective: "quarantined", Since: "quarantinedAt"}
+	Deferred   = Place{Name: "deferred", Prefix: quarantine.DeferredPrefix, Adjective: "deferred", Since: "deferredAt"}
+	Dead       = Place{Name: "dead", Prefix: quarantine.DeadPrefix, Adjective: "dead-lettered", Since: "deferredAt"}
+	Places     = []Place{Quarantine, Deferred, Dead}
+)
+
+// PlaceNames are the places' names, for usage text: "quarantine, deferred, dead".
+func PlaceNames() string {
+	names := make([]string, len(Places))
+	for i, p := range Places {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// PlaceNamed is the place called name (quarantine, deferred, dead).
+func PlaceNamed(name string) (Place, error) {
+	for _, p := range Places {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Place{}, fmt.Errorf("unknown place %q (one of %s)", name, PlaceNames())
 }
 
 // InvokeTimeout bounds one replay invocation, cold start and retries included. The functions
@@ -69,30 +112,63 @@ func CheckWebhook(webhook string) error {
 	return nil
 }
 
-// CheckKey fails unless key names a quarantined delivery: quarantine/<webhook>/<id>. Nothing
-// outside the quarantine (oversized event payloads share the bucket) is ever read or deleted.
-func CheckKey(key string) error {
-	webhook, id, ok := strings.Cut(strings.TrimPrefix(key, quarantine.Prefix), "/")
-	if !strings.HasPrefix(key, quarantine.Prefix) || !ok || id == "" || strings.Contains(id, "/") || !slices.Contains(Webhooks, webhook) {
-		return fmt.Errorf("%q is not a quarantine key (%s<webhook>/<id>.json, webhook one of %s)", key, quarantine.Prefix, strings.Join(Webhooks, ", "))
+// PlaceOf is the place of a record's key: <place><webhook>/<id>. Nothing outside the places
+// (oversized event payloads share the bucket) is ever read or deleted.
+func PlaceOf(key string) (Place, error) {
+	for _, p := range Places {
+		rest, found := strings.CutPrefix(key, p.Prefix)
+		if !found {
+			continue
+		}
+		webhook, id, ok := strings.Cut(rest, "/")
+		if ok && id != "" && !strings.Contains(id, "/") && slices.Contains(Webhooks, webhook) {
+			return p, nil
+		}
+		break
 	}
-	return nil
+	var prefixes []string
+	for _, p := range Places {
+		prefixes = append(prefixes, p.Prefix)
+	}
+	return Place{}, fmt.Errorf("%q is not a kept delivery's key (<place><webhook>/<id>.json, place one of %s, webhook one of %s)",
+		key, strings.Join(prefixes, ", "), strings.Join(Webhooks, ", "))
+}
+
+// CheckKey fails unless key names a delivery in one of places (in any place when none is given).
+func CheckKey(key string, places ...Place) error {
+	p, err := PlaceOf(key)
+	if err != nil || len(places) == 0 || slices.Contains(places, p) {
+		return err
+	}
+	var names []string
+	for _, want := range places {
+		names = append(names, want.Prefix)
+	}
+	hint := ""
+	switch {
+	case p == Quarantine:
+		hint = "; replay it with quarantine replay"
+	case slices.Contains(places, Quarantine):
+		hint = "; re-drive it with quarantine redrive"
+	}
+	return fmt.Errorf("%q is a %s delivery, not one under %s%s", key, p.Adjective, strings.Join(names, " or "), hint)
 }
 
 // webhookOf is the webhook a (checked) key belongs to.
 func webhookOf(key string) string {
-	webhook, _ := quarantine.WebhookOf(key)
+	_, webhook, _ := quarantine.PlaceOf(key)
 	return webhook
 }
 
 // Entry is one listed delivery: its record's metadata, never its request.
 type Entry struct {
-	Key           string
-	Webhook       string
-	Account       string // "" for records from before account labels
-	Function      string
-	Reason        string
-	Field         string
+	Key      string
+	Webhook  string
+	Account  string // "" for records from before account labels
+	Function string
+	Reason   string
+	Field    string
+	// QuarantinedAt is the record's time: when the delivery was quarantined, or deferred.
 	QuarantinedAt time.Time
 	Size          int64 // of the stored record
 	Err           error // the record could not be read; only Key, Webhook and Size are set
@@ -101,15 +177,19 @@ type Entry struct {
 // listReaders is how many records Entries reads at a time.
 const listReaders = 8
 
-// Entries lists the deliveries of webhook ("" for all), oldest first, and reads each record for
-// its metadata. A record deleted meanwhile (replayed by someone else) is left out.
-func Entries(ctx context.Context, st Store, webhook string) ([]Entry, error) {
+// Entries lists the deliveries of webhook ("" for all) in place, oldest first, and reads each
+// record for its metadata. A record deleted meanwhile (replayed, re-driven or discarded by
+// someone else) is left out.
+func Entries(ctx context.Context, st Store, place Place, webhook string) ([]Entry, error) {
 	if webhook != "" {
 		if err := CheckWebhook(webhook); err != nil {
 			return nil, err
 		}
 	}
-	items, err := st.List(ctx, webhook)
+	if !slices.Contains(Places, place) {
+		return nil, fmt.Errorf("unknown place %q (one of %s)", place.Name, PlaceNames())
+	}
+	items, err := st.ListIn(ctx, place.Prefix, webhook)
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +214,20 @@ func Entries(ctx context.Context, st Store, webhook string) ([]Entry, error) {
 	return slices.DeleteFunc(entries, func(e Entry) bool { return errors.Is(e.Err, quarantine.ErrNotFound) }), nil
 }
 
-// List prints one line per quarantined delivery of webhook ("" for all): key, webhook, account,
-// function, reason, field, quarantinedAt and the record's size. It fails, after printing, when a record
-// could not be read.
-func List(ctx context.Context, st Store, webhook string, w io.Writer) error {
-	entries, err := Entries(ctx, st, webhook)
+// List prints one line per delivery of webhook ("" for all) in place: key, webhook, account,
+// function, reason, field, when it was quarantined (or deferred) and the record's size. It fails,
+// after printing, when a record could not be read.
+func List(ctx context.Context, st Store, place Place, webhook string, w io.Writer) error {
+	entries, err := Entries(ctx, st, place, webhook)
 	if err != nil {
 		return err
 	}
 	if len(entries) == 0 {
-		fmt.Fprintln(w, "no quarantined deliveries")
+		fmt.Fprintf(w, "no %s deliveries\n", place.Adjective)
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tWEBHOOK\tACCOUNT\tFUNCTION\tREASON\tFIELD\tQUARANTINED_AT\tSIZE")
+	fmt.Fprintf(tw, "KEY\tWEBHOOK\tACCOUNT\tFUNCTION\tREASON\tFIELD\t%s\tSIZE\n", columnName(place.Since))
 	var unreadable []string
 	for _, e := range entries {
 		if e.Err != nil {
@@ -161,18 +241,31 @@ func List(ctx context.Context, st Store, webhook string, w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d quarantined %s\n", len(entries), plural(len(entries), "delivery", "deliveries"))
+	fmt.Fprintf(w, "%d %s %s\n", len(entries), place.Adjective, plural(len(entries), "delivery", "deliveries"))
 	if len(unreadable) > 0 {
 		return fmt.Errorf("%d %s could not be read:\n  %s", len(unreadable), plural(len(unreadable), "record", "records"), strings.Join(unreadable, "\n  "))
 	}
 	return nil
 }
 
-// Show prints a delivery's record: why, when and by which function it was quarantined, and of
-// its request only the method, path, content type and body length. With body, the request body
-// itself follows, decoded; it may hold OTPs or card data.
+// columnName is a camel-case field name as a listing's column: deferredAt -> DEFERRED_AT.
+func columnName(field string) string {
+	var b strings.Builder
+	for _, r := range field {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+
+// Show prints a delivery's record, in any place: why, when and by which function it was
+// quarantined (or deferred), and of its request only the method, path, content type and body
+// length. With body, the request body itself follows, decoded; it may hold OTPs or card data.
 func Show(ctx context.Context, st Store, key string, body bool, w io.Writer) error {
-	if err := CheckKey(key); err != nil {
+	place, err := PlaceOf(key)
+	if err != nil {
 		return err
 	}
 	r, err := st.Get(ctx, key)
@@ -189,13 +282,14 @@ func Show(ctx context.Context, st Store, key string, body bool, w io.Writer) err
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	for _, kv := range [][2]string{
 		{"key", key},
+		{"place", place.Name},
 		{"webhook", r.Webhook},
 		{"function", r.Function},
 		{"account", r.Account},
 		{"reason", r.Reason},
 		{"field", r.Field},
 		{"message", r.Message},
-		{"quarantinedAt", r.QuarantinedAt.UTC().Format(time.RFC3339)},
+		{place.Since, r.QuarantinedAt.UTC().Format(time.RFC3339)},
 		{"request.method", req.RequestContext.HTTP.Method},
 		{"request.path", req.RawPath},
 		{"request.id", req.RequestContext.RequestID},
@@ -221,8 +315,9 @@ func Show(ctx context.Context, st Store, key string, body bool, w io.Writer) err
 	return nil
 }
 
-// Delete removes the given deliveries from the quarantine, without replaying them. A key that
-// names no delivery is reported, and the others are deleted all the same.
+// Delete removes the given deliveries, of any place, without replaying or re-driving them: a
+// deferred delivery deleted is discarded for good. A key that names no delivery is reported, and
+// the others are deleted all the same.
 func Delete(ctx context.Context, st Store, keys []string, w io.Writer) error {
 	if len(keys) == 0 {
 		return errors.New("no key given")

@@ -111,7 +111,7 @@ func TestListShowsMetadataNeverTheRequest(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	err := List(ctx, st, "", &out)
+	err := List(ctx, st, Quarantine, "", &out)
 	if err == nil || !strings.Contains(err.Error(), "1 record could not be read") || !strings.Contains(err.Error(), bad) {
 		t.Errorf("List error = %v, want the unreadable record named", err)
 	}
@@ -143,13 +143,13 @@ func TestListShowsMetadataNeverTheRequest(t *testing.T) {
 	assertNoSecrets(t, "list", out.String())
 
 	out.Reset()
-	if err := List(ctx, st, "aps", &out); err != nil {
+	if err := List(ctx, st, Quarantine, "aps", &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), apsKey) || strings.Contains(out.String(), ship) {
 		t.Errorf("List aps:\n%s", out.String())
 	}
-	if err := List(ctx, st, "nope", &out); err == nil || !strings.Contains(err.Error(), "unknown webhook") {
+	if err := List(ctx, st, Quarantine, "nope", &out); err == nil || !strings.Contains(err.Error(), "unknown webhook") {
 		t.Errorf("List nope: %v", err)
 	}
 }
@@ -157,7 +157,7 @@ func TestListShowsMetadataNeverTheRequest(t *testing.T) {
 func TestListEmpty(t *testing.T) {
 	st, _ := newStore(t)
 	var out bytes.Buffer
-	if err := List(context.Background(), st, "amazon-pay", &out); err != nil || out.String() != "no quarantined deliveries\n" {
+	if err := List(context.Background(), st, Quarantine, "amazon-pay", &out); err != nil || out.String() != "no quarantined deliveries\n" {
 		t.Errorf("List = %q, %v", out.String(), err)
 	}
 }
@@ -196,7 +196,7 @@ func TestShowPrintsTheBodyOnlyWhenAsked(t *testing.T) {
 	if err := Show(ctx, st, quarantine.Prefix+"aps/missing.json", false, &out); !errors.Is(err, quarantine.ErrNotFound) {
 		t.Errorf("missing key: %v", err)
 	}
-	if err := Show(ctx, st, "oversized/x.json", false, &out); err == nil || !strings.Contains(err.Error(), "not a quarantine key") {
+	if err := Show(ctx, st, "oversized/x.json", false, &out); err == nil || !strings.Contains(err.Error(), "is not a kept delivery's key") {
 		t.Errorf("key outside the quarantine: %v", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestDelete(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := Delete(ctx, st, []string{oversized}, &out); err == nil || !strings.Contains(err.Error(), "not a quarantine key") {
+	if err := Delete(ctx, st, []string{oversized}, &out); err == nil || !strings.Contains(err.Error(), "is not a kept delivery's key") {
 		t.Errorf("deleting outside the quarantine: %v", err)
 	}
 	if _, err := localaws.S3(cfg).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Bucket()), Key: &oversized}); err != nil {
@@ -233,7 +233,8 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-// fakeInvoker answers each replay order by the key it names.
+// fakeInvoker answers each replay order by the key it names, and each re-drive order by
+// "redrive " and the key.
 type fakeInvoker struct {
 	mu      sync.Mutex
 	calls   []*lambda.InvokeInput
@@ -245,14 +246,22 @@ func (f *fakeInvoker) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...fun
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, in)
 	var order struct {
-		Replay struct{ Key string } `json:"quarantineReplay"`
+		Replay  *struct{ Key string } `json:"quarantineReplay"`
+		Redrive *struct{ Key string } `json:"deferredRedrive"`
 	}
 	if err := json.Unmarshal(in.Payload, &order); err != nil {
 		return nil, err
 	}
-	a, ok := f.answers[order.Replay.Key]
+	var key string
+	switch {
+	case order.Replay != nil:
+		key = order.Replay.Key
+	case order.Redrive != nil:
+		key = "redrive " + order.Redrive.Key
+	}
+	a, ok := f.answers[key]
 	if !ok {
-		return nil, fmt.Errorf("unexpected replay of %s", order.Replay.Key)
+		return nil, fmt.Errorf("unexpected order %s", in.Payload)
 	}
 	return a()
 }
@@ -454,13 +463,13 @@ func TestReplayRejectsBadOptions(t *testing.T) {
 	st, _ := newStore(t)
 	ship := quarantine.Prefix + "shipping/x.json"
 	for name, o := range map[string]ReplayOptions{
-		"nothing":              {},
-		"keys and all":         {All: true, Keys: []string{ship}},
-		"unknown webhook":      {All: true, Webhook: "nope"},
-		"key of other webhook": {Keys: []string{ship}, Webhook: "aps"},
-		"not a quarantine key": {Keys: []string{"oversized/x.json"}},
-		"nested key":           {Keys: []string{quarantine.Prefix + "shipping/a/b.json"}},
-		"unknown override":     {All: true, Functions: map[string]string{"nope": "fn"}},
+		"nothing":                      {},
+		"keys and all":                 {All: true, Keys: []string{ship}},
+		"unknown webhook":              {All: true, Webhook: "nope"},
+		"key of other webhook":         {Keys: []string{ship}, Webhook: "aps"},
+		"is not a kept delivery's key": {Keys: []string{"oversized/x.json"}},
+		"nested key":                   {Keys: []string{quarantine.Prefix + "shipping/a/b.json"}},
+		"unknown override":             {All: true, Functions: map[string]string{"nope": "fn"}},
 	} {
 		inv := &fakeInvoker{}
 		if _, err := Replay(context.Background(), st, inv, o, &bytes.Buffer{}); err == nil || len(inv.calls) != 0 {

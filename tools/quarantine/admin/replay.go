@@ -169,7 +169,7 @@ func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error
 	case !o.All && len(o.Keys) == 0:
 		return nil, errors.New("give the keys to replay, or -all")
 	case o.All:
-		items, err := st.List(ctx, o.Webhook)
+		items, err := st.ListIn(ctx, quarantine.Prefix, o.Webhook)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +182,7 @@ func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error
 	seen := map[string]bool{}
 	var keys []string
 	for _, k := range o.Keys {
-		if err := CheckKey(k); err != nil {
+		if err := CheckKey(k, Quarantine); err != nil {
 			return nil, err
 		}
 		if o.Webhook != "" && webhookOf(k) != o.Webhook {
@@ -201,13 +201,65 @@ type replayOrder struct {
 	Replay pipeline.Replay `json:"quarantineReplay"`
 }
 
-// answerBody is what the functions answer: httpapi.ErrorBody, quarantine.Answer or
-// delivery's {"status": ...}.
+// answerBody is what the functions answer: httpapi.ErrorBody, quarantine.Answer, delivery's
+// {"status": ...} or a re-drive's dead-letter answer.
 type answerBody struct {
-	Status  string `json:"status"`
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Field   string `json:"field"`
+	Status        string `json:"status"`
+	Error         string `json:"error"`
+	Message       string `json:"message"`
+	Field         string `json:"field"`
+	QuarantineKey string `json:"quarantineKey"`
+	DeadKey       string `json:"deadKey"`
+}
+
+// functionAnswer is a function's API Gateway answer to an order, or why there is none: Failure is
+// invoke_failed, function_error or unexpected_answer, with Message.
+type functionAnswer struct {
+	Status  int
+	Body    answerBody
+	Failure string
+	Message string
+}
+
+// invokeOrder invokes function synchronously with order and reads its answer. Nothing of the
+// function's error message is kept (it is for the function's log).
+func invokeOrder(ctx context.Context, inv Invoker, function string, order any) functionAnswer {
+	payload, err := json.Marshal(order)
+	if err != nil {
+		return functionAnswer{Failure: "invoke_failed", Message: err.Error()}
+	}
+	ictx, cancel := context.WithTimeout(ctx, InvokeTimeout)
+	defer cancel()
+	resp, err := inv.Invoke(ictx, &lambda.InvokeInput{
+		FunctionName:   aws.String(function),
+		InvocationType: lambdatypes.InvocationTypeRequestResponse,
+		Payload:        payload,
+	})
+	if err != nil {
+		// The SDK's error: operation, HTTP status, request id, error code and message.
+		return functionAnswer{Failure: "invoke_failed", Message: err.Error()}
+	}
+	if resp.FunctionError != nil {
+		// Only the error type: the function's error message is for its log, which has it.
+		var doc struct {
+			Type string `json:"errorType"`
+		}
+		_ = json.Unmarshal(resp.Payload, &doc)
+		return functionAnswer{Failure: "function_error",
+			Message: fmt.Sprintf("the function failed (%s, %s); see its log", aws.ToString(resp.FunctionError), dash(doc.Type))}
+	}
+	var r events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(resp.Payload, &r); err != nil || r.StatusCode == 0 {
+		return functionAnswer{Failure: "unexpected_answer", Message: fmt.Sprintf("a %d-byte answer that is not an API Gateway response", len(resp.Payload))}
+	}
+	a := functionAnswer{Status: r.StatusCode}
+	_ = json.Unmarshal([]byte(r.Body), &a.Body)
+	return a
+}
+
+// statusReason is an answer's reason when its body names none: 503 -> service_unavailable.
+func statusReason(status int) string {
+	return strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 }
 
 func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayOptions) Outcome {
@@ -223,10 +275,7 @@ func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayO
 	if rec.Webhook != "" {
 		out.Webhook = rec.Webhook
 	}
-	out.Function = rec.Function
-	if fn := o.Functions[out.Webhook]; fn != "" {
-		out.Function = fn
-	}
+	out.Function = functionFor(rec, out.Webhook, o.Functions)
 	if out.Function == "" {
 		out.Reason, out.Message = "no_function", fmt.Sprintf("the record names no function: pass -function %s=<name>", out.Webhook)
 		return out
@@ -236,58 +285,37 @@ func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayO
 		return out
 	}
 
-	payload, err := json.Marshal(replayOrder{Replay: pipeline.Replay{Key: key}})
-	if err != nil {
-		out.Reason, out.Message = "invoke_failed", err.Error()
+	a := invokeOrder(ctx, inv, out.Function, replayOrder{Replay: pipeline.Replay{Key: key}})
+	if a.Failure != "" {
+		out.Reason, out.Message = a.Failure, a.Message
 		return out
 	}
-	ictx, cancel := context.WithTimeout(ctx, InvokeTimeout)
-	defer cancel()
-	resp, err := inv.Invoke(ictx, &lambda.InvokeInput{
-		FunctionName:   aws.String(out.Function),
-		InvocationType: lambdatypes.InvocationTypeRequestResponse,
-		Payload:        payload,
-	})
-	if err != nil {
-		// The SDK's error: operation, HTTP status, request id, error code and message.
-		out.Reason, out.Message = "invoke_failed", err.Error()
-		return out
-	}
-	if resp.FunctionError != nil {
-		// Only the error type: the function's error message is for its log, which has it.
-		var doc struct {
-			Type string `json:"errorType"`
-		}
-		_ = json.Unmarshal(resp.Payload, &doc)
-		out.Reason = "function_error"
-		out.Message = fmt.Sprintf("the function failed (%s, %s); see its log", aws.ToString(resp.FunctionError), dash(doc.Type))
-		return out
-	}
-	var answer events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(resp.Payload, &answer); err != nil || answer.StatusCode == 0 {
-		out.Reason = "unexpected_answer"
-		out.Message = fmt.Sprintf("a %d-byte answer that is not an API Gateway response", len(resp.Payload))
-		return out
-	}
-	out.Status = answer.StatusCode
-	var body answerBody
-	_ = json.Unmarshal([]byte(answer.Body), &body)
-	out.Reason, out.Field, out.Message = body.Error, body.Field, body.Message
+	out.Status = a.Status
+	out.Reason, out.Field, out.Message = a.Body.Error, a.Body.Field, a.Body.Message
 	switch {
-	case answer.StatusCode == http.StatusOK:
-		out.Result, out.Reason, out.Message = Replayed, body.Status, ""
+	case a.Status == http.StatusOK:
+		out.Result, out.Reason, out.Message = Replayed, a.Body.Status, ""
 		if err := st.Delete(ctx, key); err != nil {
 			out.Message = err.Error()
 			return out
 		}
 		out.Deleted = true
-	case answer.StatusCode == http.StatusAccepted && body.Status == "quarantined":
+	case a.Status == http.StatusAccepted && a.Body.Status == "quarantined":
 		out.Result = StillQuarantined
 	}
 	if out.Reason == "" && out.Result != Replayed {
-		out.Reason = strings.ToLower(strings.ReplaceAll(http.StatusText(answer.StatusCode), " ", "_"))
+		out.Reason = statusReason(a.Status)
 	}
 	return out
+}
+
+// functionFor is the function to invoke for rec of webhook: the one overrides names, else the
+// one the record names (the AWS_LAMBDA_FUNCTION_NAME of the function that kept it).
+func functionFor(rec quarantine.Record, webhook string, overrides map[string]string) string {
+	if fn := overrides[webhook]; fn != "" {
+		return fn
+	}
+	return rec.Function
 }
 
 // line is the outcome as the CLI prints it.
