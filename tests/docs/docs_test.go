@@ -16,8 +16,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// readmeLimit is the README's hard ceiling; details belong in docs/.
-const readmeLimit = 14 * 1024
+// readmeLimit is the README's hard ceiling; details belong in docs/. Raised from 14 KB when
+// deferral joined the answers and the operations every team needs.
+const readmeLimit = 16 * 1024
 
 func TestReadmeStaysAFrontDoor(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(localaws.RepoRoot(), "README.md"))
