@@ -41,7 +41,9 @@ type Webhook[M any] interface {
 	// account (else account.Default); on a replay, an empty label keeps the quarantine record's.
 	Authenticate(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, replay bool) (M, *slog.Logger, error)
 	// Plan parses and validates an authenticated delivery into its work. A *Rejection quarantines
-	// the delivery. Its ctx, and the work's, carry the account label (account.Of).
+	// the delivery. Its ctx, and the work's, carry the account label (account.Of). replay is true
+	// for a replay from the quarantine only: a re-drive of a deferred delivery is planned as the
+	// live delivery it was (its keys, its enrichment).
 	Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, m M, replay bool) (Delivery, error)
 }
 
@@ -142,8 +144,11 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 	ctx, log = labeled(ctx, log, m, replay)
 	// From here on the delivery is the sender's: what cannot be processed is quarantined, not
 	// refused.
+	// A re-drive is the live delivery it was, kept through an outage: only its authentication is
+	// skipped. Planned as live, it runs under the live delivery's keys.
+	_, redrive := deferralOf(ctx)
 	resp := p.guard(ctx, log, req, replay, func() httpapi.Reply {
-		d, err := p.steps.Plan(ctx, log, req, m, replay)
+		d, err := p.steps.Plan(ctx, log, req, m, replay && !redrive)
 		if err != nil {
 			return p.keep(ctx, log, req, replay, rejectionOf(err))
 		}

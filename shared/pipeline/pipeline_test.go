@@ -25,6 +25,7 @@ type fakeSteps struct {
 	panics   bool
 	delivery Delivery
 	replays  []bool // what Authenticate was told
+	planned  []bool // what Plan was told
 }
 
 func (f *fakeSteps) Authenticate(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, replay bool) (string, *slog.Logger, error) {
@@ -32,7 +33,8 @@ func (f *fakeSteps) Authenticate(_ context.Context, log *slog.Logger, _ *events.
 	return "parsed", log.With("step", "authenticated"), f.authErr
 }
 
-func (f *fakeSteps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m string, _ bool) (Delivery, error) {
+func (f *fakeSteps) Plan(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest, m string, replay bool) (Delivery, error) {
+	f.planned = append(f.planned, replay)
 	if m != "parsed" {
 		panic("Plan did not get what Authenticate read")
 	}

@@ -345,3 +345,36 @@ func TestRedriveBackoffDoublesWithJitterUpToItsCap(t *testing.T) {
 		}
 	}
 }
+
+// A re-drive skips authentication (the credentials were not kept) but is planned as the live
+// delivery it was, so that it runs under the live delivery's keys; a quarantine replay is not.
+func TestARedriveIsPlannedAsTheLiveDeliveryItWas(t *testing.T) {
+	store := &records{}
+	var logs bytes.Buffer
+	steps := &fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, Work: deferrableWork}}
+	h := New("shipping", steps, Deps{
+		Once: &once_{}, Events: &bus{}, Records: store, MaxBodyBytes: 1 << 10,
+		Quarantine: &quarantine.Keeper{Store: store, Webhook: "shipping"},
+		Redrive:    Redrive{Store: store},
+		Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	req := request()
+	for _, place := range []string{quarantine.DeferredPrefix, quarantine.Prefix} {
+		key := quarantine.KeyIn(place, "shipping", &req)
+		_ = store.PutAt(context.Background(), key, quarantine.Record{Webhook: "shipping", QuarantinedAt: time.Now(), Request: req})
+		order := map[string]any{"deferredRedrive": RedriveOrder{Key: key}}
+		if place == quarantine.Prefix {
+			order = map[string]any{"quarantineReplay": Replay{Key: key}}
+		}
+		payload, _ := json.Marshal(order)
+		if resp, err := h(context.Background(), payload); err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s: %d %s %v", place, resp.StatusCode, resp.Body, err)
+		}
+	}
+	if len(steps.replays) != 2 || !steps.replays[0] || !steps.replays[1] {
+		t.Errorf("Authenticate told replay %v, want [true true]: neither was authenticated again", steps.replays)
+	}
+	if len(steps.planned) != 2 || steps.planned[0] || !steps.planned[1] {
+		t.Errorf("Plan told replay %v, want [false true]: the re-drive planned live, the replay not", steps.planned)
+	}
+}
