@@ -378,3 +378,37 @@ func TestARedriveIsPlannedAsTheLiveDeliveryItWas(t *testing.T) {
 		t.Errorf("Plan told replay %v, want [false true]: the re-drive planned live, the replay not", steps.planned)
 	}
 }
+
+// A delivery found invalid at re-drive time (the function's configuration changed since) is
+// quarantined as usual, and its deferred record ends.
+func TestADeliveryInvalidAtRedriveTimeIsQuarantined(t *testing.T) {
+	store := &records{}
+	var logs bytes.Buffer
+	steps := &fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, Work: deferrableWork}}
+	h := New("shipping", steps, Deps{
+		Once: &once_{}, Events: &bus{err: errors.New("down")}, Records: store, MaxBodyBytes: 1 << 10,
+		Quarantine: &quarantine.Keeper{Store: store, Webhook: "shipping"},
+		Defer:      &quarantine.Keeper{Store: store, Webhook: "shipping", Place: quarantine.DeferredPrefix},
+		Redrive:    Redrive{Store: store, Retention: time.Hour},
+		Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	resp, _ := h.Handle(ctx, request())
+	var deferred struct{ DeferredKey string }
+	if _ = json.Unmarshal([]byte(resp.Body), &deferred); resp.StatusCode != 202 || deferred.DeferredKey == "" {
+		t.Fatalf("not deferred: %d %s", resp.StatusCode, resp.Body)
+	}
+	steps.planErr = Invalid("detail.trackingId", "detail.trackingId: is required")
+	order, _ := json.Marshal(map[string]RedriveOrder{"deferredRedrive": {Key: deferred.DeferredKey}})
+	resp, _ = h(ctx, order)
+	if resp.StatusCode != 202 || !strings.Contains(resp.Body, `"status":"quarantined"`) {
+		t.Fatalf("re-driven: %d %s, want 202 quarantined", resp.StatusCode, resp.Body)
+	}
+	if _, ok := store.kept[deferred.DeferredKey]; ok {
+		t.Error("the deferred record outlived its quarantine")
+	}
+	if _, ok := store.kept[quarantine.Key("shipping", new(request()))]; !ok {
+		t.Error("not in the quarantine")
+	}
+}
