@@ -31,6 +31,8 @@ const (
 	del       = "dynamodb:DeleteItem"
 	putEvents = "events:PutEvents"
 	s3Put     = "s3:PutObject"
+	s3Get     = "s3:GetObject"
+	s3Delete  = "s3:DeleteObject"
 )
 
 // budget is what one delivery may cost: its AWS calls in the order made, and how many of them are
@@ -98,7 +100,7 @@ func name(target string) string {
 	}
 	if rest, ok := strings.CutPrefix(target, "s3 "); ok {
 		method, _, _ := strings.Cut(rest, " ")
-		return "s3:" + map[string]string{"PUT": "PutObject", "GET": "GetObject"}[method]
+		return "s3:" + map[string]string{"PUT": "PutObject", "GET": "GetObject", "DELETE": "DeleteObject"}[method]
 	}
 	return target
 }
@@ -255,4 +257,51 @@ func concurrent(t *testing.T, g *harness.Gateway, req events.APIGatewayV2HTTPReq
 		t.Fatalf("concurrent duplicate: %d %s, want 429", dup.StatusCode, dup.Body)
 	}
 	return calls, len(calls), dup.StatusCode
+}
+
+// The failure path: a delivery deferred because the bus is down costs a failed publish and one
+// S3 PutObject; its re-drive, once the bus is back, costs a new delivery's calls between reading
+// and deleting its record (the queue's receive and delete are the event source mapping's).
+func TestCallsOfADeferredDeliveryAndItsRedrive(t *testing.T) {
+	g := harness.StartDeferring(t, local, harness.Redrive{Retention: time.Hour, Backoff: time.Second, MaxBackoff: time.Second})
+	d := &deliveries{g: g}
+	t.Cleanup(func() { local.Faults.Set(nil) })
+	tests := []struct {
+		webhook           string
+		deferred, redrive []string
+	}{
+		{"shipping", cat([]string{tx}, rep(putEvents, 4), []string{del, s3Put}), []string{s3Get, tx, putEvents, update, s3Delete}},
+		{"aps", cat([]string{put}, rep(putEvents, 4), []string{del, s3Put}), []string{s3Get, put, putEvents, update, s3Delete}},
+		{"amazon-pay", cat([]string{tx}, rep(putEvents, 4), []string{tx, s3Put}), []string{s3Get, tx, putEvents, tx, s3Delete}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.webhook, func(t *testing.T) {
+			if resp := g.Deliver(d.next(tc.webhook, 1)); resp.StatusCode != 200 { // warm: secrets are cached
+				t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Body)
+			}
+			req := d.next(tc.webhook, 1)
+			var resp events.APIGatewayV2HTTPResponse
+			local.Faults.Set(func(int, string, string) bool { return true })
+			calls, _ := measured(func() { resp = g.Deliver(req) })
+			local.Faults.Set(nil)
+			if resp.StatusCode != 202 || !strings.Contains(resp.Body, `"status":"deferred"`) {
+				t.Fatalf("bus down: %d %s, want 202 deferred", resp.StatusCode, resp.Body)
+			}
+			if !slices.Equal(calls, tc.deferred) {
+				t.Errorf("deferring: calls %v, want %v", calls, tc.deferred)
+			}
+			var redriven harness.Redriven
+			calls, _ = measured(func() {
+				for end := time.Now().Add(10 * time.Second); redriven.Messages == 0 && time.Now().Before(end); {
+					redriven = g.RedriveOnce(t)
+				}
+			})
+			if redriven.Messages != 1 || redriven.Failed != 0 {
+				t.Fatalf("re-drive: %s, want one done", redriven)
+			}
+			if !slices.Equal(calls, tc.redrive) {
+				t.Errorf("re-driving: calls %v, want %v", calls, tc.redrive)
+			}
+		})
+	}
 }
