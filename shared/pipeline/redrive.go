@@ -67,7 +67,7 @@ const maxVisibility = 12 * time.Hour
 // laterRecordBudget is the time a record after a batch's first needs left to be started.
 const laterRecordBudget = 2 * time.Second
 
-// redriveReason is what a record refused for good at re-drive time says in the dead-letter place.
+// retentionExceeded is the reason a dead letter past the retention gives (its EMF Reason too).
 const retentionExceeded = "retention_exceeded"
 
 // batches makes h also serve the re-drive queue's batches: each message names a deferred object,
