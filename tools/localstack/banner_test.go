@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,18 +23,47 @@ import (
 var (
 	bannerCurl   = regexp.MustCompile(`curl -s -X POST (\S+) -H 'Content-Type: ([^']+)' -H 'X-API-KEY: ([^']+)' --data @(\S+)`)
 	bannerLookup = regexp.MustCompile(`AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) \S+ make lookup (?:KIND=(\S+) )?ID=(\S+) BASE=(\S+)`)
+	bannerBus    = regexp.MustCompile(`make (bus-down|bus-up) ADDR=(\S+)`)
+	// What the Makefile's bus-down and bus-up run.
+	makeCurlPost = regexp.MustCompile(`curl -fsS -w '\\n' -X POST '([^']+)'`)
 )
 
+// makeDryRun is the command `make -n args...` would run in the repository.
+func makeDryRun(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-n", "--no-print-directory"}, args...)...)
+	cmd.Dir = localaws.RepoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 // Every command `make run` prints answers 200 through the stack, in the order printed: the
-// samples' curl lines, then the signed lookups of what they stored.
+// samples' curl lines, then the signed lookups of what they stored, then the bus switch's make
+// targets (the request each Makefile target sends), which put the bus down and up.
 func TestEveryBannerCommandAnswers200(t *testing.T) {
 	ctx := context.Background()
 	s := serveStack(t, ctx, "ShippingLookupFunction", "ShippingOtpFunction")
 	var banner bytes.Buffer
 	printBanner(&banner, localaws.RepoRoot(), s.URL, s.Routes, s.stack)
 
-	posts, lookups := 0, 0
+	posts, lookups, switches := 0, 0, 0
 	for line := range strings.Lines(banner.String()) {
+		if m := bannerBus.FindStringSubmatch(line); m != nil {
+			switches++
+			curl := makeCurlPost.FindStringSubmatch(makeDryRun(t, m[1], "ADDR="+m[2]))
+			if curl == nil {
+				t.Fatalf("make %s ADDR=%s sends no POST", m[1], m[2])
+			}
+			req, _ := http.NewRequest("POST", curl[1], nil)
+			status, answer := do(t, req)
+			want := map[string]string{"bus-down": `"bus":"down"`, "bus-up": `"bus":"up"`}[m[1]]
+			if status != 200 || !strings.Contains(answer, want) {
+				t.Errorf("make %s: %d %s, want 200 and %s", m[1], status, answer, want)
+			}
+		}
 		if m := bannerCurl.FindStringSubmatch(line); m != nil {
 			posts++
 			body, err := os.ReadFile(m[4])
@@ -64,7 +94,10 @@ func TestEveryBannerCommandAnswers200(t *testing.T) {
 			}
 		}
 	}
-	if posts != 3 || lookups != 2 {
-		t.Errorf("the banner has %d sample posts and %d lookups, want 3 and 2:\n%s", posts, lookups, banner.String())
+	if posts != 3 || lookups != 2 || switches != 2 {
+		t.Errorf("the banner has %d sample posts, %d lookups and %d bus switches, want 3, 2 and 2:\n%s", posts, lookups, switches, banner.String())
+	}
+	if !strings.Contains(banner.String(), "make redrive") || !strings.Contains(banner.String(), "GET "+s.URL+busPath) {
+		t.Errorf("the banner does not tell how to re-drive and read the switch:\n%s", banner.String())
 	}
 }

@@ -1,7 +1,9 @@
 // Command localstack runs the gateway on this machine without Docker: moto_server as the local AWS,
 // each function's real `bootstrap` binary against a local Lambda Runtime API, a local HTTP API
 // gateway on the template's routes, the Lambda Invoke API on the same address (for replays of
-// quarantined deliveries: `make quarantine-replay`), and a tail of every event that reaches the bus.
+// quarantined deliveries: `make quarantine-replay`, and re-drives of deferred ones: `make redrive`),
+// a switch that makes the event bus unavailable (`make bus-down`, `make bus-up`: bus.go), and a
+// tail of every event that reaches the bus.
 //
 //	go run ./tools/localstack run    [-addr 127.0.0.1:3000]          (make run)
 //	go run ./tools/localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-api-key.json   (make invoke)
@@ -69,7 +71,9 @@ type stack struct {
 	env    envFile
 	jwks   *http.Server
 	// jwksURL is where the development JWKS is served; it replaces events/env.json's OAUTH_JWKS_URL.
-	jwksURL   string
+	jwksURL string
+	// bus is the event bus switch the functions publish through (bus.go).
+	bus       *busSwitch
 	mu        sync.Mutex
 	instances map[string]*lambdaruntime.Instance
 	logs      io.Writer
@@ -120,6 +124,7 @@ func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
 	if s.awsCfg, err = localaws.Config(ctx); err != nil {
 		return nil, err
 	}
+	s.bus = newBusSwitch(s.moto.Endpoint, o.logs)
 	if s.res, err = createResources(ctx, s.awsCfg, o.root, env); err != nil {
 		return nil, err
 	}
@@ -130,7 +135,7 @@ func startStack(ctx context.Context, o options, fns []string) (*stack, error) {
 	}
 	for _, fn := range fns {
 		inst, err := lambdaruntime.Start(ctx, lambdaruntime.Function{
-			Name: fn, Binary: binaries[fn], Env: s.functionEnv(fn), Timeout: 4 * time.Second, MemoryMB: 256,
+			Name: fn, Binary: binaries[fn], Env: s.withBus(s.functionEnv(fn)), Timeout: 4 * time.Second, MemoryMB: 256,
 		}, o.logs)
 		if err != nil {
 			var ie *lambdaruntime.InitError
@@ -198,6 +203,9 @@ func (s *stack) handler(routes []apigateway.Route, logs io.Writer) (http.Handler
 		if strings.HasPrefix(r.Path, invokePrefix) {
 			return nil, fmt.Errorf("route %s %s is where the local Lambda Invoke API is served", r.Method, r.Path)
 		}
+		if strings.HasPrefix(r.Path, busPath) {
+			return nil, fmt.Errorf("route %s %s is where the local event bus switch is served", r.Method, r.Path)
+		}
 	}
 	caller, err := loadLookupCaller(s.root)
 	if err != nil {
@@ -212,6 +220,10 @@ func (s *stack) handler(routes []apigateway.Route, logs io.Writer) (http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, invokePrefix) {
 			invoke.ServeHTTP(w, r)
+			return
+		}
+		if s.bus != nil && (r.URL.Path == busPath || strings.HasPrefix(r.URL.Path, busPath+"/")) {
+			s.bus.ServeHTTP(w, r)
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -243,6 +255,9 @@ func (s *stack) Close() {
 	}
 	if s.jwks != nil {
 		_ = s.jwks.Close()
+	}
+	if s.bus != nil {
+		s.bus.Close()
 	}
 	s.moto.Stop()
 }
@@ -357,6 +372,7 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	}
 	printLookupHelp(w, root, base, routes)
 	printQuarantineHelp(w, base, s)
+	printBusHelp(w, base)
 	for _, line := range s.res.skipped {
 		fmt.Fprintf(w, "Not created locally: %s\n", line)
 	}
