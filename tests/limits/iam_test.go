@@ -236,32 +236,41 @@ func TestRT07_EachRolePublishesOnlyItsOwnSource(t *testing.T) {
 	}
 }
 
-// Each function may write (and, for replays, read) its own webhook's quarantine and write its
-// own source's oversized event details: nothing else in the payload bucket.
+// Each function may write (and, for replays, read) its own webhook's quarantine, write its own
+// source's oversized event details, and write, read and delete its own webhook's deferred
+// deliveries and their dead letters: nothing else in the payload bucket.
 func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 	res := loadTemplate(t)
 	const bucket = "${PayloadBucket.Arn}/"
 	roles := gatewayRoles()
+	deferredActions := []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 	for _, g := range roles {
 		t.Run(g.function, func(t *testing.T) {
 			want := map[string][]string{
-				bucket + quarantine.WebhookPrefix(g.webhook) + "*": {"s3:GetObject", "s3:PutObject"},
-				bucket + eventbus.OffloadPrefix(g.source) + "*":    {"s3:PutObject"},
+				bucket + quarantine.WebhookPrefix(g.webhook) + "*":    {"s3:GetObject", "s3:PutObject"},
+				bucket + eventbus.OffloadPrefix(g.source) + "*":       {"s3:PutObject"},
+				bucket + quarantine.DeferredPrefix + g.webhook + "/*": deferredActions,
+				bucket + quarantine.DeadPrefix + g.webhook + "/*":     deferredActions,
+			}
+			// Listing, so that reading a missing key gets 404 and not 403: the bucket, only with the
+			// function's own prefixes of every place.
+			var wantListed []string
+			for _, place := range quarantine.Places {
+				wantListed = append(wantListed, place+g.webhook+"/*")
 			}
 			got := map[string][]string{}
-			listed := 0
+			var listed []string
 			for _, s := range statements(t, res, g.function) {
 				if !touches(s, "s3:") {
 					continue
 				}
-				// Listing, so that a replay of a missing key gets 404 and not 403: the bucket, only
-				// with the function's own quarantine prefix.
 				if slices.Equal(strs(s["Action"]), []string{"s3:ListBucket"}) {
-					listed++
-					want := map[string]any{"StringLike": map[string]any{"s3:prefix": quarantine.WebhookPrefix(g.webhook) + "*"}}
-					if s["Effect"] != "Allow" || fmt.Sprint(s["Condition"]) != fmt.Sprint(want) || fmt.Sprint(s["Resource"]) != "PayloadBucket.Arn" {
-						t.Errorf("listing statement %v: %v on %v if %v; want the bucket if %v", s["Sid"], s["Effect"], s["Resource"], s["Condition"], want)
+					c, _ := s["Condition"].(map[string]any)
+					prefixes := condition(s, "StringLike", "s3:prefix")
+					if s["Effect"] != "Allow" || len(c) != 1 || len(prefixes) == 0 || fmt.Sprint(s["Resource"]) != "PayloadBucket.Arn" {
+						t.Errorf("listing statement %v: %v on %v if %v; want the bucket if StringLike s3:prefix", s["Sid"], s["Effect"], s["Resource"], s["Condition"])
 					}
+					listed = append(listed, prefixes...)
 					continue
 				}
 				if s["Effect"] != "Allow" || s["Condition"] != nil {
@@ -279,20 +288,67 @@ func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 			if len(got) != len(want) {
 				t.Errorf("S3 grants %v, want %v", got, want)
 			}
-			if listed != 1 {
-				t.Errorf("%d statements grant s3:ListBucket, want 1", listed)
+			if !sameSet(listed, wantListed) {
+				t.Errorf("s3:ListBucket for the prefixes %v, want %v", listed, wantListed)
 			}
 			// The prefixes are the code's: a key the function writes is under them, another's is not.
 			req := events.APIGatewayV2HTTPRequest{RawPath: "/any/route", Body: "{}"}
 			for _, other := range roles {
 				own := other.function == g.function
-				q := bucket + quarantine.Key(other.webhook, &req)
-				o := bucket + eventbus.OffloadPrefix(other.source) + "0123abcd.json"
-				for _, key := range []string{q, o} {
+				keys := []string{bucket + eventbus.OffloadPrefix(other.source) + "0123abcd.json"}
+				for _, place := range quarantine.Places {
+					keys = append(keys, bucket+quarantine.KeyIn(place, other.webhook, &req))
+				}
+				for _, key := range keys {
 					allowed := slices.ContainsFunc(slices.Collect(maps.Keys(got)), func(p string) bool { return glob(p, key) })
 					if allowed != own {
 						t.Errorf("%s may write %s: %v, want %v", g.function, key, allowed, own)
 					}
+					listable := slices.ContainsFunc(listed, func(p string) bool { return glob(p, strings.TrimPrefix(key, bucket)) })
+					if !strings.Contains(key, "/oversized/") && listable != own {
+						t.Errorf("%s may list %s: %v, want %v", g.function, key, listable, own)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Each function consumes, and sets the visibility of, the messages of its own re-drive queue (the
+// one its event source mapping reads) and no other queue: no SAM SQS event, whose managed policy
+// would grant every queue of the account.
+func TestRT07_EachRoleConsumesOnlyItsOwnRedriveQueue(t *testing.T) {
+	res := loadTemplate(t)
+	want := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+	for _, g := range gatewayRoles() {
+		t.Run(g.function, func(t *testing.T) {
+			var queues []string
+			for name, r := range res {
+				if r.Type == "AWS::Lambda::EventSourceMapping" && r.Properties["FunctionName"] == g.function {
+					queues = append(queues, fmt.Sprint(r.Properties["EventSourceArn"]))
+					t.Logf("%s reads %v", name, r.Properties["EventSourceArn"])
+				}
+			}
+			if len(queues) != 1 || !strings.HasSuffix(queues[0], "RedriveQueue.Arn") {
+				t.Fatalf("event source mappings of %s read %v, want one re-drive queue", g.function, queues)
+			}
+			var actions []string
+			for _, s := range statements(t, res, g.function) {
+				if !touches(s, "sqs:") {
+					continue
+				}
+				if s["Effect"] != "Allow" || s["Condition"] != nil || !slices.Equal(strs(s["Resource"]), queues) {
+					t.Errorf("statement %v: %v %v on %v; want Allow on %s only", s["Sid"], s["Effect"], s["Action"], s["Resource"], queues[0])
+				}
+				actions = append(actions, strs(s["Action"])...)
+			}
+			if !sameSet(actions, want) {
+				t.Errorf("SQS actions %v, want %v (what the event source mapping and the backoff use)", actions, want)
+			}
+			evs, _ := res[g.function].Properties["Events"].(map[string]any)
+			for name, e := range evs {
+				if ev, _ := e.(map[string]any); ev["Type"] == "SQS" {
+					t.Errorf("event %s is a SAM SQS event: it attaches AWSLambdaSQSQueueExecutionRole (every queue)", name)
 				}
 			}
 		})
