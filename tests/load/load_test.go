@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
 const (
@@ -75,11 +77,35 @@ func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: skipped in -short mode")
 	}
-	g := harness.Start(t, local)
+	runLoad(t, harness.Start(t, local), false)
+}
+
+// TestLoadWithHalfThePutEventsThrottled is TestLoad with every other PutEvents call throttled
+// (the account's quota shared with other publishers) and the functions deferring what the
+// publisher's retries cannot get onto the bus: nothing is lost. A deferred delivery is re-driven
+// after each phase (and through the same throttling); it is held to at-least-once, as any delivery
+// that met a fault.
+func TestLoadWithHalfThePutEventsThrottled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped in -short mode")
+	}
+	runLoad(t, harness.StartDeferring(t, local, harness.Redrive{Retention: time.Hour, Backoff: time.Second, MaxBackoff: 2 * time.Second}), true)
+}
+
+// runLoad sends the workload through g, with every other PutEvents call throttled when throttle
+// is set, re-driving what was deferred after each phase, and checks the run.
+func runLoad(t *testing.T, g *harness.Gateway, throttle bool) {
 	rec := &recorder{}
 	g.Local.Faults.Set(rec.entryFault)
 	reqs := &requestCounter{}
-	g.Local.Faults.SetRequestFault(reqs.count)
+	var putEvents atomic.Int64
+	g.Local.Faults.SetRequestFault(func(target string) localaws.Fault {
+		reqs.count(target)
+		if throttle && target == "AWSEvents.PutEvents" && putEvents.Add(1)%2 == 0 {
+			return localaws.Throttle
+		}
+		return localaws.Pass
+	})
 	t.Cleanup(func() { g.Local.Faults.Set(nil); g.Local.Faults.SetRequestFault(nil) })
 
 	if *scale < 1 {
@@ -99,8 +125,17 @@ func TestLoad(t *testing.T) {
 		deadline = d.Add(-time.Minute) // time left to check and report
 	}
 	s := &sender{g: g, deadline: deadline}
+	// What was deferred is re-driven before the late copies come, as the event source mapping
+	// would have done by then.
+	redrive := func() {
+		if g.RedriveQueues != nil {
+			g.RedriveAll(t, 2*time.Minute)
+		}
+	}
 	mainWall := s.run(p.main, concurrency)
+	redrive()
 	lateWall := s.run(p.late, concurrency)
+	redrive()
 	if time.Now().After(s.deadline) {
 		t.Errorf("the run outlasted its budget (%s): deliveries still failing then were given up (see below)", sendBudget)
 	}
@@ -120,6 +155,9 @@ func TestLoad(t *testing.T) {
 	checkQuarantine(&probs, g)
 	checkLogs(t, &probs, logs, p)
 	logFaults(t, faults, extraAccepted, rerun, resent)
+	if throttle && len(faults) == 0 {
+		t.Errorf("no delivery met the throttling: the run does not exercise it")
+	}
 	probs.report(t)
 }
 
@@ -144,7 +182,8 @@ func findFaults(p *plan, logs string) map[*delivery]string {
 		byKey[d.key] = d
 	}
 	for line := range strings.Lines(logs) {
-		if !strings.Contains(line, `"delivery processed but not recorded"`) && !strings.Contains(line, `"delivery failed"`) {
+		if !strings.Contains(line, `"delivery processed but not recorded"`) && !strings.Contains(line, `"delivery failed"`) &&
+			!strings.Contains(line, `"delivery could not complete; deferring it"`) {
 			continue
 		}
 		var l struct {
@@ -262,6 +301,9 @@ func checkAnswers(probs *problems, p *plan, faults map[*delivery]string) (extra 
 			case sd.status/100 != 2:
 				probs.add("LOST: sendings never answered 2xx", "%s, %s: last answer %d %s after %d attempts",
 					d.name, sd.kind, sd.status, sd.problem, len(sd.codes))
+			case sd.outcome == "deferred" && sd.status == 202:
+				// Re-driven after the phase: accepted then, or a duplicate of a copy accepted live.
+				accepted++
 			case sd.status != 200 || (sd.outcome != "accepted" && sd.outcome != "duplicate"):
 				probs.add("NOT PROCESSED: sendings answered 2xx without being accepted", "%s, %s: answered %d %q %s",
 					d.name, sd.kind, sd.status, sd.outcome, sd.problem)
