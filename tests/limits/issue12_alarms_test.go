@@ -20,17 +20,19 @@ import (
 const emfNamespace = "AmazonWebhookGateway"
 
 // contractOutcomes are the contract's Outcome values.
-var contractOutcomes = []string{"accepted", "duplicate", "quarantined", "unauthorized", "forbidden", "too_large", "rejected", "unavailable"}
+var contractOutcomes = []string{"accepted", "duplicate", "quarantined", "unauthorized", "forbidden", "too_large", "rejected", "unavailable", "deferred", "dead_lettered"}
 
 // alarmWebhooks: each webhook's function, its Webhook dimension value and its alarms.
 var alarmWebhooks = []struct {
 	webhook, function, prefix, hours, condition string
+	// queue: the function's re-drive queue (deferred deliveries).
+	queue string
 	// refused: the outcomes the credential-mismatch alarm counts as refused.
 	refused []string
 }{
-	{"shipping", "ShippingOtpFunction", "ShippingOtp", "ShippingNoDeliveryAlarmHours", "HasShippingNoDeliveryAlarm", []string{"unauthorized"}},
-	{"aps", "ApsFunction", "Aps", "ApsNoDeliveryAlarmHours", "HasApsNoDeliveryAlarm", []string{"unauthorized"}},
-	{"amazon-pay", "AmazonPayIpnFunction", "AmazonPayIpn", "AmazonPayIpnNoDeliveryAlarmHours", "HasAmazonPayIpnNoDeliveryAlarm", []string{"unauthorized", "forbidden"}},
+	{"shipping", "ShippingOtpFunction", "ShippingOtp", "ShippingNoDeliveryAlarmHours", "HasShippingNoDeliveryAlarm", "ShippingRedriveQueue", []string{"unauthorized"}},
+	{"aps", "ApsFunction", "Aps", "ApsNoDeliveryAlarmHours", "HasApsNoDeliveryAlarm", "ApsRedriveQueue", []string{"unauthorized"}},
+	{"amazon-pay", "AmazonPayIpnFunction", "AmazonPayIpn", "AmazonPayIpnNoDeliveryAlarmHours", "HasAmazonPayIpnNoDeliveryAlarm", "AmazonPayRedriveQueue", []string{"unauthorized", "forbidden"}},
 }
 
 // cloudWatchMaxRange is CloudWatch's longest alarm evaluation range (Period x EvaluationPeriods)
@@ -315,10 +317,12 @@ func TestIssue12Item4_DashboardChartsTheMetricContract(t *testing.T) {
 		t.Fatalf("%s: DashboardBody is not a !Sub string", id)
 	}
 	body := node.Value
-	// Every ${...} names a resource or a pseudo parameter (anything else fails the deploy).
+	// Every ${...} names a resource, a resource's attribute or a pseudo parameter (anything else
+	// fails the deploy).
 	for _, m := range subPlaceholder.FindAllStringSubmatch(body, -1) {
-		if _, ok := tmpl.Resources[m[1]]; !ok && !strings.HasPrefix(m[1], "AWS::") {
-			t.Errorf("%s: ${%s} is neither a resource nor a pseudo parameter", id, m[1])
+		res, _, _ := strings.Cut(m[1], ".")
+		if _, ok := tmpl.Resources[res]; !ok && !strings.HasPrefix(m[1], "AWS::") {
+			t.Errorf("%s: ${%s} is neither a resource, a resource's attribute nor a pseudo parameter", id, m[1])
 		}
 	}
 	var dash struct {
@@ -375,6 +379,11 @@ func TestIssue12Item4_DashboardChartsTheMetricContract(t *testing.T) {
 			fmt.Sprintf("%s PublishRetries Webhook=%s", emfNamespace, w.webhook),
 			fmt.Sprintf("AWS/Lambda Errors FunctionName=${%s}", w.function),
 			fmt.Sprintf("AWS/Lambda Throttles FunctionName=${%s}", w.function),
+			// Deferred deliveries: the re-drive's backlog and age.
+			fmt.Sprintf("%s DeferredAge Webhook=%s", emfNamespace, w.webhook),
+			fmt.Sprintf("AWS/SQS ApproximateNumberOfMessagesVisible QueueName=${%s.QueueName}", w.queue),
+			fmt.Sprintf("AWS/SQS ApproximateNumberOfMessagesNotVisible QueueName=${%s.QueueName}", w.queue),
+			fmt.Sprintf("AWS/SQS ApproximateAgeOfOldestMessage QueueName=${%s.QueueName}", w.queue),
 		)
 	}
 	want = append(want,
@@ -384,6 +393,7 @@ func TestIssue12Item4_DashboardChartsTheMetricContract(t *testing.T) {
 		"AmazonWebhookGateway/${AWS::StackName} ShippingDeliveryFailures",
 		"AmazonWebhookGateway/${AWS::StackName} ApsDeliveryFailures",
 		"AmazonWebhookGateway/${AWS::StackName} AmazonPayIpnDeliveryFailures",
+		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=${RedriveDeadLetterQueue.QueueName}",
 	)
 	for _, k := range want {
 		if !charted[k] {

@@ -56,6 +56,8 @@ type webhook struct {
 	Reserved string // its reserved-concurrency parameter
 	Hours    string // its no-delivery parameter
 	HoursOn  string // the condition that creates its no-delivery alarm
+	Queue    string // logical ID of its re-drive queue (deferred deliveries)
+	Redrive  string // its re-drive pause switch parameter
 	// Rejects are the outcomes that mean "the credentials or the configuration refused a real
 	// sender" for the mismatch alarm.
 	Rejects []string
@@ -71,6 +73,7 @@ var webhooks = []webhook{
 		Prefix: "ShippingOtp", Slug: "shipping-otp", Metric: "Shipping", Label: "The Shipping OTP function",
 		Sender: "Amazon Shipping", Reserved: "ShippingReservedConcurrency",
 		Hours: "ShippingNoDeliveryAlarmHours", HoursOn: "HasShippingNoDeliveryAlarm",
+		Queue: "ShippingRedriveQueue", Redrive: "ShippingRedriveEnabled",
 		Rejects: []string{"unauthorized"},
 		AuthHint: `likely a credential rotated in ShippingAuthSecret (or the Cognito client) that Amazon
 Shipping does not use yet, a mismatched ShippingAuthModes/header/query name, an OAuth
@@ -84,6 +87,7 @@ name, OAuth issuer/audience/scope), then ask Amazon to resend.`,
 		Prefix: "Aps", Slug: "aps", Metric: "Aps", Label: "The APS function",
 		Sender: "APS", Reserved: "ApsReservedConcurrency",
 		Hours: "ApsNoDeliveryAlarmHours", HoursOn: "HasApsNoDeliveryAlarm",
+		Queue: "ApsRedriveQueue", Redrive: "ApsRedriveEnabled",
 		Rejects: []string{"unauthorized"},
 		AuthHint: `likely an access code with no phrase set in ApsMerchantSecret (a new integration such
 as Apple Pay), a SHA Response Phrase or SHA Type differing from the APS portal, an unfinished phrase
@@ -97,6 +101,7 @@ portal with ApsMerchantSecret (algorithm, else ApsSignatureAlgorithm).`,
 		Prefix: "AmazonPayIpn", Slug: "amazon-pay-ipn", Metric: "AmazonPayIpn", Label: "The Amazon Pay IPN function",
 		Sender: "Amazon Pay (SNS)", Reserved: "AmazonPayIpnReservedConcurrency",
 		Hours: "AmazonPayIpnNoDeliveryAlarmHours", HoursOn: "HasAmazonPayIpnNoDeliveryAlarm",
+		Queue: "AmazonPayRedriveQueue", Redrive: "AmazonPayRedriveEnabled",
 		// forbidden = a message from a topic missing from AmazonPayIpnTopicArns: a configuration
 		// mismatch as silent as a wrong credential.
 		Rejects: []string{"unauthorized", "forbidden"},
@@ -118,6 +123,11 @@ func (w webhook) MismatchExpression() string {
 	}
 	return fmt.Sprintf("IF(%s >= 1 AND FILL(accepted, 0) == 0, 1, 0)", strings.Join(refused, " + "))
 }
+
+// ageExpression is the deferred-age alarm's metric math, in minutes: the older of the re-drive
+// queue's oldest message (m1) and the oldest re-driven delivery the function reported (m2; FILL:
+// a webhook re-driving nothing reports nothing).
+const ageExpression = "MAX([m1, FILL(m2, 0)]) / 60"
 
 // wrap re-indents a prose hint under a folded scalar.
 // metricFilter is a log metric filter counting each line that matches pattern as one metric, in
@@ -461,6 +471,120 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
       TreatMissingData: notBreaching
 {{.Actions}}
 
+  # --- Deferred deliveries (every webhook function) --------------------------
+  # A deferred delivery was answered 202: the sender will not resend it, so a
+  # re-drive that stops (paused, or the dependency still down) must page. In
+  # the age alarms m1 (the queue's oldest message) covers a paused re-drive,
+  # which receives nothing; m2 (the age the function reports at each
+  # re-drive) covers a re-drive that keeps failing, whose message SQS moves to
+  # the back of the queue after 3 receives, out of m1's sight.
+{{- range .Webhooks}}
+
+  {{.Prefix}}DeferredAgeAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${AWS::StackName}-{{.Slug}}-deferred-age
+      AlarmDescription: !Sub >-
+        {{.Label}}'s oldest deferred delivery has waited more than
+        ${DeferredAgeAlarmMinutes} minutes (DeferredAgeAlarmMinutes). Either its
+        re-drive is paused ({{.Redrive}}=false, or its event source mapping
+        disabled by hand) or every re-drive fails because EventBridge or
+        DynamoDB is still unavailable: check the function's log group for
+        "re-driving deferred delivery" and "delivery could not complete", its
+        delivery-failures and errors alarms, and the dashboard's re-drive
+        backlog. Deliveries older than DeferredRetentionHours move to
+        deferred-dead/ (the dead-lettered alarm).
+      Metrics:
+        - Id: m1
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: AWS/SQS
+              MetricName: ApproximateAgeOfOldestMessage
+              Dimensions:
+                - Name: QueueName
+                  Value: !GetAtt {{.Queue}}.QueueName
+            Period: 300
+            Stat: Maximum
+        - Id: m2
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: {{$.Namespace}}
+              MetricName: {{$.DeferredAge}}
+              Dimensions:
+                - Name: Webhook
+                  Value: {{.Webhook}}
+            Period: 300
+            Stat: Maximum
+        - Id: minutes
+          Label: oldest deferred delivery (minutes)
+          ReturnData: true
+          Expression: {{$.AgeExpression}}
+      EvaluationPeriods: 1
+      Threshold: !Ref DeferredAgeAlarmMinutes
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+{{$.Actions}}
+
+  {{.Prefix}}DeadLetteredAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${AWS::StackName}-{{.Slug}}-dead-lettered
+      AlarmDescription: >-
+        {{.Label}} moved at least one deferred delivery to
+        deferred-dead/{{.Webhook}}/ in PayloadBucket: it could not be re-driven
+        within DeferredRetentionHours, or the function refused it at re-drive
+        time. {{.Sender}} was answered 202 and will not resend it. List them
+        with ` + "`make quarantine ARGS='-place dead -webhook {{.Webhook}}'`" + `,
+        read each record's reason, fix the cause, then re-drive them by hand
+        (docs/operations.md#deferred-deliveries). Stays in ALARM for a day
+        after the last one.
+      Namespace: {{$.Namespace}}
+      MetricName: Deliveries
+      Dimensions:
+        - Name: Webhook
+          Value: {{.Webhook}}
+        - Name: Outcome
+          Value: {{$.DeadLettered}}
+      Statistic: Sum
+      # One day: a dead letter keeps paging until it has been seen.
+      Period: 86400
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+{{$.Actions}}
+{{- end}}
+
+  # Announcements EventBridge could not deliver to a re-drive queue, and
+  # messages a function failed 1000 times: their objects wait under deferred/
+  # with nothing left to re-drive them.
+  RedriveDeadLetterQueueAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${AWS::StackName}-redrive-dead-letter-queue
+      AlarmDescription: >-
+        RedriveDeadLetterQueue holds at least one message: the announcement of
+        a deferred delivery that no re-drive queue took (EventBridge gave up
+        after a day), or a message a function failed 1000 times. Each names its
+        object (detail.object.key) under deferred/<webhook>/, which stays in
+        PayloadBucket: re-drive those keys by hand
+        (docs/operations.md#deferred-deliveries) and check the function's log
+        group for why it failed, then purge the queue.
+      Namespace: AWS/SQS
+      MetricName: ApproximateNumberOfMessagesVisible
+      Dimensions:
+        - Name: QueueName
+          Value: !GetAtt RedriveDeadLetterQueue.QueueName
+      Statistic: Maximum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+{{.Actions}}
+
   # --- Dashboard ---------------------------------------------------------------
   # The body is JSON inside !Sub: only ${AWS::Region}, ${AWS::StackName} and
   # resource references appear, each inside a JSON string.
@@ -485,10 +609,13 @@ func Render() (string, error) {
 	var b bytes.Buffer
 	b.WriteString(beginMarker + "\n")
 	data := map[string]any{
-		"Namespace": emfNamespace,
-		"Actions":   actions,
-		"Webhooks":  webhooks,
-		"Dashboard": dash,
+		"Namespace":     emfNamespace,
+		"Actions":       actions,
+		"Webhooks":      webhooks,
+		"Dashboard":     dash,
+		"DeferredAge":   metrics.DeferredAge,
+		"DeadLettered":  string(metrics.DeadLettered),
+		"AgeExpression": ageExpression,
 	}
 	if err := section.Execute(&b, data); err != nil {
 		return "", err
@@ -603,6 +730,25 @@ func dashboard() (string, error) {
 		{emfNamespace, "OtpsStored", "Webhook", "shipping", map[string]string{"label": "stored"}},
 		{emfNamespace, "OtpsStale", "Webhook", "shipping", map[string]string{"label": "stale"}},
 	})
+	// Deferred deliveries: kept on an outage, re-driven from the queues, dead-lettered past the
+	// retention.
+	var deferred, backlog, age, dead [][]any
+	for _, w := range webhooks {
+		queue := "${" + w.Queue + ".QueueName}"
+		deferred = append(deferred, []any{emfNamespace, "Deliveries", "Webhook", w.Webhook, "Outcome", string(metrics.Deferred), map[string]string{"label": w.Webhook}})
+		backlog = append(backlog,
+			[]any{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, map[string]string{"label": w.Webhook + " waiting"}},
+			[]any{"AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queue, map[string]string{"label": w.Webhook + " in flight or backing off"}})
+		age = append(age,
+			[]any{emfNamespace, metrics.DeferredAge, "Webhook", w.Webhook, map[string]string{"label": w.Webhook + " re-driven"}},
+			[]any{"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue, map[string]string{"label": w.Webhook + " queued"}})
+		dead = append(dead, []any{emfNamespace, "Deliveries", "Webhook", w.Webhook, "Outcome", string(metrics.DeadLettered), map[string]string{"label": w.Webhook}})
+	}
+	backlog = append(backlog, []any{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${RedriveDeadLetterQueue.QueueName}", map[string]string{"label": "dead-letter queue"}})
+	add("Deferred deliveries", "Sum", false, deferred)
+	add("Re-drive backlog (messages)", "Maximum", false, backlog)
+	add("Oldest deferred delivery (s)", "Maximum", false, age)
+	add("Dead-lettered deliveries", "Sum", false, dead)
 
 	// One widget per line: readable in the template, and a diff shows which widget changed.
 	lines := make([]string, len(ws))
