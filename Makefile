@@ -144,9 +144,9 @@ redrive: ## re-drive every deferred delivery once (quarantine redrive -all) [KEY
 # Amazon Pay defer their deliveries, Shipping answers 503); up, it works again. ADDR as make run.
 .PHONY: bus-down bus-up
 bus-down: ## make run's event bus unavailable: PutEvents answers 503, deliveries are deferred [ADDR=...]
-	@curl -fsS -w '\n' -X POST 'http://$(ADDR)/_localstack/bus/down' || { echo "no local stack on $(ADDR): start make run (or pass its ADDR)"; exit 1; }
+	@curl -fsS -X POST 'http://$(ADDR)/_localstack/bus/down' || { echo "no local stack on $(ADDR): start make run (or pass its ADDR)"; exit 1; }
 bus-up: ## make run's event bus available again (then make redrive) [ADDR=...]
-	@curl -fsS -w '\n' -X POST 'http://$(ADDR)/_localstack/bus/up' || { echo "no local stack on $(ADDR): start make run (or pass its ADDR)"; exit 1; }
+	@curl -fsS -X POST 'http://$(ADDR)/_localstack/bus/up' || { echo "no local stack on $(ADDR): start make run (or pass its ADDR)"; exit 1; }
 
 # Archived gateway events (stack output EventArchiveArn; ARCHIVE or $$EVENT_ARCHIVE_ARN) replayed onto the
 # bus for FROM <= time < TO (RFC 3339), to the consumer rule(s) RULE (comma-separated) only, or to

@@ -21,11 +21,11 @@ import (
 )
 
 var (
-	bannerCurl   = regexp.MustCompile(`curl -s -X POST (\S+) -H 'Content-Type: ([^']+)' -H 'X-API-KEY: ([^']+)' --data @(\S+)`)
+	bannerCurl   = regexp.MustCompile(`curl -s -X POST (\S+) -H 'Content-Type: ([^']+)'(?: -H 'X-API-KEY: ([^']+)')? --data(?:-binary)? @(\S+)`)
 	bannerLookup = regexp.MustCompile(`AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) \S+ make lookup (?:KIND=(\S+) )?ID=(\S+) BASE=(\S+)`)
 	bannerBus    = regexp.MustCompile(`make (bus-down|bus-up) ADDR=(\S+)`)
 	// What the Makefile's bus-down and bus-up run.
-	makeCurlPost = regexp.MustCompile(`curl -fsS -w '\\n' -X POST '([^']+)'`)
+	makeCurlPost = regexp.MustCompile(`curl -fsS -X POST '([^']+)'`)
 )
 
 // makeDryRun is the command `make -n args...` would run in the repository.
@@ -42,14 +42,14 @@ func makeDryRun(t *testing.T, args ...string) string {
 
 // Every command `make run` prints answers 200 through the stack, in the order printed: the
 // samples' curl lines, then the signed lookups of what they stored, then the bus switch's make
-// targets (the request each Makefile target sends), which put the bus down and up.
+// targets (the request each Makefile target sends), between which the APS sample is deferred.
 func TestEveryBannerCommandAnswers200(t *testing.T) {
 	ctx := context.Background()
-	s := serveStack(t, ctx, "ShippingLookupFunction", "ShippingOtpFunction")
+	s := serveStack(t, ctx, "ApsFunction", "ShippingLookupFunction", "ShippingOtpFunction")
 	var banner bytes.Buffer
 	printBanner(&banner, localaws.RepoRoot(), s.URL, s.Routes, s.stack)
 
-	posts, lookups, switches := 0, 0, 0
+	posts, lookups, switches, busDown := 0, 0, 0, false
 	for line := range strings.Lines(banner.String()) {
 		if m := bannerBus.FindStringSubmatch(line); m != nil {
 			switches++
@@ -59,7 +59,8 @@ func TestEveryBannerCommandAnswers200(t *testing.T) {
 			}
 			req, _ := http.NewRequest("POST", curl[1], nil)
 			status, answer := do(t, req)
-			want := map[string]string{"bus-down": `"bus":"down"`, "bus-up": `"bus":"up"`}[m[1]]
+			busDown = m[1] == "bus-down"
+			want := map[bool]string{true: `"bus":"down"`, false: `"bus":"up"`}[busDown]
 			if status != 200 || !strings.Contains(answer, want) {
 				t.Errorf("make %s: %d %s, want 200 and %s", m[1], status, answer, want)
 			}
@@ -72,8 +73,14 @@ func TestEveryBannerCommandAnswers200(t *testing.T) {
 			}
 			req, _ := http.NewRequest("POST", m[1], bytes.NewReader(body))
 			req.Header.Set("Content-Type", m[2])
-			req.Header.Set("X-API-KEY", m[3])
-			if status, answer := do(t, req); status != 200 {
+			if m[3] != "" {
+				req.Header.Set("X-API-KEY", m[3])
+			}
+			status, answer := do(t, req)
+			switch {
+			case busDown && (status != 202 || !strings.Contains(answer, `"status":"deferred"`)):
+				t.Errorf("with the bus down, %s: %d %s, want 202 deferred", strings.TrimSpace(line), status, answer)
+			case !busDown && status != 200:
 				t.Errorf("%s: %d %s", strings.TrimSpace(line), status, answer)
 			}
 		}
@@ -94,8 +101,8 @@ func TestEveryBannerCommandAnswers200(t *testing.T) {
 			}
 		}
 	}
-	if posts != 3 || lookups != 2 || switches != 2 {
-		t.Errorf("the banner has %d sample posts, %d lookups and %d bus switches, want 3, 2 and 2:\n%s", posts, lookups, switches, banner.String())
+	if posts != 4 || lookups != 2 || switches != 2 {
+		t.Errorf("the banner has %d sample posts, %d lookups and %d bus switches, want 4, 2 and 2:\n%s", posts, lookups, switches, banner.String())
 	}
 	if !strings.Contains(banner.String(), "make redrive") || !strings.Contains(banner.String(), "GET "+s.URL+busPath) {
 		t.Errorf("the banner does not tell how to re-drive and read the switch:\n%s", banner.String())

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,11 +132,44 @@ func (s *stack) withBus(env map[string]string) map[string]string {
 	return env
 }
 
-// printBusHelp tells how to make the bus unavailable, see deliveries deferred, and re-drive them.
-func printBusHelp(w io.Writer, base string) {
+// apsSample is the APS message the banner's curl line posts: events/aps-transaction-feedback-form.json.
+const apsSample = "aps-transaction-feedback-form.json"
+
+// printBusHelp tells how to make the bus unavailable, see a delivery deferred, and re-drive it.
+func printBusHelp(w io.Writer, root, base string) {
 	addr := strings.TrimPrefix(base, "http://")
 	fmt.Fprintf(w, "Event bus switch (see deliveries deferred, then re-drive them): GET %s%s for its state\n", base, busPath)
 	fmt.Fprintf(w, "  make bus-down ADDR=%s   (PutEvents answers 503: functions with DEFER_WHEN_UNAVAILABLE on, APS and Amazon Pay by default, answer 202 deferred; the others 503)\n", addr)
+	if sample, err := writeSampleBody(root, apsSample, "aps-sample.txt"); err == nil {
+		fmt.Fprintf(w, "  curl -s -X POST %s/aps/transaction-feedback -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @%s   (APS: 200 accepted; 202 deferred while the bus is down)\n", base, sample)
+	}
 	fmt.Fprintf(w, "  make bus-up ADDR=%s\n", addr)
 	fmt.Fprintf(w, "  make quarantine ARGS='-place deferred'   then   make redrive   (with the exports above: one re-drive sweep; nothing re-drives by itself locally)\n")
+}
+
+// writeSampleBody writes the decoded body of events/<event> to .aws-sam/local/<file> and returns
+// its path.
+func writeSampleBody(root, event, file string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "events", event))
+	if err != nil {
+		return "", err
+	}
+	var req struct {
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return "", err
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return "", err
+		}
+	}
+	path := filepath.Join(root, ".aws-sam", "local", file)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, body, 0o644)
 }

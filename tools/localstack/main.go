@@ -372,7 +372,7 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	}
 	printLookupHelp(w, root, base, routes)
 	printQuarantineHelp(w, base, s)
-	printBusHelp(w, base)
+	printBusHelp(w, root, base)
 	for _, line := range s.res.skipped {
 		fmt.Fprintf(w, "Not created locally: %s\n", line)
 	}
@@ -418,7 +418,7 @@ func printQuarantineHelp(w io.Writer, base string, s *stack) {
 	if len(s.res.payloadBuckets) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "Quarantined deliveries (bucket %s), from another terminal:\n", strings.Join(s.res.payloadBuckets, ", "))
+	fmt.Fprintf(w, "Quarantined and deferred deliveries (bucket %s), from another terminal:\n", strings.Join(s.res.payloadBuckets, ", "))
 	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_LAMBDA=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing PAYLOAD_BUCKET=%s\n",
 		s.moto.Endpoint, base, localaws.Region, s.res.payloadBuckets[0])
 	fmt.Fprintf(w, "  make quarantine                  (list; ARGS='-webhook shipping')\n")

@@ -303,8 +303,8 @@ func TestMakeTargetsRunTheSweepAndTheSwitch(t *testing.T) {
 		{[]string{"redrive"}, "go run ./tools/quarantine redrive -all \n"},
 		{[]string{"redrive", "ARGS=-webhook aps -dry-run"}, "go run ./tools/quarantine redrive -all -webhook aps -dry-run\n"},
 		{[]string{"redrive", "KEYS=" + deferredKey, "ARGS=-dead"}, "go run ./tools/quarantine redrive " + deferredKey + " -dead\n"},
-		{[]string{"bus-down"}, "curl -fsS -w '\\n' -X POST 'http://127.0.0.1:3000/_localstack/bus/down'"},
-		{[]string{"bus-up", "ADDR=127.0.0.1:3100"}, "curl -fsS -w '\\n' -X POST 'http://127.0.0.1:3100/_localstack/bus/up'"},
+		{[]string{"bus-down"}, "curl -fsS -X POST 'http://127.0.0.1:3000/_localstack/bus/down'"},
+		{[]string{"bus-up", "ADDR=127.0.0.1:3100"}, "curl -fsS -X POST 'http://127.0.0.1:3100/_localstack/bus/up'"},
 	} {
 		cmd := exec.Command("make", append([]string{"-n", "--no-print-directory"}, tt.args...)...)
 		cmd.Dir = localaws.RepoRoot()
