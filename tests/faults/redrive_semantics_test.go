@@ -15,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 	"github.com/amazon-webhook-gateway/gateway/tests/snstest"
+	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
@@ -128,56 +129,5 @@ func TestTheNewestOTPWinsOverARedrivenOne(t *testing.T) {
 
 func consumeAll(t *testing.T, g *harness.Gateway, queue string) []consumed {
 	t.Helper()
-	var evs []consumed
-	for _, b := range mustReceive(t, g, queue) {
-		var e consumed
-		if err := json.Unmarshal([]byte(b), &e); err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, e)
-	}
-	return evs
-}
-
-func mustReceive(t *testing.T, g *harness.Gateway, queue string) []string {
-	t.Helper()
-	bodies, err := localaws.ReceiveAll(context.Background(), g.Local.Config, queue, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bodies
-}
-
-// A delivery that could not be re-driven within the retention moves to the dead-letter place,
-// counted under its own outcome for the alarm; re-driven from there by hand once the outage is
-// over, it is processed and leaves the place.
-func TestADeliveryDeferredPastItsRetentionIsDeadLetteredAndRedrivableByHand(t *testing.T) {
-	g := harness.StartDeferring(t, local, harness.Redrive{Retention: time.Second, Backoff: time.Second, MaxBackoff: time.Second})
-	queue := g.RouteAll(t)
-	ref := fmt.Sprintf("dead-%d", time.Now().UnixNano())
-	deferWhileBusDown(t, g, harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams(ref, ref)), false))
-	time.Sleep(1100 * time.Millisecond)
-	g.RedriveAll(t, 30*time.Second)
-	dead := g.DeadLetters(t)
-	if len(dead) != 1 {
-		t.Fatalf("%d dead letters, want 1", len(dead))
-	}
-	if !strings.Contains(g.Metrics.String(), `"Outcome":"dead_lettered"`) {
-		t.Errorf("no EMF line counts the dead letter:\n%s", g.Metrics.String())
-	}
-	if evs := mustReceive(t, g, queue); len(evs) != 0 {
-		t.Fatalf("%d events from a dead letter", len(evs))
-	}
-
-	order, _ := json.Marshal(map[string]map[string]string{"deferredRedrive": {"key": dead[0].Key}})
-	resp, err := g.APS(context.Background(), order)
-	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"accepted"`) {
-		t.Fatalf("re-driven by hand: %d %s %v", resp.StatusCode, resp.Body, err)
-	}
-	if left := g.DeadLetters(t); len(left) != 0 {
-		t.Errorf("the dead letter is still there: %v", left)
-	}
-	if evs := consumeAll(t, g, queue); len(evs) != 1 || evs[0].Detail.Metadata.Deferred == nil {
-		t.Errorf("events %+v, want the delivery's one, marked deferred", evs)
-	}
+	return testenv.Consume[consumed](t, g.Local.Config, queue, 100)
 }

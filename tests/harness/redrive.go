@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
@@ -61,22 +58,18 @@ type Redriven struct {
 func (g *Gateway) RedriveOnce(t testing.TB) Redriven {
 	t.Helper()
 	ctx := context.Background()
-	q := sqs.NewFromConfig(g.Local.Config)
 	var done Redriven
 	for webhook, url := range g.RedriveQueues {
 		h := map[string]pipeline.LambdaHandler{"shipping": g.Shipping, "aps": g.APS, "amazon-pay": g.AmazonPay}[webhook]
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: &url, MaxNumberOfMessages: 10,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
-		})
+		msgs, err := localaws.ReceiveAnnouncements(ctx, g.Local.Config, url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range out.Messages {
+		for _, m := range msgs {
 			done.Messages++
 			batch := events.SQSEvent{Records: []events.SQSMessage{{
-				MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-				Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:" + localaws.Region + ":123456789012:" + webhook,
+				MessageId: m.ID, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Attributes: m.Attributes,
+				EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:" + localaws.Region + ":123456789012:" + webhook,
 			}}}
 			payload, _ := json.Marshal(batch)
 			ictx, cancel := context.WithTimeout(ctx, 4*time.Second)
@@ -93,7 +86,7 @@ func (g *Gateway) RedriveOnce(t testing.TB) Redriven {
 				done.Failed++
 				continue
 			}
-			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+			if err := localaws.DeleteAnnouncement(ctx, g.Local.Config, url, m.ReceiptHandle); err != nil {
 				t.Fatal(err)
 			}
 		}

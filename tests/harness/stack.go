@@ -61,11 +61,13 @@ func (s *Stack) Secret(t testing.TB, file string) string {
 	return must[string](t)(localaws.CreateSecret(context.Background(), s.AWS, string(doc)))
 }
 
-// SetFunctionEnv sets the environment template.yaml gives the function logicalID: the stack's
-// resources, LOG_LEVEL, and values. It fails when main and the template disagree on the names.
+// SetFunctionEnv sets the environment template.yaml gives the webhook function logicalID: the
+// stack's resources, LOG_LEVEL, the deferral settings, and values. It fails when main and the template disagree on the names.
 func (s *Stack) SetFunctionEnv(t testing.TB, logicalID string, values map[string]string) {
 	t.Helper()
-	env := map[string]string{"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": s.EventBus, "IDEMPOTENCY_TABLE_NAME": s.IdempotencyTable, "PAYLOAD_BUCKET": s.PayloadBucket}
+	env := map[string]string{"LOG_LEVEL": "INFO", "EVENT_BUS_NAME": s.EventBus, "IDEMPOTENCY_TABLE_NAME": s.IdempotencyTable, "PAYLOAD_BUCKET": s.PayloadBucket,
+		// Every webhook's deferral settings; no re-drive queue here (no event source mapping).
+		"DEFER_WHEN_UNAVAILABLE": "false", "DEFERRED_RETENTION": "72h", "REDRIVE_BACKOFF": "30s", "REDRIVE_MAX_BACKOFF": "900s", "REDRIVE_QUEUE_URL": ""}
 	for k, v := range values {
 		env[k] = v
 	}

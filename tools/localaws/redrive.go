@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // RouteDeferred builds, in moto, the path template.yaml gives a deferred delivery to its re-drive:
@@ -86,4 +87,34 @@ func deferredPattern(p any, bucket string) (string, string, bool) {
 		return "", "", false
 	}
 	return strings.Replace(string(b), `"PayloadBucket"`, fmt.Sprintf("%q", bucket), 1), strings.TrimSuffix(webhook, "/"), true
+}
+
+// Announcement is one message of a re-drive queue: S3's announcement of a deferred object.
+type Announcement struct {
+	ID, ReceiptHandle, Body string
+	// Attributes are the message's system attributes (ApproximateReceiveCount).
+	Attributes map[string]string
+}
+
+// ReceiveAnnouncements receives what a re-drive queue has visible (up to ten), as an event source
+// mapping's poller does, with the receive count.
+func ReceiveAnnouncements(ctx context.Context, cfg aws.Config, queueURL string) ([]Announcement, error) {
+	out, err := sqs.NewFromConfig(cfg).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: &queueURL, MaxNumberOfMessages: 10,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var as []Announcement
+	for _, m := range out.Messages {
+		as = append(as, Announcement{ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: m.Attributes})
+	}
+	return as, nil
+}
+
+// DeleteAnnouncement deletes a message the function did not report as failed, as the mapping does.
+func DeleteAnnouncement(ctx context.Context, cfg aws.Config, queueURL, receiptHandle string) error {
+	_, err := sqs.NewFromConfig(cfg).DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: &receiptHandle})
+	return err
 }
