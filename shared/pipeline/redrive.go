@@ -167,11 +167,19 @@ func (r Redrive) postpone(ctx context.Context, log *slog.Logger, m *events.SQSMe
 	}
 }
 
+// receiveBudget bounds how often a delivery is received within its retention: the backoff's cap
+// is at least Retention/receiveBudget, whatever MaxBackoff says. Drawn from its upper half, the
+// wait then allows at most twice as many receives (plus the doubling's first few), under the
+// 1,000 after which a re-drive queue dead-letters a message: the function's own dead letter,
+// past the retention, always comes first.
+const receiveBudget = 400
+
 // Delay is the wait after a re-drive's attempt-th failure (from 1): Backoff doubled per further
-// failure up to MaxBackoff, drawn from its upper half (jitter), at least a second.
+// failure up to MaxBackoff (or Retention/receiveBudget, if longer), drawn from its upper half
+// (jitter), at least a second.
 func (r Redrive) Delay(attempt int) time.Duration {
 	d := max(r.Backoff, time.Second)
-	limit := min(max(r.MaxBackoff, d), maxVisibility)
+	limit := min(max(r.MaxBackoff, r.Retention/receiveBudget, d), maxVisibility)
 	for i := 1; i < attempt && d < limit; i++ {
 		d *= 2
 	}

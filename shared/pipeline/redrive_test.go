@@ -412,3 +412,27 @@ func TestADeliveryInvalidAtRedriveTimeIsQuarantined(t *testing.T) {
 		t.Error("not in the quarantine")
 	}
 }
+
+// Whatever the parameters, a delivery that is never re-driven reaches the end of its retention
+// (and the function's dead letter) in fewer receives than the 1,000 after which SQS would
+// dead-letter its message first: every wait drawn at its shortest.
+func TestTheRetentionEndsBeforeSQSDeadLettersAMessage(t *testing.T) {
+	for _, r := range []Redrive{
+		{Retention: 72 * time.Hour, Backoff: 30 * time.Second, MaxBackoff: 15 * time.Minute}, // the defaults
+		{Retention: 336 * time.Hour, Backoff: time.Second, MaxBackoff: time.Second},           // longest retention, shortest waits
+		{Retention: time.Hour, Backoff: time.Second, MaxBackoff: time.Second},
+		{Retention: 336 * time.Hour, Backoff: 12 * time.Hour, MaxBackoff: 12 * time.Hour},
+	} {
+		receives, waited := 1, time.Duration(0)
+		for ; waited <= r.Retention; receives++ {
+			shortest := r.Delay(receives)
+			for range 30 {
+				shortest = min(shortest, r.Delay(receives))
+			}
+			waited += shortest
+		}
+		if receives >= 1000 {
+			t.Errorf("%+v: %d receives before the retention ends, SQS dead-letters at 1,000", r, receives)
+		}
+	}
+}
