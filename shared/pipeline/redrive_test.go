@@ -419,7 +419,7 @@ func TestADeliveryInvalidAtRedriveTimeIsQuarantined(t *testing.T) {
 func TestTheRetentionEndsBeforeSQSDeadLettersAMessage(t *testing.T) {
 	for _, r := range []Redrive{
 		{Retention: 72 * time.Hour, Backoff: 30 * time.Second, MaxBackoff: 15 * time.Minute}, // the defaults
-		{Retention: 336 * time.Hour, Backoff: time.Second, MaxBackoff: time.Second},           // longest retention, shortest waits
+		{Retention: 336 * time.Hour, Backoff: time.Second, MaxBackoff: time.Second},          // longest retention, shortest waits
 		{Retention: time.Hour, Backoff: time.Second, MaxBackoff: time.Second},
 		{Retention: 336 * time.Hour, Backoff: 12 * time.Hour, MaxBackoff: 12 * time.Hour},
 	} {
