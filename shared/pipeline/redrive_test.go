@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
@@ -37,6 +38,11 @@ func (inProgress) DoAll(context.Context, []string, []idempotency.Write, time.Tim
 
 // deferringPipeline is a Shipping pipeline that defers into store (defer: whether it may).
 func deferringPipeline(store *records, b *bus, once onceRunner, deferOn bool, logs *bytes.Buffer, now func() time.Time) LambdaHandler {
+	return deferringSteps(&fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, IDs: map[string]any{"id": "d1"}, Work: deferrableWork}}, store, b, once, deferOn, logs, now)
+}
+
+// deferringSteps is deferringPipeline with steps of the test's own.
+func deferringSteps(steps *fakeSteps, store *records, b *bus, once onceRunner, deferOn bool, logs *bytes.Buffer, now func() time.Time) LambdaHandler {
 	d := Deps{
 		Once: once, Events: b, Records: store, MaxBodyBytes: 1 << 10,
 		Quarantine: &quarantine.Keeper{Store: store, Webhook: "shipping", Function: "fn"},
@@ -47,7 +53,7 @@ func deferringPipeline(store *records, b *bus, once onceRunner, deferOn bool, lo
 	if deferOn {
 		d.Defer = &quarantine.Keeper{Store: store, Webhook: "shipping", Function: "fn", Place: quarantine.DeferredPrefix}
 	}
-	return New("shipping", &fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, IDs: map[string]any{"id": "d1"}, Work: deferrableWork}}, d)
+	return New("shipping", steps, d)
 }
 
 func TestADependencyOutageDefersOnlyValidDeliveriesItMayKeep(t *testing.T) {
@@ -59,6 +65,7 @@ func TestADependencyOutageDefersOnlyValidDeliveriesItMayKeep(t *testing.T) {
 		once            onceRunner
 		budget          time.Duration // the invocation's; 0: 4 s
 		slow            time.Duration // how long publishing takes, whatever its deadline
+		authErr         error
 		wantStatus      int
 		wantStatusField string
 		wantDeferred    int
@@ -70,6 +77,7 @@ func TestADependencyOutageDefersOnlyValidDeliveriesItMayKeep(t *testing.T) {
 		{name: "a failure that overran the budget: no time left to keep it", deferOn: true, busErr: errors.New("down"), slow: 900 * time.Millisecond,
 			budget: time.Second, wantStatus: 503},
 		{name: "in progress elsewhere: not deferred", deferOn: true, once: inProgress{}, wantStatus: 429},
+		{name: "authentication's dependency down: never kept, the sender retries", deferOn: true, authErr: errors.New("secret unreadable"), wantStatus: 503},
 		{name: "nothing failed: accepted, nothing kept", deferOn: true, wantStatus: 200, wantStatusField: "accepted"},
 	}
 	for _, tc := range tests {
@@ -80,7 +88,8 @@ func TestADependencyOutageDefersOnlyValidDeliveriesItMayKeep(t *testing.T) {
 				once = &once_{}
 			}
 			var logs bytes.Buffer
-			h := deferringPipeline(store, &bus{err: tc.busErr, slow: tc.slow}, once, tc.deferOn, &logs, nil)
+			steps := &fakeSteps{authErr: tc.authErr, delivery: Delivery{Claims: []Claim{{Key: "k"}}, IDs: map[string]any{"id": "d1"}, Work: deferrableWork}}
+			h := deferringSteps(steps, store, &bus{err: tc.busErr, slow: tc.slow}, once, tc.deferOn, &logs, nil)
 			store.err = tc.storeErr
 			budget := tc.budget
 			if budget == 0 {
@@ -175,7 +184,12 @@ func TestARedriveOrderEndsEveryDeferredDeliveryOnceAnsweredForGood(t *testing.T)
 			store := &records{}
 			b := &bus{err: tc.busErr}
 			var logs bytes.Buffer
-			h := deferringPipeline(store, b, &once_{}, true, &logs, func() time.Time { return now })
+			var label string
+			steps := &fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, Work: func(ctx context.Context, log *slog.Logger) ([]eventbus.Event, error) {
+				label = account.Of(ctx)
+				return deferrableWork(ctx, log)
+			}}}
+			h := deferringSteps(steps, store, b, &once_{}, true, &logs, func() time.Time { return now })
 			webhook := tc.webhook
 			if webhook == "" {
 				webhook = "shipping"
@@ -202,6 +216,9 @@ func TestARedriveOrderEndsEveryDeferredDeliveryOnceAnsweredForGood(t *testing.T)
 			}
 			if len(b.published) != tc.wantEvents {
 				t.Fatalf("%d events, want %d", len(b.published), tc.wantEvents)
+			}
+			if tc.wantEvents > 0 && label != "eu" {
+				t.Errorf("re-driven under account %q, want the record's %q", label, "eu")
 			}
 			for _, ev := range b.published {
 				d, _ := ev.Detail.(detail)
