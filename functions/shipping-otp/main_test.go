@@ -24,7 +24,7 @@ func deployEnv(t testing.TB) *harness.Stack {
 	stack.SetFunctionEnv(t, "ShippingOtpFunction", map[string]string{
 		"OTP_TABLE_NAME": stack.Table(t, "OtpTable"), "AUTH_SECRET_ARN": stack.Secret(t, "credentials.json"),
 		"TRACKING_TABLE_NAME": stack.Table(t, "TrackingTable"), "TRACKING_RETENTION_DAYS": "90", "NDR_DETAIL_TYPES": "NDR Detail,NDR Event",
-		"INCLUDE_OTP_IN_EVENTS": "true", "AUTH_MODES": "api_key,query,basic,oauth",
+		"INCLUDE_OTP_IN_EVENTS": "true", "OTP_MAX_TTL_DAYS": "7", "ARCHIVE_OTP_EVENTS": "false", "AUTH_MODES": "api_key,query,basic,oauth",
 		"API_KEY_HEADER": "X-API-KEY", "QUERY_PARAM_NAME": "api_key", "SECRET_REFRESH_INTERVAL": "5m",
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",

@@ -43,7 +43,16 @@ type Config struct {
 	TrackingRetentionDays int
 	// NDRDetailTypes are the envelope detail-types of NDR entries (ShippingNdrDetailTypes).
 	NDRDetailTypes []string
+	// MaxOTPTTL is how long after its receipt an OTP may stay valid (ShippingOtpMaxTtlDays): one
+	// valid longer is quarantined. 0: DefaultMaxOTPTTL.
+	MaxOTPTTL time.Duration
+	// KeepStrayCodes keeps a verificationCode found outside an OTP entry (ArchiveOtpEvents=true);
+	// otherwise it is stripped before anything is stored or published.
+	KeepStrayCodes bool
 }
+
+// DefaultMaxOTPTTL is the template's ShippingOtpMaxTtlDays default.
+const DefaultMaxOTPTTL = 7 * 24 * time.Hour
 
 // DefaultTrackingRetentionDays is the template's TrackingRetentionDays default.
 const DefaultTrackingRetentionDays = 90
@@ -68,6 +77,14 @@ func ReadConfig() (Config, error) {
 		return Config{}, err
 	}
 	c.NDRDetailTypes = envconfig.List("NDR_DETAIL_TYPES")
+	days, err := envconfig.PositiveInt("OTP_MAX_TTL_DAYS", int(DefaultMaxOTPTTL/(24*time.Hour)))
+	if err != nil {
+		return Config{}, err
+	}
+	c.MaxOTPTTL = time.Duration(days) * 24 * time.Hour
+	if c.KeepStrayCodes, err = envconfig.Bool("ARCHIVE_OTP_EVENTS", false); err != nil {
+		return Config{}, err
+	}
 	if c.Modes, err = auth.ParseModes(os.Getenv("AUTH_MODES")); err != nil {
 		return Config{}, fmt.Errorf("AUTH_MODES: %w", err)
 	}
