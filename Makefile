@@ -100,12 +100,15 @@ run: tools ## local stack without Docker: moto, real bootstrap binaries, HTTP AP
 	@exec .aws-sam/localstack run -addr $(ADDR) -jwks-addr $(JWKS_ADDR)
 
 # USE_SAM=1 uses `sam local invoke` (needs sam and Docker) instead of the Docker-free runtime.
-invoke: tools ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1]
+# The still-valid OTPs of a Shipping sample are sent valid for an hour from now (tools/samples):
+# Amazon's example says 2099, beyond ShippingOtpMaxTtlDays, so sent as it is it is quarantined.
+# RAW=1 sends the file as it is.
+invoke: tools ## invoke FN=<LogicalId> once with EVENT=<file>, like sam local invoke [USE_SAM=1] [RAW=1: TTLs as in the file]
 ifeq ($(USE_SAM),1)
-	sam build $(FN) && sam local invoke $(FN) --event $(EVENT) --env-vars events/env.json
+	sam build $(FN) && $(if $(filter 1,$(RAW)),,$(GO) run ./tools/samplebody -event $(EVENT) | )sam local invoke $(FN) --event $(if $(filter 1,$(RAW)),$(EVENT),-) --env-vars events/env.json
 else
 	@$(GO) build -o .aws-sam/localstack ./tools/localstack
-	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT) -jwks-addr $(JWKS_ADDR)
+	@.aws-sam/localstack invoke -fn $(FN) -event $(EVENT) -jwks-addr $(JWKS_ADDR)$(if $(filter 1,$(RAW)), -raw)
 endif
 
 # A SigV4-signed lookup (tools/sigv4get; the AWS CLI cannot sign arbitrary HTTP calls), with the
@@ -139,6 +142,17 @@ quarantine-replay: ## replay quarantined deliveries KEYS="k1 k2" or ALL=1 [ARGS=
 # good. Exits 1 unless every one was. KEYS re-drives only those; ARGS='-dead' the dead-lettered.
 redrive: ## re-drive every deferred delivery once (quarantine redrive -all) [KEYS="k1 k2"] [ARGS='-webhook aps -dry-run | -dead']
 	@$(GO) run ./tools/quarantine redrive $(if $(KEYS),$(KEYS),-all) $(ARGS)
+
+# OTPs valid beyond ShippingOtpMaxTtlDays and tracking states with a future eventTime, planted
+# before the gateway bounded them: they make every genuine later OTP or state stale (tools/pins).
+# Tables and bound from STACK=<stack> (its outputs and parameter), else OTP_TABLE_NAME and
+# TRACKING_TABLE_NAME (`make run` prints the local stack's); AWS settings from the environment.
+# The command exits 1 while pins are left (make then fails: "Error 1"), so a cron or CI can alert;
+# .aws-sam/pins is the command itself, with its own exit status. See docs/operations.md.
+.PHONY: pins
+pins: ## report OTPs valid beyond the TTL bound and future tracking states [DELETE=1] [STACK=<stack>] [ARGS='-max-ttl-days 7 -skew 15m']
+	@$(GO) build -o .aws-sam/pins ./tools/pins
+	@.aws-sam/pins $(if $(filter 1,$(DELETE)),-delete) $(if $(filter-out file undefined,$(origin STACK)),-stack '$(STACK)') $(ARGS)
 
 # make run's switch of the event bus: down, PutEvents answers 503 ServiceUnavailable (APS and
 # Amazon Pay defer their deliveries, Shipping answers 503); up, it works again. ADDR as make run.

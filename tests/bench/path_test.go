@@ -139,11 +139,15 @@ func cases(tb testing.TB) []webhookCase {
 	tb.Helper()
 	var cs []webhookCase
 
-	// A usable OTP (the seed sample's expired in 2024 and would measure the expired-on-arrival path).
+	// A usable OTP (the seed sample's expired in 2024 and would measure the expired-on-arrival path),
+	// received on a fixed day within ShippingOtpMaxTtlDays of its TTL (2099-12-31T23:59:59Z, Amazon's
+	// example): received today, it would measure the quarantine.
 	shipPayload, shipReq := loadEvent(tb, "shipping-otp-valid.json")
+	validSampleReceipt := time.Date(2099, 12, 31, 12, 0, 0, 0, time.UTC)
 	cs = append(cs, webhookCase{
 		name: "shipping", payload: shipPayload, body: []byte(shipReq.Body),
-		handler: invoke(pipeline.New(shipping.Webhook, &shipping.Steps{Auth: acceptAll{}, OTPs: otps{}, IncludeOTP: true}, deps())),
+		handler: invoke(pipeline.New(shipping.Webhook, &shipping.Steps{Auth: acceptAll{}, OTPs: otps{}, IncludeOTP: true,
+			Now: func() time.Time { return validSampleReceipt }}, deps())),
 	})
 
 	ver, err := apssignature.NewVerifier(apssignature.SHA256, apsPhrase)

@@ -6,7 +6,7 @@
 // tail of every event that reaches the bus.
 //
 //	go run ./tools/localstack run    [-addr 127.0.0.1:3000]          (make run)
-//	go run ./tools/localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-api-key.json   (make invoke)
+//	go run ./tools/localstack invoke -fn ShippingOtpFunction -event events/shipping-otp-api-key.json [-raw]  (make invoke)
 package main
 
 import (
@@ -36,6 +36,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
+	"github.com/amazon-webhook-gateway/gateway/tools/samples"
 )
 
 func main() {
@@ -58,7 +59,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: localstack run [-addr 127.0.0.1:3000] | localstack invoke -fn <LogicalId> -event <file>")
+	fmt.Fprintln(os.Stderr, "usage: localstack run [-addr 127.0.0.1:3000] | localstack invoke -fn <LogicalId> -event <file> [-raw]")
 	os.Exit(2)
 }
 
@@ -353,21 +354,30 @@ func printBanner(w io.Writer, root, base string, routes []apigateway.Route, s *s
 	}
 	_ = json.Unmarshal(creds, &c)
 	fmt.Fprintf(w, "Development credentials: events/dev/ (Shipping API key header X-API-KEY: %s)\n", strings.Join(c.APIKeys, ", "))
-	// The samples' bodies, written out so the curl lines need no other tool.
-	for _, sm := range []struct{ event, file, title string }{
-		{"shipping-otp-api-key.json", "seed-sample.json", "the seed sample (its OTP expired in January 2024: Shipping OTP Expired On Arrival)"},
-		{"shipping-otp-valid.json", "valid-sample.json", "a usable OTP (valid until 2099: Shipping OTP Generated)"},
-		{"shipping-tracking-delivered.json", "tracking-sample.json", "a tracking update (Shipping Tracking Updated)"},
+	// The samples' bodies: written out so the curl lines need no other tool, except Amazon's
+	// example of a usable OTP, whose TTL (2099) is beyond ShippingOtpMaxTtlDays: sent as it is, it
+	// is quarantined. tools/samplebody prints its body with the TTL an hour from the moment the
+	// line is run (tools/samples), however long after this banner that is.
+	for _, sm := range []struct {
+		event, file, title string
+		fresh              bool
+	}{
+		{"shipping-otp-api-key.json", "seed-sample.json", "the seed sample (its OTP expired in January 2024: Shipping OTP Expired On Arrival)", false},
+		{"shipping-otp-valid.json", "", "a usable OTP (Amazon's example, its 2099 TTL set to an hour from now by tools/samplebody: Shipping OTP Generated)", true},
+		{"shipping-tracking-delivered.json", "tracking-sample.json", "a tracking update (Shipping Tracking Updated)", false},
 	} {
-		sample := filepath.Join(root, ".aws-sam", "local", sm.file)
-		if ev, err := os.ReadFile(filepath.Join(root, "events", sm.event)); err == nil && len(c.APIKeys) > 0 {
-			var req struct {
-				Body string `json:"body"`
+		if len(c.APIKeys) == 0 {
+			break
+		}
+		curl := fmt.Sprintf("curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s'", base, c.APIKeys[0])
+		if sm.fresh {
+			if _, err := os.Stat(filepath.Join(root, "events", sm.event)); err == nil {
+				fmt.Fprintf(w, "Try %s, from this folder:\n  %s events/%s | %s --data-binary @-\n", sm.title, sampleBodyCommand, sm.event, curl)
 			}
-			if json.Unmarshal(ev, &req) == nil && os.WriteFile(sample, []byte(req.Body), 0o644) == nil {
-				fmt.Fprintf(w, "Try %s:\n  curl -s -X POST %s/shipping/notifications -H 'Content-Type: application/json' -H 'X-API-KEY: %s' --data @%s\n",
-					sm.title, base, c.APIKeys[0], sample)
-			}
+			continue
+		}
+		if sample, err := writeSampleBody(root, sm.event, sm.file); err == nil {
+			fmt.Fprintf(w, "Try %s:\n  %s --data @%s\n", sm.title, curl, sample)
 		}
 	}
 	printLookupHelp(w, root, base, routes)
@@ -398,6 +408,9 @@ func printLookupHelp(w io.Writer, root, base string, routes []apigateway.Route) 
 	fmt.Fprintf(w, "  %s make lookup KIND=tracking ID=%s BASE=%s/shipping/\n", env, trackingSampleTrackingID, base)
 }
 
+// sampleBodyCommand prints a sample's body with its still-valid OTPs' TTL an hour from now.
+const sampleBodyCommand = "go run ./tools/samplebody"
+
 // The tracking IDs of events/shipping-otp-valid.json and events/shipping-tracking-delivered.json,
 // which the banner's lookups name (TestEveryBannerCommandAnswers200 runs them).
 const (
@@ -423,6 +436,10 @@ func printQuarantineHelp(w io.Writer, base string, s *stack) {
 		s.moto.Endpoint, base, localaws.Region, s.res.payloadBuckets[0])
 	fmt.Fprintf(w, "  make quarantine                  (list; ARGS='-webhook shipping')\n")
 	fmt.Fprintf(w, "  make quarantine-replay ALL=1     (or KEYS='quarantine/shipping/<id>.json ...')\n")
+	if env := s.env["ShippingOtpFunction"]; env["OTP_TABLE_NAME"] != "" && env["TRACKING_TABLE_NAME"] != "" {
+		fmt.Fprintf(w, "  OTP_TABLE_NAME=%s TRACKING_TABLE_NAME=%s make pins   (OTPs valid beyond ShippingOtpMaxTtlDays, future tracking states; DELETE=1 deletes them)\n",
+			env["OTP_TABLE_NAME"], env["TRACKING_TABLE_NAME"])
+	}
 	if s.res.archiveArn != "" {
 		// moto replays the whole archive to every matching rule: FROM/TO and RULE are not honoured.
 		fmt.Fprintf(w, "Archived events (archive %s; moto ignores the time range and RULE):\n", s.res.archiveArn)
@@ -460,6 +477,7 @@ func invokeCmd(args []string) error {
 	fn := fs.String("fn", "", "function LogicalId, e.g. ShippingOtpFunction")
 	event := fs.String("event", "", "event file, e.g. events/shipping-otp-api-key.json")
 	jwksAddr := fs.String("jwks-addr", "127.0.0.1:0", "address of the development JWKS (port 0: a free one)")
+	raw := fs.Bool("raw", false, "send the event as the file holds it: a Shipping sample's still-valid OTPs keep their TTL (2099: quarantined)")
 	_ = fs.Parse(args)
 	if *fn == "" || *event == "" {
 		usage()
@@ -468,15 +486,31 @@ func invokeCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	return invoke(context.Background(), os.Stdout, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, *fn, *event)
+	return invoke(context.Background(), os.Stdout, options{root: root, jwksAddr: *jwksAddr, logs: os.Stderr}, *fn, *event, *raw)
 }
 
 // invoke runs fn once with the payload of eventFile on a stack of its own, and writes the answer
-// and the events the invocation published to w.
-func invoke(ctx context.Context, w io.Writer, o options, fn, eventFile string) error {
+// and the events the invocation published to w. Unless raw, the still-valid OTP entries of a
+// Shipping sample are sent with a TTL an hour from now (tools/samples), since the 2099 TTL of
+// Amazon's example is beyond ShippingOtpMaxTtlDays and would be quarantined.
+func invoke(ctx context.Context, w io.Writer, o options, fn, eventFile string, raw bool) error {
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
 		return err
+	}
+	if !raw {
+		now := time.Now()
+		ttl := now.Add(samples.Validity)
+		fresh, n, err := samples.RefreshEvent(payload, now, ttl)
+		if err != nil {
+			return fmt.Errorf("%s: %w", eventFile, err)
+		}
+		if n > 0 {
+			entries := map[bool]string{true: "entry", false: "entries"}[n == 1]
+			fmt.Fprintf(o.logs, "verificationCodeTTL of %d OTP %s of %s set to %s, an hour from now (-raw sends the file as it is)\n",
+				n, entries, eventFile, ttl.UTC().Format(time.RFC3339))
+		}
+		payload = fresh
 	}
 	s, err := startStack(ctx, o, []string{fn})
 	if err != nil {

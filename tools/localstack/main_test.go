@@ -17,12 +17,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/lambdaruntime"
+	"github.com/amazon-webhook-gateway/gateway/tools/samples"
 )
 
 // TestEnvFileMatchesTemplate: events/env.json gives every built function exactly the variables
@@ -86,11 +88,14 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	defer srv.Close()
 
 	// The seed sample and the valid one, posted over HTTP as Amazon would, with the development API
-	// key. The seed's OTP expired in January 2024: expired on arrival; the valid one's in 2099.
+	// key, as the banner's lines send them. The seed's OTP expired in January 2024: expired on
+	// arrival; the valid one's TTL (2099, beyond ShippingOtpMaxTtlDays) is sent an hour from now.
 	sample := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	for _, name := range []string{"shipping-otp-api-key.json", "shipping-otp-valid.json"} {
 		ev := testenv.LoadEvent(t, name)
-		req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", strings.NewReader(ev.Body))
+		now := time.Now()
+		sent, _ := samples.RefreshBody([]byte(ev.Body), now, now.Add(samples.Validity))
+		req, _ := http.NewRequest("POST", srv.URL+"/shipping/notifications", bytes.NewReader(sent))
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 		req.Header.Set("X-API-KEY", ev.Headers["x-api-key"])
 		resp, err := http.DefaultClient.Do(req)
@@ -113,7 +118,7 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	if err != nil || otp.Code != "417305" || otp.TrackingID != "1709913037960" {
 		t.Fatalf("stored OTP: %+v, %v", otp, err)
 	}
-	for _, id := range []string{"1709913037944", otpstore.ExpiredKey("1709913037944")} {
+	for _, id := range []string{"1709913037944", otpstore.ExpiredKey(account.Default, "1709913037944")} {
 		if otp, err := store.ByTrackingID(ctx, id); err != otpstore.ErrNotFound {
 			t.Errorf("the seed's OTP under %s: %+v, %v", id, otp, err)
 		}
