@@ -73,3 +73,22 @@ func ParseMap(entries []string) (map[string]string, error) {
 	}
 	return m, nil
 }
+
+// Scoped is id in label's key space, for the items one account's deliveries store: the bare id for
+// Default (items from before key spaces, and today's lookup routes, keep working), else
+// label + "#" + id. A label holds no "#" and an id with one is refused where it comes in, so no
+// account's id reaches another account's items.
+func Scoped(label, id string) string {
+	if label == "" || label == Default {
+		return id
+	}
+	return label + "#" + id
+}
+
+// Unscoped is the id of key, an item of label's key space (Scoped's inverse).
+func Unscoped(label, key string) string {
+	if label == "" || label == Default {
+		return key
+	}
+	return strings.TrimPrefix(key, label+"#")
+}

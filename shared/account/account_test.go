@@ -76,3 +76,20 @@ func FuzzParseMap(f *testing.F) {
 		}
 	})
 }
+
+func TestEachAccountHasItsOwnKeySpace(t *testing.T) {
+	tests := []struct{ label, id, key string }{
+		{Default, "TBA123", "TBA123"},
+		{"", "TBA123", "TBA123"}, // items from before labels are Default's
+		{"eu", "TBA123", "eu#TBA123"},
+		{"eu-2", "TBA123", "eu-2#TBA123"},
+	}
+	for _, tc := range tests {
+		if got := Scoped(tc.label, tc.id); got != tc.key {
+			t.Errorf("Scoped(%q, %q) = %q, want %q", tc.label, tc.id, got, tc.key)
+		}
+		if got := Unscoped(tc.label, tc.key); got != tc.id {
+			t.Errorf("Unscoped(%q, %q) = %q, want %q", tc.label, tc.key, got, tc.id)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
@@ -207,20 +208,27 @@ func TestIssue15_AlternateLegLookups(t *testing.T) {
 	e.putOTP(t, otpstore.OTP{TrackingID: "F4", AlternateLegTrackingID: "R4", Code: "444444", ExpiresAt: now.Add(-time.Minute), EventTime: now, ReceivedAt: now})
 	for _, tc := range []struct {
 		id, wantCode, wantTrackingID string
+		// refused: the ID cannot be Amazon's (an audit item's key): 400, nothing read.
+		refused bool
 	}{
-		{"F1", "111111", "F1"},
-		{"R1", "222222", "F2"},
-		{"R3", "", ""},
-		{"F3", "", ""},
-		{"F4", "", ""},
-		{"R4", "", ""},
-		{otpstore.ExpiredKey("F4"), "", ""},
+		{"F1", "111111", "F1", false},
+		{"R1", "222222", "F2", false},
+		{"R3", "", "", false},
+		{"F3", "", "", false},
+		{"F4", "", "", false},
+		{"R4", "", "", false},
+		{otpstore.ExpiredKey(account.Default, "F4"), "", "", true},
+		{otpstore.LegacyExpiredKeyPrefix + "F4", "", "", true},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			resp := e.get(t, signed(lookup.OTPRouteKey, tc.id))
+			want := 404
+			if tc.refused {
+				want = 400
+			}
 			if tc.wantCode == "" {
-				if resp.StatusCode != 404 || strings.Contains(resp.Body, "444444") || strings.Contains(resp.Body, "333333") {
-					t.Fatalf("%d %s, want 404 without a code", resp.StatusCode, resp.Body)
+				if resp.StatusCode != want || strings.Contains(resp.Body, "444444") || strings.Contains(resp.Body, "333333") {
+					t.Fatalf("%d %s, want %d without a code", resp.StatusCode, resp.Body, want)
 				}
 				return
 			}

@@ -10,11 +10,11 @@
 package lookup
 
 import (
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 )
 
 // Route keys, as API Gateway sends them in routeKey (and template.yaml declares them).
@@ -69,7 +69,7 @@ var (
 	ErrNoIdentity = &Problem{Status: 403, Code: "forbidden", Message: "this route needs IAM authorization: sign the request with SigV4 (service execute-api)"}
 	ErrNoRoute    = &Problem{Status: 404, Code: "not_found", Message: "no such lookup route"}
 	ErrBadID      = &Problem{Status: 400, Code: "invalid_payload", Field: PathParameter,
-		Message: "trackingId must be 1 to 256 bytes of UTF-8 without control characters"}
+		Message: "trackingId must be 1 to 256 bytes of UTF-8 without control characters or \"#\", as Amazon's are"}
 )
 
 // Parse reads a lookup request: the caller's IAM identity first (nothing else is looked at
@@ -95,10 +95,12 @@ func Parse(req *events.APIGatewayV2HTTPRequest) (Request, *Problem) {
 	return r, nil
 }
 
-// ValidTrackingID reports whether id can be a stored tracking ID (ErrBadID says which can).
+// ValidTrackingID reports whether id can be a stored tracking ID (ErrBadID says which can): one
+// Amazon could send (otpstore.CheckTrackingID), so that no request names an audit item or
+// another account's item.
 func ValidTrackingID(id string) bool {
 	if id == "" || len(id) > MaxTrackingIDBytes || !utf8.ValidString(id) {
 		return false
 	}
-	return strings.IndexFunc(id, unicode.IsControl) < 0
+	return otpstore.CheckTrackingID(id) == nil
 }

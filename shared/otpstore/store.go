@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
 )
 
@@ -104,7 +105,7 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 		return s.writeExpired(o)
 	}
 	item := map[string]types.AttributeValue{
-		KeyAttribute:          ddbattr.S(o.TrackingID),
+		KeyAttribute:          ddbattr.S(account.Scoped(o.Account, o.TrackingID)),
 		"verificationCode":    ddbattr.S(o.Code),
 		"verificationCodeTTL": ddbattr.N(o.ExpiresAt.UnixMilli()),
 		// DynamoDB TTL wants epoch seconds; the payload's TTL is milliseconds.
@@ -114,7 +115,11 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 		"eventCode":   ddbattr.S(o.EventCode),
 		"storedAt":    ddbattr.S(s.now().UTC().Format(time.RFC3339Nano)),
 	}
-	ddbattr.Strings(item, AlternateAttribute, o.AlternateLegTrackingID, "shipmentType", o.ShipmentType, "appId", o.AppID, "account", o.Account)
+	alternate := ""
+	if o.AlternateLegTrackingID != "" {
+		alternate = account.Scoped(o.Account, o.AlternateLegTrackingID)
+	}
+	ddbattr.Strings(item, AlternateAttribute, alternate, "shipmentType", o.ShipmentType, "appId", o.AppID, "account", o.Account)
 	put := &types.Put{
 		TableName:                           &s.table,
 		Item:                                item,
@@ -125,7 +130,7 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 	}
 	return put, func(ctx context.Context, existing map[string]types.AttributeValue) (Outcome, error) {
 		if existing == nil {
-			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(o.TrackingID), ConsistentRead: aws.Bool(true)})
+			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(o.Account, o.TrackingID), ConsistentRead: aws.Bool(true)})
 			if err != nil {
 				return 0, fmt.Errorf("otpstore: get after condition failure: %w", err)
 			}
@@ -142,28 +147,39 @@ func (s *Store) Write(o OTP) (*types.Put, func(ctx context.Context, old map[stri
 	}
 }
 
-// ByTrackingID returns the unexpired OTP of a forward-leg tracking ID.
+// ByTrackingID returns the default account's unexpired OTP of a forward-leg tracking ID.
 func (s *Store) ByTrackingID(ctx context.Context, trackingID string) (OTP, error) {
-	return s.byTrackingID(ctx, trackingID, s.now(), false)
+	return s.ByTrackingIDIn(ctx, account.Default, trackingID)
 }
 
-// ByAlternateLegTrackingID returns the unexpired OTP whose reverse-leg tracking ID is given. Should
-// several forward legs share it, the one valid longest wins.
+// ByTrackingIDIn returns account label's unexpired OTP of a forward-leg tracking ID.
+func (s *Store) ByTrackingIDIn(ctx context.Context, label, trackingID string) (OTP, error) {
+	return s.byTrackingID(ctx, label, trackingID, s.now(), false)
+}
+
+// ByAlternateLegTrackingID returns the default account's unexpired OTP whose reverse-leg tracking
+// ID is given. Should several forward legs share it, the one valid longest wins.
 func (s *Store) ByAlternateLegTrackingID(ctx context.Context, id string) (OTP, error) {
-	return s.byAlternateLeg(ctx, id, s.now())
+	return s.byAlternateLeg(ctx, account.Default, id, s.now())
 }
 
-// CurrentAt returns the OTP usable at the instant at for id, read as a forward-leg tracking ID,
-// else as a reverse-leg one: the code a courier or customer must be told at that instant.
-// Usable means it holds a code and expires after at (verificationCodeTTL is exclusive, to the
-// millisecond). The forward item is read strongly consistent, so that a code stored a moment ago
-// is found; the index can only be read eventually consistent.
+// CurrentAt is CurrentIn for the default account.
 func (s *Store) CurrentAt(ctx context.Context, id string, at time.Time) (OTP, error) {
-	o, err := s.byTrackingID(ctx, id, at, true)
+	return s.CurrentIn(ctx, account.Default, id, at)
+}
+
+// CurrentIn returns account label's OTP usable at the instant at for id, read as a forward-leg
+// tracking ID, else as a reverse-leg one: the code a courier or customer must be told at that
+// instant. Usable means it holds a code and expires after at (verificationCodeTTL is exclusive,
+// to the millisecond). The forward item is read strongly consistent, so that a code stored a
+// moment ago is found; the index can only be read eventually consistent. Only label's key space
+// is read: another account's items are never found.
+func (s *Store) CurrentIn(ctx context.Context, label, id string, at time.Time) (OTP, error) {
+	o, err := s.byTrackingID(ctx, label, id, at, true)
 	if !errors.Is(err, ErrNotFound) {
 		return o, err
 	}
-	return s.byAlternateLeg(ctx, id, at)
+	return s.byAlternateLeg(ctx, label, id, at)
 }
 
 // usableAt reports whether o may be handed out at the instant at. DynamoDB deletes expired items
@@ -171,8 +187,8 @@ func (s *Store) CurrentAt(ctx context.Context, id string, at time.Time) (OTP, er
 // expired on arrival, read by its key) is no OTP either.
 func (o OTP) usableAt(at time.Time) bool { return o.Code != "" && o.ExpiresAt.After(at) }
 
-func (s *Store) byTrackingID(ctx context.Context, trackingID string, at time.Time, consistent bool) (OTP, error) {
-	in := &dynamodb.GetItemInput{TableName: &s.table, Key: key(trackingID)}
+func (s *Store) byTrackingID(ctx context.Context, label, trackingID string, at time.Time, consistent bool) (OTP, error) {
+	in := &dynamodb.GetItemInput{TableName: &s.table, Key: key(label, trackingID)}
 	if consistent {
 		in.ConsistentRead = aws.Bool(true)
 	}
@@ -193,7 +209,7 @@ func (s *Store) byTrackingID(ctx context.Context, trackingID string, at time.Tim
 	return o, nil
 }
 
-func (s *Store) byAlternateLeg(ctx context.Context, id string, at time.Time) (OTP, error) {
+func (s *Store) byAlternateLeg(ctx context.Context, label, id string, at time.Time) (OTP, error) {
 	// The filter spares reading expired items back; usableAt below is the rule. at's milliseconds
 	// truncated agree with After: at in [ttl-1ms, ttl) is still valid, at ttl it is not.
 	in := &dynamodb.QueryInput{
@@ -203,7 +219,7 @@ func (s *Store) byAlternateLeg(ctx context.Context, id string, at time.Time) (OT
 		FilterExpression:         aws.String("verificationCodeTTL > :now"),
 		ExpressionAttributeNames: map[string]string{"#a": AlternateAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": ddbattr.S(id), ":now": ddbattr.N(at.UnixMilli()),
+			":a": ddbattr.S(account.Scoped(label, id)), ":now": ddbattr.N(at.UnixMilli()),
 		},
 	}
 	var best OTP
@@ -230,8 +246,9 @@ func (s *Store) byAlternateLeg(ctx context.Context, id string, at time.Time) (OT
 	return best, nil
 }
 
-func key(trackingID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: ddbattr.S(trackingID)}
+// key is the item key of label's tracking ID.
+func key(label, trackingID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: ddbattr.S(account.Scoped(label, trackingID))}
 }
 
 func decode(item map[string]types.AttributeValue) (OTP, error) {
@@ -257,9 +274,10 @@ func decode(item map[string]types.AttributeValue) (OTP, error) {
 		return OTP{}, err
 	}
 	storedAt, _ := time.Parse(time.RFC3339Nano, getS("storedAt"))
+	label := getS("account")
 	return OTP{
-		TrackingID:             getS(KeyAttribute),
-		AlternateLegTrackingID: getS(AlternateAttribute),
+		TrackingID:             account.Unscoped(label, getS(KeyAttribute)),
+		AlternateLegTrackingID: account.Unscoped(label, getS(AlternateAttribute)),
 		Code:                   getS("verificationCode"),
 		ExpiresAt:              time.UnixMilli(ttl).UTC(),
 		ShipmentType:           getS("shipmentType"),
@@ -268,6 +286,6 @@ func decode(item map[string]types.AttributeValue) (OTP, error) {
 		DeliveryID:             getS("deliveryId"),
 		EventTime:              time.UnixMilli(et).UTC(),
 		StoredAt:               storedAt,
-		Account:                getS("account"),
+		Account:                label,
 	}, nil
 }

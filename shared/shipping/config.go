@@ -144,7 +144,8 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	s := c.Settings
 	s.SecretHeaders, s.SecretQuery = authn.CredentialNames()
 	db := dynamodb.NewFromConfig(awsCfg)
-	steps := &Steps{Auth: authn, OTPs: otpstore.New(db, c.OTPTable, nil), IncludeOTP: c.IncludeOTP, NDRDetailTypes: c.NDRDetailTypes}
+	steps := &Steps{Auth: authn, OTPs: otpstore.New(db, c.OTPTable, nil), IncludeOTP: c.IncludeOTP, NDRDetailTypes: c.NDRDetailTypes,
+		MaxOTPTTL: c.MaxOTPTTL, KeepStrayCodes: c.KeepStrayCodes}
 	if c.TrackingTable != "" {
 		days := c.TrackingRetentionDays
 		if days <= 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 )
@@ -25,14 +26,15 @@ func FuzzExpiredOnArrival(f *testing.F) {
 		{seedSampleBody, seedTTL},
 		{seedSampleBody, seedTTL - 1},
 		{string(withDetail(f, []any{otpEntry("T1", "111111", seedTTL), otpEntry("T2", "222222", 4102444799000)})), seedReceived.UnixMilli()},
-		{string(withDetail(f, []any{otpEntry("T1", "111111", seedTTL), otpEntry(otpstore.ExpiredKey("T1"), "222222", 4102444799000)})), seedReceived.UnixMilli()},
+		{string(withDetail(f, []any{otpEntry("T1", "111111", seedTTL), otpEntry(otpstore.ExpiredKey(account.Default, "T1"), "222222", 4102444799000)})), seedReceived.UnixMilli()},
 		{string(withDetail(f, []any{otpEntry("T1", "111111", seedTTL), otpEntry("T1", "222222", seedTTL+1)})), seedTTL},
 	} {
 		f.Add([]byte(seed.body), seed.received)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, receivedMs int64) {
 		received := time.UnixMilli(receivedMs).UTC()
-		n, _, err := shipping.ParsePartial(body)
+		// As Plan parses it: OTPs valid beyond the bound after the receipt are refused.
+		n, _, err := shipping.ParseWith(body, shipping.Options{Received: received, MaxOTPTTL: shipping.DefaultMaxOTPTTL})
 		if err != nil {
 			return
 		}

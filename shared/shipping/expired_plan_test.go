@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/auth"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
@@ -24,6 +25,8 @@ import (
 type planned struct {
 	puts   []map[string]types.AttributeValue
 	events []plannedEvent
+	// partly is the field of the first entry quarantined while the others went through ("").
+	partly string
 }
 
 type plannedEvent struct {
@@ -41,6 +44,9 @@ func plan(t testing.TB, body string, received time.Time) (*planned, error) {
 		return nil, err
 	}
 	p := &planned{}
+	if d.Partly != nil {
+		p.partly = d.Partly.Field
+	}
 	for _, w := range d.Writes {
 		p.puts = append(p.puts, w.Put.Item)
 	}
@@ -83,7 +89,7 @@ func TestIS14_ExpiryIsJudgedAtReceipt(t *testing.T) {
 		{"expired a millisecond before", ms - 1, true},
 		{"expires at the receipt", ms, true},
 		{"expires a millisecond after", ms + 1, false},
-		{"expires in 2099", 4102444799000, false},
+		{"expires in 7 days, the bound", ms + 7*86_400_000, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +106,7 @@ func TestIS14_ExpiryIsJudgedAtReceipt(t *testing.T) {
 			_, inIndex := item[otpstore.AlternateAttribute]
 			codeInEvent := strings.Contains(ev.detail, "482913")
 			if tc.wantExpired {
-				if key != otpstore.ExpiredKey("T1") || hasCode || inIndex || ev.detailType != shipping.DetailTypeOTPExpired || codeInEvent ||
+				if key != otpstore.ExpiredKey(account.Default, "T1") || hasCode || inIndex || ev.detailType != shipping.DetailTypeOTPExpired || codeInEvent ||
 					!strings.Contains(ev.detail, `"verificationCodeIncluded":false`) {
 					t.Errorf("expired OTP: key %q, code stored %v, indexed %v, event %s %s", key, hasCode, inIndex, ev.detailType, ev.detail)
 				}
@@ -116,28 +122,31 @@ func TestIS14_ExpiryIsJudgedAtReceipt(t *testing.T) {
 	}
 }
 
-// A delivery whose other tracking ID is an expired OTP's audit key: a transaction may not write one
-// item twice, so the audit item is left out and the delivery still goes through whole.
-func TestIS14_AuditKeyTakenByATrackingIDOfTheSameDelivery(t *testing.T) {
+// No tracking ID reaches an audit item: one in the audit items' key space, old or new, or naming
+// another account's, is quarantined with its entry, and the delivery's other entries go through.
+func TestATrackingIDThatCannotBeAmazonsIsQuarantined(t *testing.T) {
 	received := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	body := pnEvent(received,
-		pinEntry("T1", "111111", received.Add(-time.Hour).UnixMilli()),
-		pinEntry(otpstore.ExpiredKey("T1"), "222222", received.Add(time.Hour).UnixMilli()))
-	p, err := plan(t, body, received)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.puts) != 1 || p.puts[0][otpstore.KeyAttribute].(*types.AttributeValueMemberS).Value != otpstore.ExpiredKey("T1") {
-		t.Fatalf("puts %v, want the usable OTP's alone", p.puts)
-	}
-	if _, ok := p.puts[0]["verificationCode"]; !ok {
-		t.Errorf("the usable OTP was written without its code")
-	}
-	var got []string
-	for _, ev := range p.events {
-		got = append(got, ev.detailType)
-	}
-	if strings.Join(got, ",") != shipping.DetailTypeOTPExpired+","+shipping.DetailTypeOTP {
-		t.Errorf("events %v", got)
+	for _, id := range []string{
+		otpstore.ExpiredKey(account.Default, "T1"), otpstore.LegacyExpiredKeyPrefix + "T1", "EXPIRED-ON-ARRIVAL#T1",
+		"eu#T1", `T1\u0000`, `T\n1`, // JSON escapes of control characters (outer spaces are trimmed)
+	} {
+		t.Run(id, func(t *testing.T) {
+			body := pnEvent(received,
+				pinEntry("T1", "111111", received.Add(-time.Hour).UnixMilli()),
+				pinEntry(id, "222222", received.Add(time.Hour).UnixMilli()))
+			p, err := plan(t, body, received)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.partly != "detail[1].trackingId" {
+				t.Errorf("quarantined field %q, want detail[1].trackingId", p.partly)
+			}
+			if len(p.puts) != 1 || p.puts[0][otpstore.KeyAttribute].(*types.AttributeValueMemberS).Value != otpstore.ExpiredKey(account.Default, "T1") {
+				t.Fatalf("puts %v, want T1's audit item alone", p.puts)
+			}
+			if len(p.events) != 1 || p.events[0].detailType != shipping.DetailTypeOTPExpired || strings.Contains(p.events[0].detail, "222222") {
+				t.Errorf("events %v, want T1's expiry alone", p.events)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
@@ -142,9 +143,11 @@ func TestIS14_SeedSampleExpiresOnArrival(t *testing.T) {
 			e.now = time.Date(2024, 1, 13, 12, 0, 0, 0, time.UTC)
 			ctx := context.Background()
 			for name, lookup := range map[string]func() (otpstore.OTP, error){
-				"forward":        func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, "1709913037944") },
-				"reverse":        func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(ctx, "1709912326405") },
-				"the audit item": func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, otpstore.ExpiredKey("1709913037944")) },
+				"forward": func() (otpstore.OTP, error) { return e.store.ByTrackingID(ctx, "1709913037944") },
+				"reverse": func() (otpstore.OTP, error) { return e.store.ByAlternateLegTrackingID(ctx, "1709912326405") },
+				"the audit item": func() (otpstore.OTP, error) {
+					return e.store.ByTrackingID(ctx, otpstore.ExpiredKey(account.Default, "1709913037944"))
+				},
 			} {
 				if o, err := lookup(); err != otpstore.ErrNotFound {
 					t.Errorf("%s lookup: %+v, %v; want ErrNotFound", name, o, err)
@@ -243,6 +246,7 @@ func TestIS14_ConsumerRulesSeparateUsableAndExpiredOTPs(t *testing.T) {
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			e := newEnv(t, withRule(tc.rule))
+			e.received = sampleReceipt
 			for _, name := range []string{"shipping-otp-api-key.json", "shipping-otp-valid.json"} {
 				if resp, body := e.post(t, testenv.LoadEvent(t, name)); resp.StatusCode != 200 {
 					t.Fatalf("%s: %d %v", name, resp.StatusCode, body)
@@ -259,28 +263,28 @@ func TestIS14_ConsumerRulesSeparateUsableAndExpiredOTPs(t *testing.T) {
 	}
 }
 
-// Should a tracking ID ever be an audit item's key, the usable OTP stored under it stays: the
-// audit write is conditional on the item holding no code, and its refusal does not fail the
-// delivery.
-func TestIS14_AuditItemNeverOverwritesAnItemWithACode(t *testing.T) {
+// A delivery that names an audit item's key as its tracking ID is quarantined, so that nothing
+// is ever stored under that key but the audit item: the later expiry of T9 is kept for audit.
+func TestAnAuditKeyAsATrackingIDIsQuarantined(t *testing.T) {
 	e := newEnv(t, withRule(allShippingPattern))
 	req := testenv.LoadEvent(t, "shipping-otp-api-key.json")
 	at := time.Now().UTC().Format(time.RFC3339)
 	usableTTL := time.Now().Add(24 * time.Hour).Truncate(time.Second).UnixMilli()
-	taken := otpstore.ExpiredKey("T9")
-	for _, b := range []string{
-		otpBody("d-usable", taken, "R9", "222222", usableTTL, at),
-		otpBody("d-expired", "T9", "R9", "111111", time.Now().Add(-time.Hour).UnixMilli(), at),
-	} {
-		if resp, body := e.post(t, withBody(req, b)); resp.StatusCode != 200 || body["status"] != "accepted" {
-			t.Fatalf("got %d %v", resp.StatusCode, body)
+	for _, taken := range []string{otpstore.ExpiredKey(account.Default, "T9"), otpstore.LegacyExpiredKeyPrefix + "T9"} {
+		resp, body := e.post(t, withBody(req, otpBody("d-usable-"+taken, taken, "R9", "222222", usableTTL, at)))
+		if resp.StatusCode != 202 || body["status"] != "quarantined" || body["field"] != "detail.trackingId" {
+			t.Fatalf("%s: got %d %v, want 202 quarantined naming detail.trackingId", taken, resp.StatusCode, body)
 		}
 	}
-	e.now = time.Now()
-	if o, err := e.store.ByTrackingID(context.Background(), taken); err != nil || o.Code != "222222" {
-		t.Errorf("the usable OTP under %q: %+v, %v", taken, o, err)
+	if resp, body := e.post(t, withBody(req, otpBody("d-expired", "T9", "R9", "111111", time.Now().Add(-time.Hour).UnixMilli(), at))); resp.StatusCode != 200 || body["status"] != "accepted" {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
-	if evs := e.consumedRaw(t); len(evs) != 2 {
-		t.Errorf("%d events, want one per delivery", len(evs))
+	for _, item := range e.scanTable(t) {
+		if attrS(item, "verificationCode") != "" {
+			t.Errorf("an item with a code was stored: key %q", attrS(item, otpstore.KeyAttribute))
+		}
+	}
+	if evs := e.consumedRaw(t); len(evs) != 1 {
+		t.Errorf("%d events, want the expiry's alone", len(evs))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -52,6 +53,10 @@ type Steps struct {
 	Tracking trackingWriter
 	// NDRDetailTypes are the envelope detail-types of NDR entries; nil: DefaultNDRDetailTypes.
 	NDRDetailTypes []string
+	// MaxOTPTTL bounds an OTP's validity after its receipt (Config.MaxOTPTTL); 0: DefaultMaxOTPTTL.
+	MaxOTPTTL time.Duration
+	// KeepStrayCodes keeps a verificationCode found outside an OTP entry (Config.KeepStrayCodes).
+	KeepStrayCodes bool
 }
 
 // Authenticate runs before the body is looked at; the credential names the delivery's account.
@@ -88,20 +93,27 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 	if err != nil {
 		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_encoding", err.Error())
 	}
-	ndrTypes := s.NDRDetailTypes
-	if ndrTypes == nil {
-		ndrTypes = DefaultNDRDetailTypes
+	// One receipt time decides how an OTP is bounded, stored and announced.
+	received := s.now().UTC()
+	maxTTL := s.MaxOTPTTL
+	if maxTTL <= 0 {
+		maxTTL = DefaultMaxOTPTTL
 	}
-	n, rejected, err := ParsePartialNDR(body, ndrTypes)
+	n, rejected, err := ParseWith(body, Options{NDRDetailTypes: s.NDRDetailTypes, Received: received, MaxOTPTTL: maxTTL, KeepStrayCodes: s.KeepStrayCodes})
 	if err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
+			warnOfPins(log, &Notification{}, []*FieldError{fe}, account.Of(ctx))
 			return pipeline.Delivery{}, pipeline.Invalid(fe.Field, fe.Error())
 		}
 		return pipeline.Delivery{}, pipeline.Reject(400, "invalid_payload", "payload could not be parsed")
 	}
 	checkAppIDs(log, n, id.AppIDs)
 	label := account.Of(ctx)
+	warnOfPins(log, n, rejected, label)
+	if n.StrayCodes > 0 {
+		log.Warn("verificationCode removed from entries that are not OTPs", "removed", n.StrayCodes)
+	}
 	key := "shipping:" + n.Envelope.ID
 	if replay {
 		// A replay may follow a partly processed delivery whose key is completed: it must run again.
@@ -113,9 +125,7 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 		IDs:         map[string]any{"deliveryId": n.Envelope.ID},
 		CountEvents: true,
 	}
-	// The OTPs are written in the same transaction as the claim: one round trip, not two. One
-	// receipt time decides both how an OTP is stored and how it is announced.
-	received := s.now().UTC()
+	// The OTPs are written in the same transaction as the claim: one round trip, not two.
 	outcomes := make([]otpstore.Outcome, len(n.OTPs))
 	d.Writes = s.writes(n, label, received, outcomes)
 	// Tracking states too (tracking_steps.go).
@@ -137,10 +147,6 @@ func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 // unless its condition finds a newer or the same OTP; ExpiredOnArrival for an OTP that was no
 // longer valid at received, which the store keeps only as an audit item).
 func (s *Steps) writes(n *Notification, label string, received time.Time, outcomes []otpstore.Outcome) []idempotency.Write {
-	ids := make(map[string]bool, len(n.OTPs))
-	for _, o := range n.OTPs {
-		ids[o.TrackingID] = true
-	}
 	ws := make([]idempotency.Write, 0, len(n.OTPs))
 	for i, o := range n.OTPs {
 		stored := otpstore.OTP{
@@ -157,12 +163,8 @@ func (s *Steps) writes(n *Notification, label string, received time.Time, outcom
 			Account:                label,
 		}
 		if stored.ExpiredOnArrival() {
+			// Its audit item's key is in a space no tracking ID reaches: never another write's.
 			outcomes[i] = otpstore.ExpiredOnArrival
-			// A transaction may not write one item twice: should another tracking ID of the
-			// delivery be this audit item's key, the audit item is left out.
-			if ids[otpstore.ExpiredKey(o.TrackingID)] {
-				continue
-			}
 		}
 		put, refused := s.OTPs.Write(stored)
 		ws = append(ws, idempotency.Write{Put: put, Refused: func(ctx context.Context, old map[string]types.AttributeValue) error {
@@ -200,6 +202,22 @@ func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, l
 		evs = append(evs, OtherEvent(n.Envelope, label, o, i, received, s.IncludeOTP))
 	}
 	return evs
+}
+
+// warnOfPins names, for the operator, the account whose credential sent an OTP valid beyond the
+// bound or a tracking eventTime in the future: attempts to pin a tracking ID's state, or a
+// sender's clock gone wrong. The answer names no account.
+func warnOfPins(log *slog.Logger, n *Notification, rejected []*FieldError, label string) {
+	for _, fe := range rejected {
+		if strings.HasSuffix(fe.Field, ".verificationCodeTTL") || fe.Field == "detail.verificationCodeTTL" {
+			log.Warn("OTP valid beyond the bound after its receipt: entry quarantined", "field", fe.Field, "account", label)
+		}
+	}
+	for _, t := range n.Tracking {
+		if t.FutureEventTime {
+			log.Warn("tracking eventTime after the receipt beyond the clock skew: taken for none", "trackingId", t.TrackingID, "eventTime", t.EventTimeText, "account", label)
+		}
+	}
 }
 
 // checkAppIDs warns of OTPs whose appId is not one the account's secret configures. The label

@@ -67,14 +67,21 @@ func run(m *testing.M) int {
 
 // env is one isolated deployment: its own tables, bus, secret and consumer queue.
 type env struct {
-	handler    pipeline.LambdaHandler
-	store      *otpstore.Store
-	otpTable   string
-	queueURL   string
-	secret     string
-	now        time.Time
+	handler  pipeline.LambdaHandler
+	store    *otpstore.Store
+	otpTable string
+	queueURL string
+	secret   string
+	now      time.Time
+	// received, when set, is the function's clock: the receipt of every delivery (the OTP TTL
+	// bound and expiry on arrival are judged at it). Zero: the real clock.
+	received   time.Time
 	quarantine *quarantine.Store
 }
+
+// sampleReceipt receives the samples whose OTPs, as Amazon's documented example, are valid until
+// 2099-12-31T23:59:59Z: a few days before, within the TTL bound. Sent now they are quarantined.
+var sampleReceipt = time.Date(2099, 12, 28, 12, 0, 0, 0, time.UTC)
 
 type envOption func(*envConfig)
 
@@ -121,7 +128,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	e := &env{otpTable: otpTable, queueURL: d.Queue, secret: secret, quarantine: d.Quarantine}
 	e.store = otpstore.New(dynamodb.NewFromConfig(awsCfg), otpTable, func() time.Time { return e.now })
-	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP}, d.Deps)
+	clock := func() time.Time {
+		if !e.received.IsZero() {
+			return e.received
+		}
+		return time.Now()
+	}
+	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP, Now: clock}, d.Deps)
 	return e
 }
 
@@ -172,6 +185,7 @@ func otpBody(id, trackingID, alt, code string, ttlMillis int64, at string) strin
 // of 2099-12-31T23:59:59Z.
 func TestValidSampleIsStoredAndEmitted(t *testing.T) {
 	e := newEnv(t)
+	e.received = sampleReceipt
 	resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-valid.json"))
 	if resp.StatusCode != 200 || body["status"] != "accepted" {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
@@ -245,6 +259,7 @@ func TestValidSampleIsStoredAndEmitted(t *testing.T) {
 
 func TestOTPLeftOutOfEventsWhenConfigured(t *testing.T) {
 	e := newEnv(t, withoutOTPInEvents())
+	e.received = sampleReceipt
 	if resp, body := e.post(t, testenv.LoadEvent(t, "shipping-otp-valid.json")); resp.StatusCode != 200 {
 		t.Fatalf("got %d %v", resp.StatusCode, body)
 	}
@@ -307,6 +322,7 @@ func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
+			e.received = time.Date(2030, 3, 1, 8, 0, 0, 0, time.UTC)
 			for _, b := range tc.deliveries {
 				if resp, body := e.post(t, withBody(req, b)); resp.StatusCode != 200 {
 					t.Fatalf("got %d %v", resp.StatusCode, body)
@@ -335,6 +351,7 @@ func TestOutOfOrderDeliveriesKeepTheNewestOTP(t *testing.T) {
 
 func TestRedeliveryAfterSuccessEmitsNothing(t *testing.T) {
 	e := newEnv(t)
+	e.received = sampleReceipt
 	req := testenv.LoadEvent(t, "shipping-otp-accumulated.json")
 	if resp, body := e.post(t, req); resp.StatusCode != 200 || body["status"] != "accepted" {
 		t.Fatalf("first delivery: %d %v", resp.StatusCode, body)
@@ -356,6 +373,7 @@ func TestPublishFailures(t *testing.T) {
 
 	t.Run("a failure the retries absorb answers 200", func(t *testing.T) {
 		e := newEnv(t)
+		e.received = sampleReceipt
 		faults.Set(func(call int, _, _ string) bool { return call == 1 })
 		if resp, body := e.post(t, req); resp.StatusCode != 200 {
 			t.Fatalf("got %d %v", resp.StatusCode, body)
@@ -370,6 +388,7 @@ func TestPublishFailures(t *testing.T) {
 
 	t.Run("persistent partial failure answers 503 and the redelivery finishes the work", func(t *testing.T) {
 		e := newEnv(t)
+		e.received = sampleReceipt
 		faults.Set(failSecond)
 		resp, body := e.post(t, req)
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
@@ -437,6 +456,7 @@ func TestEventFiles(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := want[name]
 			e := newEnv(t, withRule(allShippingPattern))
+			e.received = sampleReceipt
 			resp, body := e.post(t, testenv.LoadEvent(t, name))
 			if resp.StatusCode != w.status {
 				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, w.status)
@@ -641,6 +661,7 @@ var _ io.Writer = (*testenv.LogBuffer)(nil)
 // EventBridge, so this checks correctness, not the time budget.
 func TestLargeAccumulatedPayload(t *testing.T) {
 	e := newEnv(t)
+	e.received = sampleReceipt
 	const n = 60
 	var details []string
 	for i := range n {
@@ -696,6 +717,7 @@ func assertQuarantined(t *testing.T, q *quarantine.Store, answer map[string]any,
 // delivery is quarantined whole, and a replay that still finds the entry invalid keeps it there.
 func TestPartlyInvalidDeliveryProcessesTheValidEntriesAndQuarantinesTheWhole(t *testing.T) {
 	e := newEnv(t)
+	e.received = sampleReceipt
 	e.now = time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
 	req := testenv.LoadEvent(t, "shipping-otp-accumulated.json")
 	var body map[string]any

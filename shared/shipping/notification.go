@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
@@ -75,6 +76,8 @@ type Notification struct {
 	// Tracking and NDRs are the Others recognised as tracking updates and NDRs (tracking.go).
 	Tracking []Tracking
 	NDRs     []NDR
+	// StrayCodes counts the verificationCodes removed from entries that are not OTPs.
+	StrayCodes int
 }
 
 // FieldError names the field that failed validation; the delivery is quarantined naming it.
@@ -103,14 +106,40 @@ func ParsePartial(body []byte) (*Notification, []*FieldError, error) {
 
 // ParsePartialNDR is ParsePartial with the envelope detail-types that mark NDR entries.
 func ParsePartialNDR(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, error) {
-	n, rejected, err := parse(body, ndrDetailTypes)
+	return ParseWith(body, Options{NDRDetailTypes: ndrDetailTypes})
+}
+
+// MaxEventTimeSkew is how far after the receipt a tracking entry's eventTime may be: a later one
+// is taken for unparseable (Tracking.EventTime zero), so that it never pins a shipment's state.
+const MaxEventTimeSkew = 15 * time.Minute
+
+// Options are what parsing a delivery needs besides its body.
+type Options struct {
+	// NDRDetailTypes are the envelope detail-types that mark NDR entries (nil: the defaults).
+	NDRDetailTypes []string
+	// Received is the delivery's receipt, which bounds times: an OTP entry valid more than
+	// MaxOTPTTL after it is refused (field verificationCodeTTL), a tracking eventTime more than
+	// MaxEventTimeSkew after it is ignored. Zero: no bound (a parser's own tests).
+	Received  time.Time
+	MaxOTPTTL time.Duration
+	// KeepStrayCodes keeps a verificationCode found outside an OTP entry; otherwise it is removed
+	// from the entry before anything stores or publishes it.
+	KeepStrayCodes bool
+}
+
+// ParseWith is ParsePartial with opts.
+func ParseWith(body []byte, opts Options) (*Notification, []*FieldError, error) {
+	if opts.NDRDetailTypes == nil {
+		opts.NDRDetailTypes = DefaultNDRDetailTypes
+	}
+	n, rejected, err := parse(body, opts)
 	if err == nil && len(rejected) > 0 && len(n.OTPs)+len(n.Others) == 0 {
 		return nil, nil, rejected[0]
 	}
 	return n, rejected, err
 }
 
-func parse(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, error) {
+func parse(body []byte, opts Options) (*Notification, []*FieldError, error) {
 	top, err := object(body, "body")
 	if err != nil {
 		return nil, nil, err
@@ -165,18 +194,30 @@ func parse(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, 
 			code, _ := optString(d, field, "eventCode", maxIDLength)
 			if env.DetailType == DetailTypePN && code == EventCodePinGenerated {
 				var otp OTP
-				if otp, err = parseOTP(d, field); err == nil {
+				if otp, err = parseOTP(d, field, opts); err == nil {
 					n.OTPs = append(n.OTPs, otp)
 					continue
 				}
 			} else {
 				// Entries without an OTP are passed on whole: a field of an unexpected type must not
-				// cost the delivery, so they are only read when they are strings.
+				// cost the delivery, so they are only read when they are strings. A tracking ID
+				// that names an item must be one Amazon could send.
 				tid, _ := optString(d, field, "trackingId", maxIDLength)
-				o := Other{TrackingID: tid, EventCode: code, Raw: raw}
-				classify(n, o, d, ndrDetailTypes)
-				n.Others = append(n.Others, o)
-				continue
+				err = checkID(field, "trackingId", tid)
+				if err == nil && !opts.KeepStrayCodes {
+					// A code outside an OTP entry is never stored or published.
+					var stripped int
+					if raw, stripped, err = stripCodes(raw); err != nil {
+						err = fieldErr(field, "%s", err.Error())
+					}
+					n.StrayCodes += stripped
+				}
+				if err == nil {
+					o := Other{TrackingID: tid, EventCode: code, Raw: raw}
+					classify(n, o, d, opts)
+					n.Others = append(n.Others, o)
+					continue
+				}
 			}
 		}
 		if !isArray(top["detail"]) {
@@ -192,10 +233,25 @@ func parse(body []byte, ndrDetailTypes []string) (*Notification, []*FieldError, 
 	return n, rejected, nil
 }
 
-func parseOTP(d map[string]json.RawMessage, field string) (OTP, error) {
+// checkID refuses a tracking ID that cannot be Amazon's (otpstore.CheckTrackingID): it would name
+// another account's item, or an audit item.
+func checkID(prefix, name, id string) error {
+	if id == "" {
+		return nil
+	}
+	if err := otpstore.CheckTrackingID(id); err != nil {
+		return fieldErr(path(prefix, name), "%s", err.Error())
+	}
+	return nil
+}
+
+func parseOTP(d map[string]json.RawMessage, field string, opts Options) (OTP, error) {
 	var o OTP
 	var err error
 	if o.TrackingID, err = reqString(d, field, "trackingId", maxIDLength); err != nil {
+		return o, err
+	}
+	if err = checkID(field, "trackingId", o.TrackingID); err != nil {
 		return o, err
 	}
 	if o.VerificationCode, err = reqString(d, field, "verificationCode", maxOTPLen); err != nil {
@@ -209,7 +265,14 @@ func parseOTP(d map[string]json.RawMessage, field string) (OTP, error) {
 	if o.ExpiresAtMillis, err = epochMillis(d, field, "verificationCodeTTL"); err != nil {
 		return o, err
 	}
+	if !opts.Received.IsZero() && opts.MaxOTPTTL > 0 && o.ExpiresAt().Sub(opts.Received) > opts.MaxOTPTTL {
+		// A far expiry would pin the tracking ID's code: a later, genuine one would be stale.
+		return o, fieldErr(path(field, "verificationCodeTTL"), "is more than %s after the receipt", days(opts.MaxOTPTTL))
+	}
 	if o.AlternateLegTrackingID, err = optString(d, field, "alternateLegTrackingId", maxIDLength); err != nil {
+		return o, err
+	}
+	if err = checkID(field, "alternateLegTrackingId", o.AlternateLegTrackingID); err != nil {
 		return o, err
 	}
 	if o.ShipmentType, err = optString(d, field, "shipmentType", 32); err != nil {
@@ -223,6 +286,18 @@ func parseOTP(d map[string]json.RawMessage, field string) (OTP, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// days writes d in days when it is whole days ("7 days"), else as a duration.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return strconv.Itoa(n) + " days"
+	}
+	return d.String()
 }
 
 // newestPerTrackingID keeps one OTP per tracking ID, should an accumulated payload repeat a

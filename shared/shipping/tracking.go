@@ -38,8 +38,11 @@ type Tracking struct {
 	EventCode              string
 	// EventTimeText is eventTime as sent ("" when absent); EventTime is its instant, zero when
 	// eventTime is missing or unparseable (ParseEventTime).
-	EventTimeText    string
-	EventTime        time.Time
+	EventTimeText string
+	EventTime     time.Time
+	// FutureEventTime: eventTime was more than MaxEventTimeSkew after the receipt, so EventTime
+	// is zero as for an unparseable one.
+	FutureEventTime  bool
 	EstimatedArrival string
 	Terminal         bool
 	Raw              json.RawMessage
@@ -60,9 +63,9 @@ type NDR struct {
 // n.Others. Either needs a trackingId (a string, or an integer's digits): an entry without one
 // is passed on only, as every entry was before tracking and NDRs were recognised, and never
 // refused, which would lose it.
-func classify(n *Notification, o Other, d map[string]json.RawMessage, ndrDetailTypes []string) {
+func classify(n *Notification, o Other, d map[string]json.RawMessage, opts Options) {
 	tracking := n.Envelope.DetailType == DetailTypeTracking
-	ndr := slices.Contains(ndrDetailTypes, n.Envelope.DetailType) || hasNDRField(d)
+	ndr := slices.Contains(opts.NDRDetailTypes, n.Envelope.DetailType) || hasNDRField(d)
 	if !tracking && !ndr {
 		return
 	}
@@ -84,6 +87,10 @@ func classify(n *Notification, o Other, d map[string]json.RawMessage, ndrDetailT
 		}
 		t.EventTimeText = rawText(d["eventTime"])
 		t.EventTime, _ = ParseEventTime(d["eventTime"])
+		if !opts.Received.IsZero() && t.EventTime.After(opts.Received.Add(MaxEventTimeSkew)) {
+			// Later than any clock skew explains: it would pin the state, so it counts for none.
+			t.EventTime, t.FutureEventTime = time.Time{}, true
+		}
 		for _, name := range estimatedArrivalFields {
 			if t.EstimatedArrival = rawText(d[name]); t.EstimatedArrival != "" {
 				break

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/ddbattr"
 )
 
@@ -99,7 +100,7 @@ func New(client dynamoAPI, table string, retention time.Duration, now func() tim
 func (s *Store) Write(st State) (*types.Put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error)) {
 	now := s.now().UTC()
 	item := map[string]types.AttributeValue{
-		KeyAttribute:     ddbattr.S(st.TrackingID),
+		KeyAttribute:     ddbattr.S(account.Scoped(st.Account, st.TrackingID)),
 		"terminal":       &types.AttributeValueMemberBOOL{Value: st.Terminal},
 		"envelopeTimeMs": ddbattr.N(st.EnvelopeTime.UnixMilli()),
 		"deliveryId":     ddbattr.S(st.DeliveryID),
@@ -138,7 +139,7 @@ func (s *Store) Write(st State) (*types.Put, func(ctx context.Context, old map[s
 	}
 	return put, func(ctx context.Context, old map[string]types.AttributeValue) (Outcome, error) {
 		if old == nil {
-			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(st.TrackingID), ConsistentRead: aws.Bool(true)})
+			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(st.Account, st.TrackingID), ConsistentRead: aws.Bool(true)})
 			if err != nil {
 				return 0, fmt.Errorf("trackingstore: get after condition failure: %w", err)
 			}
@@ -156,9 +157,14 @@ func (s *Store) Write(st State) (*types.Put, func(ctx context.Context, old map[s
 	}
 }
 
-// Get returns the stored state of trackingID.
+// Get returns the default account's stored state of trackingID.
 func (s *Store) Get(ctx context.Context, trackingID string) (State, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(trackingID), ConsistentRead: aws.Bool(true)})
+	return s.GetIn(ctx, account.Default, trackingID)
+}
+
+// GetIn returns account label's stored state of trackingID: another account's is never found.
+func (s *Store) GetIn(ctx context.Context, label, trackingID string) (State, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(label, trackingID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return State{}, fmt.Errorf("trackingstore: get: %w", err)
 	}
@@ -168,8 +174,9 @@ func (s *Store) Get(ctx context.Context, trackingID string) (State, error) {
 	return decode(out.Item)
 }
 
-func key(trackingID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: ddbattr.S(trackingID)}
+// key is the item key of label's tracking ID.
+func key(label, trackingID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: ddbattr.S(account.Scoped(label, trackingID))}
 }
 
 func decode(item map[string]types.AttributeValue) (State, error) {
@@ -191,7 +198,7 @@ func decode(item map[string]types.AttributeValue) (State, error) {
 		return time.UnixMilli(n).UTC(), nil
 	}
 	st := State{
-		TrackingID: getS(KeyAttribute), AlternateLegTrackingID: getS("alternateLegTrackingId"), ShipmentType: getS("shipmentType"),
+		TrackingID: account.Unscoped(getS("account"), getS(KeyAttribute)), AlternateLegTrackingID: getS("alternateLegTrackingId"), ShipmentType: getS("shipmentType"),
 		Status: getS("status"), EventCode: getS("eventCode"), EventTimeText: getS("eventTime"), EstimatedArrival: getS("estimatedArrival"),
 		Detail: getS("detail"), DeliveryID: getS("deliveryId"), Entry: getS("entry"), Account: getS("account"),
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
+	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
@@ -64,13 +65,16 @@ func lookupCases(c *corpus) {
 			"DEL":                 "1709913037960\x7f",
 			"C1 control (U+0085)": "1709913037960\u0085",
 			"escape sequence":     "\x1b[31m1709913037960",
+			// Not an ID Amazon sends: an audit item's key, another account's key space.
+			"an audit key":          "#expired-on-arrival#1709913037944",
+			"a former audit key":    "expired-on-arrival#1709913037944",
+			"another account's key": "acme-a#1709913037944",
 		} {
 			c.add(Case{Name: kind + ": " + name, Fn: fnLookup, Req: lookupRequest(route, id, true), Status: 400, Code: "invalid_payload", Field: lookup.PathParameter})
 		}
 		for name, id := range map[string]string{
 			"never seen":             fmt.Sprintf("NEVER%09d", c.seq()),
 			"256 bytes":              strings.Repeat("8", lookup.MaxTrackingIDBytes),
-			"an audit key":           "expired-on-arrival#1709913037944",
 			"a wildcard":             "*",
 			"an injection":           "' OR '1'='1",
 			"an expression":          "attribute_exists(trackingId)",
@@ -84,14 +88,18 @@ func lookupCases(c *corpus) {
 	}
 	// An OTP expired on arrival is kept only as an audit item: not found by either leg, nor by
 	// the audit item's key. Each case delivers its own OTP (the cases run concurrently).
-	for _, leg := range []struct{ name, prefix string }{{"forward leg", ""}, {"reverse leg", "alt-"}, {"audit key", "expired-on-arrival#"}} {
+	for _, leg := range []struct {
+		name, prefix string
+		status       int
+		code         string
+	}{{"forward leg", "", 404, "not_found"}, {"reverse leg", "alt-", 404, "not_found"}, {"audit key", otpstore.ExpiredKeyPrefix, 400, "invalid_payload"}} {
 		id := fmt.Sprintf("EOA%09d", c.seq())
 		code := fmt.Sprintf("otp-eoa-%06d", c.seq()) // distinctive: a bare 6-digit number may occur in a log by chance
 		c.otps = append(c.otps, code)
 		before := harness.Shipping(harness.ShippingBody(fmt.Sprintf("env-badinput-lookup-%05d", c.seq()), time.Now(),
 			harness.OTP{TrackingID: id, Code: code, TTL: time.Now().Add(-time.Minute).UnixMilli()}))
 		c.add(Case{Name: "otps: expired on arrival, by its " + leg.name, Fn: fnLookup, Req: lookupRequest(lookup.OTPRouteKey, leg.prefix+id, true),
-			Before: []events.APIGatewayV2HTTPRequest{before}, Status: 404, Code: "not_found"})
+			Before: []events.APIGatewayV2HTTPRequest{before}, Status: leg.status, Code: leg.code})
 	}
 }
 

@@ -559,8 +559,11 @@ func shippingBrokenJSON(c *corpus) {
 
 // The field classes of a notification, by how the contract treats them.
 const (
-	fReq       = "required string"
-	fOpt       = "optional string"
+	fReq = "required string"
+	fOpt = "optional string"
+	// Tracking IDs name items: one that cannot be Amazon's (a control character) is refused.
+	fReqID     = "required tracking ID"
+	fOptID     = "optional tracking ID"
 	fSource    = "source"
 	fTime      = "time"
 	fCode      = "verification code"
@@ -583,8 +586,8 @@ var shipFields = []shipField{
 	{"version", false, fReq, 256}, {"id", false, fReq, 256}, {"detail-type", false, fReq, 256},
 	{"source", false, fSource, 256}, {"account", false, fReq, 256}, {"time", false, fTime, 64},
 	{"region", false, fOpt, 256}, {"resources", false, fResources, 300}, {"detail", false, fDetail, 300},
-	{"trackingId", true, fReq, 256}, {"verificationCode", true, fCode, 64}, {"verificationCodeTTL", true, fTTL, 300},
-	{"alternateLegTrackingId", true, fOpt, 256}, {"shipmentType", true, fShipType, 32},
+	{"trackingId", true, fReqID, 256}, {"verificationCode", true, fCode, 64}, {"verificationCodeTTL", true, fTTL, 300},
+	{"alternateLegTrackingId", true, fOptID, 256}, {"shipmentType", true, fShipType, 32},
 	{"eventCode", true, fEventCode, 256}, {"appId", true, fOpt, 256},
 }
 
@@ -663,6 +666,8 @@ var shipExpect = map[string]string{
 	//           missing null num bool obj arr empty blank long NUL RTL BOM homo key-homo key-upper
 	fReq:       "FFFFFFFFFOOOOFF",
 	fOpt:       "OOFFFFOOFOOOOOO",
+	fReqID:     "FFFFFFFFFFOOOFF",
+	fOptID:     "OOFFFFOOFFOOOOO",
 	fSource:    "FFFFFFFFFFFFFFF",
 	fTime:      "FFFFFFFFFFFFFFF",
 	fCode:      "FFFFFFFFFFFFOFF",

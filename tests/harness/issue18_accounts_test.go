@@ -163,7 +163,7 @@ func TestIssue18_EveryEventCarriesItsAccountsLabel(t *testing.T) {
 			t.Errorf("%s: no event", tc.name)
 		}
 		if tc.otp != "" {
-			o, err := g.OTPs.ByTrackingID(context.Background(), tc.otp)
+			o, err := g.OTPs.ByTrackingIDIn(context.Background(), tc.account, tc.otp)
 			if err != nil {
 				t.Errorf("%s: stored OTP: %v", tc.name, err)
 			} else if o.Account != tc.account {
@@ -187,7 +187,7 @@ func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
 	if resp := g.Send(t, track); resp.StatusCode != 200 {
 		t.Fatalf("tracking: %d %s", resp.StatusCode, resp.Body)
 	}
-	st, err := g.Tracking.Get(context.Background(), tid)
+	st, err := g.Tracking.GetIn(context.Background(), AccountB, tid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
 		t.Fatalf("expired OTP: %d %s", resp.StatusCode, resp.Body)
 	}
 	out, err := dynamodb.NewFromConfig(g.AWS).GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: &g.OTPTable, Key: map[string]types.AttributeValue{otpstore.KeyAttribute: &types.AttributeValueMemberS{Value: otpstore.ExpiredKey(expired)}}})
+		TableName: &g.OTPTable, Key: map[string]types.AttributeValue{otpstore.KeyAttribute: &types.AttributeValueMemberS{Value: otpstore.ExpiredKey(AccountA, expired)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
