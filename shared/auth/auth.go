@@ -80,9 +80,10 @@ type Config struct {
 	// names its account label, so rotating one account's credentials touches no other's secret.
 	Accounts []CredentialSource
 	Tokens   TokenVerifier // required for oauth
-	// ClientAccounts labels OAuth clients: client_id (or an accepted aud) -> account label
-	// (OAUTH_CLIENT_ACCOUNTS entries "label=client_id").
-	// A client not listed is account.Default's.
+	// ClientAccounts labels OAuth clients: the token's client (client_id, else azp) -> account
+	// label (OAUTH_CLIENT_ACCOUNTS entries "label=client_id"). A client not listed is
+	// account.Default's. When set, a token's client must be an accepted audience, and a token
+	// whose aud names another account's client is refused.
 	ClientAccounts map[string]string
 	Realm          string // for WWW-Authenticate; default amazon-webhook-gateway
 }
@@ -260,24 +261,26 @@ func identify(ctx context.Context, p presented, sources []CredentialSource, get 
 	return Identity{}, ErrUnauthorized
 }
 
-// clientIdentity labels a verified token by its client_id, else by an accepted aud.
+// clientIdentity labels a verified token. Without client labels every token is the default
+// account's. With them, the label comes from the token's client alone (client_id, else azp),
+// which must itself be an accepted audience; an aud naming a client of another account is
+// refused: the audience list is the token holder's claim, the client is whom it was issued to.
 func (a *Authenticator) clientIdentity(c *oauth.Claims) (Identity, error) {
-	if l, ok := a.cfg.ClientAccounts[c.ClientID]; ok && c.ClientID != "" {
-		return Identity{Label: l}, nil
+	if len(a.cfg.ClientAccounts) == 0 {
+		return Identity{Label: account.Default}, nil
 	}
-	label := ""
-	for _, aud := range c.Audience {
-		l, ok := a.cfg.ClientAccounts[aud]
-		if !ok {
-			continue
-		}
-		if label != "" && l != label {
-			return Identity{}, ErrAmbiguous
-		}
-		label = l
+	client := c.Client()
+	if client == "" || !c.ClientAccepted {
+		return Identity{}, ErrUnauthorized
 	}
-	if label == "" {
+	label, ok := a.cfg.ClientAccounts[client]
+	if !ok {
 		label = account.Default
+	}
+	for _, aud := range c.Audience {
+		if l, ok := a.cfg.ClientAccounts[aud]; ok && l != label {
+			return Identity{}, ErrUnauthorized
+		}
 	}
 	return Identity{Label: label}, nil
 }

@@ -11,18 +11,32 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/oauth"
 )
 
-// clientTokens accepts "client:<id>" (a token with that client_id) and "aud:<a>,<b>" (one with
-// those audiences).
+// clientTokens accepts "client:<id>[:<aud>,<aud>]" (a token issued to client id, an accepted
+// audience, with those audiences), "azp:<id>" (issued to id, named by azp), "stranger:<id>" (a
+// token of client id, which is not an accepted audience) and "aud:<a>,<b>" (no client, those
+// audiences).
 type clientTokens struct{}
 
 func (clientTokens) Verify(_ context.Context, tok string) (*oauth.Claims, error) {
-	switch kind, v, _ := strings.Cut(tok, ":"); kind {
-	case "client":
-		return &oauth.Claims{ClientID: v}, nil
-	case "aud":
-		return &oauth.Claims{Audience: strings.Split(v, ",")}, nil
+	kind, v, _ := strings.Cut(tok, ":")
+	id, auds, _ := strings.Cut(v, ":")
+	c := &oauth.Claims{}
+	if auds != "" {
+		c.Audience = strings.Split(auds, ",")
 	}
-	return nil, fmt.Errorf("%w: bad signature", oauth.ErrInvalidToken)
+	switch kind {
+	case "client":
+		c.ClientID, c.ClientAccepted = id, true
+	case "azp":
+		c.AuthorizedParty, c.ClientAccepted = id, true
+	case "stranger":
+		c.ClientID, c.Audience = id, []string{"client-a"}
+	case "aud":
+		c.Audience = strings.Split(v, ",")
+	default:
+		return nil, fmt.Errorf("%w: bad signature", oauth.ErrInvalidToken)
+	}
+	return c, nil
 }
 
 // Three accounts: the stack's secret (no label: default) and two account secrets.
@@ -70,9 +84,15 @@ func TestIssue18_IdentifyNamesTheCredentialsAccount(t *testing.T) {
 		{"A's secret down, A's key", stable(creds), &source{err: down}, stable(credsB), map[string]string{"x-api-key": "key-a"}, nil, "", nil, down},
 		{"A's key rotated in since the last read", stable(creds), &source{next: credsA}, stable(credsB), map[string]string{"x-api-key": "key-a"}, nil, "acme-a", []string{"app-a"}, nil},
 		{"client A", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer client:client-a"}, nil, "acme-a", nil, nil},
-		{"client B by aud", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer aud:x,client-b"}, nil, "acme-b", nil, nil},
+		{"client B by azp", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer azp:client-b"}, nil, "acme-b", nil, nil},
 		{"unlisted client", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer client:client-z"}, nil, "default", nil, nil},
-		{"auds of two accounts", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer aud:client-a,client-b"}, nil, "", nil, auth.ErrAmbiguous},
+		{"client A naming itself in aud", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer client:client-a:client-a,x"}, nil, "acme-a", nil, nil},
+		// The audience list is the holder's claim: it never chooses the label.
+		{"client A's token whose aud names client B", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer client:client-a:client-b"}, nil, "", nil, auth.ErrUnauthorized},
+		{"an unlisted client's token whose aud names client B", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer client:client-z:client-b"}, nil, "", nil, auth.ErrUnauthorized},
+		{"no client, aud of B", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer aud:x,client-b"}, nil, "", nil, auth.ErrUnauthorized},
+		{"a client that is no accepted audience", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer stranger:client-x"}, nil, "", nil, auth.ErrUnauthorized},
+		{"auds of two accounts", stable(creds), stable(credsA), stable(credsB), map[string]string{"authorization": "Bearer aud:client-a,client-b"}, nil, "", nil, auth.ErrUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id, err := accounts(tc.def, tc.a, tc.b).Identify(context.Background(), req(tc.headers, tc.query))

@@ -102,14 +102,26 @@ type Config struct {
 
 // Claims are the validated claims of an access token.
 type Claims struct {
-	Issuer    string
-	Subject   string
-	ClientID  string
-	Audience  []string
-	Scopes    []string
-	ExpiresAt time.Time
-	IssuedAt  time.Time // zero if the token has no iat
-	TokenUse  string
+	Issuer   string
+	Subject  string
+	ClientID string
+	// AuthorizedParty is the azp claim: the client a token was issued to, where client_id is absent.
+	AuthorizedParty string
+	// ClientAccepted says the token's client (Client) is itself one of the accepted audiences.
+	ClientAccepted bool
+	Audience       []string
+	Scopes         []string
+	ExpiresAt      time.Time
+	IssuedAt       time.Time // zero if the token has no iat
+	TokenUse       string
+}
+
+// Client is the client the token was issued to: client_id, else azp ("" when neither).
+func (c *Claims) Client() string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return c.AuthorizedParty
 }
 
 // Verifier validates bearer JWTs. It is safe for concurrent use.
@@ -322,7 +334,7 @@ func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"sub", &c.Subject}, {"client_id", &c.ClientID}, {"token_use", &c.TokenUse}} {
+	}{{"sub", &c.Subject}, {"client_id", &c.ClientID}, {"azp", &c.AuthorizedParty}, {"token_use", &c.TokenUse}} {
 		if err := claimString(raw, f.name, f.dst); err != nil {
 			return nil, err
 		}
@@ -389,6 +401,8 @@ func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
 	if !v.audienceOK(&c) {
 		return nil, invalid("audience not accepted")
 	}
+	_, c.ClientAccepted = v.audiences[c.Client()]
+	c.ClientAccepted = c.ClientAccepted && c.Client() != ""
 
 	var scope string
 	if err := claimString(raw, "scope", &scope); err != nil {

@@ -77,9 +77,23 @@ func TestVerifyAccepts(t *testing.T) {
 					t.Errorf("ExpiresAt=%v want %v", c.ExpiresAt, want)
 				}
 			}},
+		{name: "azp names the client when client_id is absent", alg: "RS256", kid: "rsa1",
+			mutate: func(c map[string]any) { delete(c, "client_id"); c["azp"] = testClientID; c["aud"] = testClientID },
+			check: func(t *testing.T, c *Claims) {
+				if c.Client() != testClientID || !c.ClientAccepted {
+					t.Errorf("client %q accepted %v, want %q accepted", c.Client(), c.ClientAccepted, testClientID)
+				}
+			}},
+		{name: "accepted by aud, its client is not an accepted audience", alg: "RS256", kid: "rsa1",
+			mutate: func(c map[string]any) { c["client_id"] = "another-client"; c["aud"] = testClientID },
+			check: func(t *testing.T, c *Claims) {
+				if c.Client() != "another-client" || c.ClientAccepted {
+					t.Errorf("client %q accepted %v, want another-client not accepted", c.Client(), c.ClientAccepted)
+				}
+			}},
 		{name: "claims returned", alg: "RS256", kid: "rsa1",
 			check: func(t *testing.T, c *Claims) {
-				want := Claims{Issuer: testIssuer, Subject: testClientID, ClientID: testClientID,
+				want := Claims{Issuer: testIssuer, Subject: testClientID, ClientID: testClientID, ClientAccepted: true,
 					Scopes: []string{"shipping/read", testScope, "shipping/write"}, TokenUse: "access",
 					ExpiresAt: now.Add(time.Hour), IssuedAt: now}
 				if fmt.Sprint(*c) != fmt.Sprint(want) {

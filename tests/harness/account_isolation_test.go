@@ -274,3 +274,41 @@ func TestACodeOutsideAnOTPEntryIsNeitherStoredNorPublished(t *testing.T) {
 		}
 	}
 }
+
+// An OAuth token's label comes from its client alone (client_id, else azp), which must be an
+// accepted audience; its aud, the holder's claim, never chooses it. Through the Shipping function
+// with tokens signed by the development key.
+func TestATokensAudienceNeverChoosesItsAccount(t *testing.T) {
+	g := StartAccounts(t, local)
+	for _, tc := range []struct {
+		name   string
+		claims func(map[string]any)
+		status int
+		label  string
+	}{
+		{"client A", func(c map[string]any) { c["client_id"] = ClientA }, 200, AccountA},
+		{"client B by azp", func(c map[string]any) { delete(c, "client_id"); c["azp"] = ClientB; c["aud"] = ClientB }, 200, AccountB},
+		{"client A, aud naming client B", func(c map[string]any) { c["client_id"] = ClientA; c["aud"] = []string{ClientB} }, 401, ""},
+		{"the default client, aud naming client A", func(c map[string]any) { c["aud"] = []string{ClientA} }, 401, ""},
+		{"a client that is no accepted audience, aud naming client A", func(c map[string]any) { c["client_id"] = "some-other-client"; c["aud"] = ClientA }, 401, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := Claims()
+			tc.claims(claims)
+			id := Unique("T")
+			req := Shipping(ShippingEnvelope(Unique("env"), "PN Event", time.Now(), otpEntry(id, Unique("R"), "424242", time.Now().Add(time.Hour))))
+			delete(req.Headers, "x-api-key")
+			req.Headers["authorization"] = "Bearer " + g.Token(claims)
+			resp := g.Send(t, req)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, resp.Body, tc.status)
+			}
+			if tc.status != 200 {
+				return
+			}
+			if got := current(t, g.Gateway, tc.label, id); got != "424242" {
+				t.Errorf("the OTP is not in %s's key space (%q)", tc.label, got)
+			}
+		})
+	}
+}
