@@ -111,6 +111,12 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"bad token lifetime", "OAUTH_MAX_TOKEN_LIFETIME", "1d", "OAUTH_MAX_TOKEN_LIFETIME"},
 		{"bad refresh interval", "SECRET_REFRESH_INTERVAL", "soon", "SECRET_REFRESH_INTERVAL"},
 		{"bad body cap", "MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
+		// Labels are bound in the configuration: refused from it alone, before any secret is read.
+		{"an account label configured twice", "ACCOUNT_SECRET_ARNS",
+			"acme-a=arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf,acme-a=arn:aws:secretsmanager:eu-west-1:123456789012:secret:b-AbCdEf", `"acme-a" configured twice`},
+		{"the default account's label", "ACCOUNT_SECRET_ARNS", "default=arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf", "ShippingAuthSecretArn"},
+		{"a label that cannot be one", "ACCOUNT_SECRET_ARNS", "Acme A=arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf", "account label"},
+		{"an entry that is neither", "ACCOUNT_SECRET_ARNS", "acme-a", "label=arn"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

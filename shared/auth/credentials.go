@@ -74,6 +74,23 @@ func (l *basicList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ParseCredentialsOf is ParseCredentials for the secret the configuration binds to account
+// label: the credentials are label's, and a secret that names another account fails to load
+// (naming both labels), since whoever may write the secret must not relabel its account.
+func ParseCredentialsOf(label string) func([]byte) (Credentials, error) {
+	return func(raw []byte) (Credentials, error) {
+		c, err := ParseCredentials(raw)
+		if err != nil {
+			return c, err
+		}
+		if c.Account != "" && c.Account != label {
+			return Credentials{}, fmt.Errorf("credentials: the secret names account %q, but is configured as %q's", c.Account, label)
+		}
+		c.Account = label
+		return c, nil
+	}
+}
+
 // ParseCredentials decodes the secret's JSON. Errors name the field, never a value.
 func ParseCredentials(raw []byte) (Credentials, error) {
 	var doc struct {

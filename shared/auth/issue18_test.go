@@ -173,3 +173,24 @@ func FuzzIdentify(f *testing.F) {
 		}
 	})
 }
+
+func TestABoundSecretIsItsLabelsOrFailsToLoad(t *testing.T) {
+	for _, tc := range []struct {
+		doc, want, wantErr string
+	}{
+		{`{"apiKeys":"k"}`, "acme-a", ""},
+		{`{"apiKeys":"k","account":"acme-a"}`, "acme-a", ""},
+		{`{"apiKeys":"k","account":"acme-b"}`, "", `the secret names account "acme-b", but is configured as "acme-a"'s`},
+		{`{"apiKeys":"k","account":"default"}`, "", `names account "default"`},
+	} {
+		c, err := auth.ParseCredentialsOf("acme-a")([]byte(tc.doc))
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: err %v, want %q", tc.doc, err, tc.wantErr)
+		case tc.wantErr != "" && strings.Contains(err.Error(), `"k"`):
+			t.Errorf("%s: the error holds a key: %v", tc.doc, err)
+		case tc.wantErr == "" && (err != nil || c.Account != tc.want):
+			t.Errorf("%s: account %q, err %v; want %q", tc.doc, c.Account, err, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,9 +31,9 @@ type Config struct {
 	// Secret holds the shared credentials (api_key, query, basic): the default account's unless it
 	// names another.
 	Secret secrets.Setting
-	// AccountSecrets hold further accounts' credentials, one secret per account, each naming its
-	// label (ShippingAccountSecretArns): an account is rotated or revoked in its own secret.
-	AccountSecrets []secrets.Setting
+	// AccountSecrets hold further accounts' credentials, one secret per account
+	// (ShippingAccountSecretArns): an account is rotated or revoked in its own secret.
+	AccountSecrets []AccountSecret
 	// OAuthClientAccounts labels OAuth clients: client_id -> account label (ShippingOAuthClientAccounts,
 	// entries "label=client_id").
 	OAuthClientAccounts map[string]string
@@ -53,6 +54,45 @@ type Config struct {
 
 // DefaultMaxOTPTTL is the template's ShippingOtpMaxTtlDays default.
 const DefaultMaxOTPTTL = 7 * 24 * time.Hour
+
+// AccountSecret is one further account's credentials secret and the label the configuration
+// binds it to ("label=arn"): whoever may write the secret cannot relabel its account. A secret
+// naming another account fails to load. An empty Label (a bare ARN, deprecated) takes the
+// secret's own "account".
+type AccountSecret struct {
+	Label string
+	secrets.Setting
+}
+
+// ParseAccountSecrets reads ShippingAccountSecretArns' entries: "label=arn", or a bare ARN. A
+// label configured twice, or the default account's (its secret is ShippingAuthSecretArn), is
+// refused from the configuration alone, before any secret is read.
+func ParseAccountSecrets(entries []string, refresh time.Duration) ([]AccountSecret, error) {
+	var out []AccountSecret
+	seen := map[string]bool{}
+	for _, e := range entries {
+		s := AccountSecret{Setting: secrets.Setting{ARN: e, Refresh: refresh}}
+		if !strings.HasPrefix(e, "arn:") {
+			label, arn, ok := strings.Cut(e, "=")
+			if !ok || !strings.HasPrefix(arn, "arn:") {
+				return nil, fmt.Errorf("entry %q: want label=arn or an ARN", e)
+			}
+			if err := account.Check(label); err != nil {
+				return nil, err
+			}
+			if label == account.Default {
+				return nil, fmt.Errorf("label %q: the default account's credentials are ShippingAuthSecretArn's secret", label)
+			}
+			if seen[label] {
+				return nil, fmt.Errorf("label %q configured twice", label)
+			}
+			seen[label] = true
+			s.Label, s.ARN = label, arn
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
 
 // DefaultTrackingRetentionDays is the template's TrackingRetentionDays default.
 const DefaultTrackingRetentionDays = 90
@@ -108,8 +148,8 @@ func ReadConfig() (Config, error) {
 			if c.Secret, err = secrets.ReadSetting("AUTH_SECRET_ARN"); err != nil {
 				return Config{}, err
 			}
-			for _, arn := range envconfig.List("ACCOUNT_SECRET_ARNS") {
-				c.AccountSecrets = append(c.AccountSecrets, secrets.Setting{ARN: arn, Refresh: c.Secret.Refresh})
+			if c.AccountSecrets, err = ParseAccountSecrets(envconfig.List("ACCOUNT_SECRET_ARNS"), c.Secret.Refresh); err != nil {
+				return Config{}, fmt.Errorf("ACCOUNT_SECRET_ARNS: %w", err)
 			}
 		}
 	}
@@ -131,7 +171,13 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 			ac.Credentials = secrets.Open(awsCfg, c.Secret, auth.ParseCredentials)
 			// Each account's secret is cached on its own: rotating one refetches only it.
 			for _, s := range c.AccountSecrets {
-				ac.Accounts = append(ac.Accounts, secrets.Open(awsCfg, s, auth.ParseCredentials))
+				parse := auth.ParseCredentials
+				if s.Label != "" {
+					parse = auth.ParseCredentialsOf(s.Label)
+				} else {
+					log.Warn("an account secret without a label in ShippingAccountSecretArns: its own \"account\" labels it; bind it as label=arn (bare ARNs are deprecated)", "secret", s.ARN)
+				}
+				ac.Accounts = append(ac.Accounts, secrets.Open(awsCfg, s.Setting, parse))
 			}
 		}
 	}

@@ -312,3 +312,62 @@ func TestATokensAudienceNeverChoosesItsAccount(t *testing.T) {
 		})
 	}
 }
+
+// A Shipping account's label is bound in the configuration (label=arn): whoever may write the
+// account's secret cannot relabel it. Account A's secret rewritten to name account B (or the
+// default account) fails to load: A's deliveries are answered 503, retried by Amazon, never
+// stored under another label, with an ERROR naming both labels; the other accounts go on. A
+// bound secret that names no account is its label's.
+func TestAnAccountSecretCannotRelabelItsAccount(t *testing.T) {
+	g := StartAccounts(t, local)
+	for _, tc := range []struct {
+		name, names string
+		status      int
+	}{
+		{"names another account", AccountB, 503},
+		{"names the default account", account.Default, 503},
+		{"names none", "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := map[string]any{"apiKeys": []string{APIKeyA}, "appIds": []string{AppIDA}}
+			if tc.names != "" {
+				doc["account"] = tc.names
+			}
+			b, _ := json.Marshal(doc)
+			g.PutShippingSecret(t, g.ShippingSecretA, string(b))
+			cold := g.ColdShipping() // a new instance reads the secrets afresh
+			id := Unique("T")
+			req := ShippingWithKey(ShippingEnvelope(Unique("env"), "PN Event", time.Now(), otpEntry(id, Unique("R"), "515151", time.Now().Add(time.Hour))), APIKeyA)
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			defer cancel()
+			resp, err := cold.Handle(ctx, req)
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("%d %s %v, want %d", resp.StatusCode, resp.Body, err, tc.status)
+			}
+			if tc.status == 200 {
+				if got := current(t, g.Gateway, AccountA, id); got != "515151" {
+					t.Errorf("not stored as %s's: %q", AccountA, got)
+				}
+				return
+			}
+			if resp.Headers["Retry-After"] == "" {
+				t.Errorf("503 without Retry-After: Amazon would not retry it the same way")
+			}
+			for _, label := range []string{AccountB, account.Default} {
+				if got := current(t, g.Gateway, label, id); got != "" {
+					t.Errorf("stored as %s's", label)
+				}
+			}
+			if !strings.Contains(g.Logs.String(), `the secret names account \"`+tc.names+`\", but is configured as \"`+AccountA+`\"'s`) {
+				t.Errorf("no ERROR naming both labels")
+			}
+			other := ShippingWithKey(ShippingEnvelope(Unique("env"), "PN Event", time.Now(), otpEntry(Unique("T"), Unique("R"), "616161", time.Now().Add(time.Hour))), APIKeyB)
+			if resp, _ := cold.Handle(ctx, other); resp.StatusCode != 200 {
+				t.Errorf("account B's delivery: %d %s", resp.StatusCode, resp.Body)
+			}
+		})
+	}
+	if !strings.Contains(g.Logs.String(), "bare ARNs are deprecated") {
+		t.Errorf("no WARN for account B's bare ARN")
+	}
+}

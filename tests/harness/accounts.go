@@ -11,6 +11,7 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
@@ -71,9 +72,11 @@ func StartAccounts(t testing.TB, local *testenv.Local) *Accounts {
 		ctx := context.Background()
 		a.ShippingSecretA = must[string](t)(localaws.CreateSecret(ctx, s.AWS, ShippingSecret(AccountA, AppIDA, APIKeyA)))
 		a.ShippingSecretB = must[string](t)(localaws.CreateSecret(ctx, s.AWS, ShippingSecret(AccountB, AppIDB, APIKeyB)))
-		for _, arn := range []string{a.ShippingSecretA, a.ShippingSecretB} {
-			c.Shipping.AccountSecrets = append(c.Shipping.AccountSecrets, secrets.Setting{ARN: arn, Refresh: c.Shipping.Secret.Refresh})
-		}
+		// A is bound to its label in the configuration (label=arn); B is a bare ARN, labelled
+		// by its secret (deprecated, kept for one release).
+		c.Shipping.AccountSecrets = append(c.Shipping.AccountSecrets,
+			shipping.AccountSecret{Label: AccountA, Setting: secrets.Setting{ARN: a.ShippingSecretA, Refresh: c.Shipping.Secret.Refresh}},
+			shipping.AccountSecret{Setting: secrets.Setting{ARN: a.ShippingSecretB, Refresh: c.Shipping.Secret.Refresh}})
 		c.Shipping.OAuth.Audiences = append(c.Shipping.OAuth.Audiences, ClientA, ClientB)
 		c.Shipping.OAuthClientAccounts = map[string]string{ClientA: AccountA, ClientB: AccountB}
 
