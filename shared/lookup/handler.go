@@ -58,7 +58,7 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (LambdaHandler, error) {
 		now = time.Now
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
-	// The stores' own clocks are not used: CurrentAt is given the request's moment.
+	// The stores' own clocks are not used: CurrentIn is given the request's moment.
 	h := &Handler{OTPs: otpstore.New(db, c.OTPTable, now), Tracking: trackingstore.New(db, c.TrackingTable, 0, now), Now: now, Log: log}
 	// Latency is real time, not the injected clock that judges expiry.
 	return metrics.Measure(c.Metrics, MetricsName, log, time.Now, h.entry), nil
@@ -68,12 +68,13 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (LambdaHandler, error) {
 // webhooks count a delivery (Deliveries by Outcome and Reason, Latency), under its own name.
 const MetricsName = "shipping-lookup"
 
+// The stores' reads within one account's key space: another account's items are never found.
 type otps interface {
-	CurrentAt(ctx context.Context, id string, at time.Time) (otpstore.OTP, error)
+	CurrentIn(ctx context.Context, label, id string, at time.Time) (otpstore.OTP, error)
 }
 
 type states interface {
-	Get(ctx context.Context, trackingID string) (trackingstore.State, error)
+	GetIn(ctx context.Context, label, trackingID string) (trackingstore.State, error)
 }
 
 // Handler answers lookups.
@@ -84,8 +85,8 @@ type Handler struct {
 	Log      *slog.Logger
 }
 
-// The 404 bodies. One per route, whatever the reason: an expired OTP and an ID never seen must
-// be indistinguishable.
+// The 404 bodies. One per kind, whatever the reason and whichever the route: an expired OTP, an
+// ID never seen and an account without the ID (or unknown) must be indistinguishable.
 var (
 	noOTP      = httpapi.ErrorBody{Error: "not_found", Message: "no current OTP for this tracking ID"}
 	noTracking = httpapi.ErrorBody{Error: "not_found", Message: "no tracking state for this tracking ID"}
@@ -114,15 +115,15 @@ func (h *Handler) Handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 			log.Warn("lookup refused", "routeKey", req.RouteKey, "reason", p.Code)
 			return httpapi.ReplyJSON(p.Status, httpapi.ErrorBody{Error: p.Code, Message: p.Message, Field: p.Field}, "", p.Code)
 		}
-		// Who asked for what; never the code.
-		log = log.With("lookup", r.Kind.String(), "userArn", r.Caller.UserARN, "trackingId", r.TrackingID)
+		// Who asked for what, in which account's key space; never the code.
+		log = log.With("lookup", r.Kind.String(), "account", r.Account, "userArn", r.Caller.UserARN, "trackingId", r.TrackingID)
 		var reply httpapi.Reply
 		var err error
 		switch r.Kind {
 		case OTP:
-			reply, err = h.otp(ctx, r.TrackingID, at)
+			reply, err = h.otp(ctx, r.Account, r.TrackingID, at)
 		default:
-			reply, err = h.tracking(ctx, r.TrackingID)
+			reply, err = h.tracking(ctx, r.Account, r.TrackingID)
 		}
 		if err != nil {
 			log.Error("lookup failed", "error", err)
@@ -133,7 +134,8 @@ func (h *Handler) Handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	})
 }
 
-// OTPBody is the 200 body of the OTP route: the fields of the "Shipping OTP Generated" event's data.
+// OTPBody is the 200 body of the OTP routes: the fields of the "Shipping OTP Generated" event's
+// data, and the label of the account whose key space holds it.
 type OTPBody struct {
 	TrackingID                string    `json:"trackingId"`
 	AlternateLegTrackingID    string    `json:"alternateLegTrackingId,omitempty"`
@@ -143,10 +145,12 @@ type OTPBody struct {
 	VerificationCode          string    `json:"verificationCode"`
 	VerificationCodeTTL       int64     `json:"verificationCodeTTL"`
 	VerificationCodeExpiresAt time.Time `json:"verificationCodeExpiresAt"`
+	// Account is added last (additive): default on the default routes.
+	Account string `json:"account"`
 }
 
-func (h *Handler) otp(ctx context.Context, id string, at time.Time) (httpapi.Reply, error) {
-	o, err := h.OTPs.CurrentAt(ctx, id, at)
+func (h *Handler) otp(ctx context.Context, label, id string, at time.Time) (httpapi.Reply, error) {
+	o, err := h.OTPs.CurrentIn(ctx, label, id, at)
 	if errors.Is(err, otpstore.ErrNotFound) {
 		return httpapi.ReplyJSON(404, noOTP, "", noOTP.Error), nil
 	}
@@ -156,12 +160,13 @@ func (h *Handler) otp(ctx context.Context, id string, at time.Time) (httpapi.Rep
 	return httpapi.ReplyJSON(200, OTPBody{
 		TrackingID: o.TrackingID, AlternateLegTrackingID: o.AlternateLegTrackingID, ShipmentType: o.ShipmentType,
 		EventCode: o.EventCode, AppID: o.AppID, VerificationCode: o.Code,
-		VerificationCodeTTL: o.ExpiresAt.UnixMilli(), VerificationCodeExpiresAt: o.ExpiresAt,
+		VerificationCodeTTL: o.ExpiresAt.UnixMilli(), VerificationCodeExpiresAt: o.ExpiresAt, Account: label,
 	}, "", ""), nil
 }
 
-// TrackingBody is the 200 body of the tracking route: the fields of the "Shipping Tracking
-// Updated" event's data, and when the state was stored.
+// TrackingBody is the 200 body of the tracking routes: the fields of the "Shipping Tracking
+// Updated" event's data, when the state was stored, and the label of the account whose key space
+// holds it.
 type TrackingBody struct {
 	TrackingID             string                     `json:"trackingId"`
 	AlternateLegTrackingID string                     `json:"alternateLegTrackingId,omitempty"`
@@ -173,10 +178,12 @@ type TrackingBody struct {
 	Terminal               bool                       `json:"terminal"`
 	UpdatedAt              time.Time                  `json:"updatedAt"`
 	Detail                 map[string]json.RawMessage `json:"detail"`
+	// Account is added last (additive): default on the default routes.
+	Account string `json:"account"`
 }
 
-func (h *Handler) tracking(ctx context.Context, id string) (httpapi.Reply, error) {
-	st, err := h.Tracking.Get(ctx, id)
+func (h *Handler) tracking(ctx context.Context, label, id string) (httpapi.Reply, error) {
+	st, err := h.Tracking.GetIn(ctx, label, id)
 	if errors.Is(err, trackingstore.ErrNotFound) {
 		return httpapi.ReplyJSON(404, noTracking, "", noTracking.Error), nil
 	}
@@ -186,7 +193,7 @@ func (h *Handler) tracking(ctx context.Context, id string) (httpapi.Reply, error
 	body := TrackingBody{
 		TrackingID: st.TrackingID, AlternateLegTrackingID: st.AlternateLegTrackingID, ShipmentType: st.ShipmentType,
 		Status: st.Status, EventCode: st.EventCode, EstimatedArrival: st.EstimatedArrival, Terminal: st.Terminal,
-		UpdatedAt: st.UpdatedAt, Detail: map[string]json.RawMessage{},
+		UpdatedAt: st.UpdatedAt, Detail: map[string]json.RawMessage{}, Account: label,
 	}
 	if !st.EventTime.IsZero() {
 		body.EventTime = &st.EventTime

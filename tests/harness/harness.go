@@ -193,7 +193,7 @@ func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gate
 // Handler returns the entry point serving req's route.
 func (g *Gateway) Handler(req events.APIGatewayV2HTTPRequest) pipeline.LambdaHandler {
 	switch {
-	case req.RouteKey == lookup.OTPRouteKey || req.RouteKey == lookup.TrackingRouteKey:
+	case lookup.IsRoute(req.RouteKey):
 		return pipeline.LambdaHandler(g.Lookup)
 	case strings.HasPrefix(req.RawPath, "/shipping/"):
 		return g.Shipping
