@@ -10,7 +10,7 @@ import (
 )
 
 // exported are the outputs consumer stacks import.
-var exported = []string{"EventBusName", "EventBusArn", "EventSchemaRegistryName", "ShippingLookupInvokePolicyArn"}
+var exported = []string{"EventBusName", "EventBusArn", "EventSchemaRegistryName", "ShippingLookupInvokePolicyArn", "ShippingAccountLookupInvokePolicyArn"}
 
 // The outputs consumers build on are exported as <stack>-<Output>, and outputs.md names each
 // export; no other output is exported (an export cannot change while imported).
