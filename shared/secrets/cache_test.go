@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,14 +113,16 @@ func TestCacheParseErrorIsUnavailable(t *testing.T) {
 	}
 }
 
-// countingClient counts GetSecretValue calls.
+// countingClient counts GetSecretValue calls, from any number of goroutines.
 type countingClient struct {
 	secretGetter
-	calls int
+	n atomic.Int64
 }
 
+func (c *countingClient) calls() int { return int(c.n.Load()) }
+
 func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	c.calls++
+	c.n.Add(1)
 	return c.secretGetter.GetSecretValue(ctx, in, optFns...)
 }
 
@@ -141,7 +144,7 @@ func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.t = clk.t.Add(6 * time.Minute)
-	before := client.calls
+	before := client.calls()
 	for range 10 { // ten requests in ten seconds, each with a credential that does not match
 		clk.t = clk.t.Add(time.Second)
 		if v, err := c.Get(ctx); err != nil || v != "good" {
@@ -149,7 +152,7 @@ func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
 		}
 		_, _, _ = c.Refresh(ctx)
 	}
-	if got := client.calls - before; got != 1 {
+	if got := client.calls() - before; got != 1 {
 		t.Errorf("%d GetSecretValue calls during the outage, want 1 (then one per 30 s)", got)
 	}
 }
