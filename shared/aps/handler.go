@@ -14,6 +14,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 type merchantSource interface {
@@ -105,8 +106,8 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 	if !replay {
 		merchant, err := s.Merchant.Get(ctx)
 		if err != nil {
-			log.Error("merchant secret unavailable", "error", err)
-			return message{}, log, pipeline.RetryLater("signature verification is temporarily unavailable")
+			log.Log(ctx, secrets.Level(err), "merchant secret unavailable", "error", err)
+			return message{}, log, pipeline.AuthUnavailable(err, "signature verification is temporarily unavailable")
 		}
 		set, err := authenticate(merchant, params, text.Canonical)
 		if err != nil {

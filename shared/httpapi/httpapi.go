@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 )
 
 // ErrBadEncoding reports a body flagged as base64 that does not decode.
@@ -92,7 +94,7 @@ func securityHeaders() map[string]string {
 type Reply struct {
 	events.APIGatewayV2HTTPResponse
 	BodyStatus string // the body's "status"
-	Code       string // the body's "error"
+	Code       string // the body's "error", or metrics.CodeAuthUnavailable in place of it
 	// Account is the label of the account that authenticated the delivery, for the answer's log
 	// line ("" before authentication).
 	Account string
@@ -139,7 +141,8 @@ const AnswerReserve = 500 * time.Millisecond
 
 // Answer runs handle, within the invocation's deadline less AnswerReserve, with a logger that
 // carries the request ids, and logs the status it answered at a level that matches: 5xx are
-// errors, 4xx warnings.
+// errors (but a 503 for a secret that could not be read, metrics.CodeAuthUnavailable), 4xx
+// warnings.
 func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest,
 	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) Reply,
 ) Reply {
@@ -157,7 +160,9 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 	log = slog.New(log.Handler().WithAttrs(ids))
 	resp := handle(ctx, log, req)
 	level := slog.LevelInfo
-	if resp.StatusCode >= 500 {
+	// A secret authentication could not read is logged at ERROR by its cache, once per
+	// secrets.FailedReadFloor, not once per answer.
+	if resp.StatusCode >= 500 && resp.Code != metrics.CodeAuthUnavailable {
 		level = slog.LevelError
 	} else if resp.StatusCode >= 400 {
 		level = slog.LevelWarn

@@ -47,6 +47,11 @@ const (
 	TooLarge     Outcome = "too_large"   // 413
 	Rejected     Outcome = "rejected"    // any other 4xx: 400/404/405/409/415
 	Unavailable  Outcome = "unavailable" // 429 and 5xx: the sender retries
+	// AuthUnavailable: 503 because authentication could not read its secret (Secrets Manager
+	// denied it, a missing secret, its KMS key, a malformed value); the sender retries. Counted
+	// apart from Unavailable so that the 5xx alarm leaves it out: a blip heals within
+	// secrets.FailedReadFloor, and its own alarm pages when it lasts.
+	AuthUnavailable Outcome = "auth_unavailable"
 	// Deferred: valid, but a dependency was unavailable; kept and re-driven automatically (202).
 	Deferred Outcome = "deferred"
 	// DeadLettered: a deferred delivery that could not be re-driven within the retention, moved
@@ -55,7 +60,13 @@ const (
 )
 
 // Outcomes lists every outcome.
-var Outcomes = []Outcome{Accepted, Duplicate, Quarantined, Unauthorized, Forbidden, TooLarge, Rejected, Unavailable, Deferred, DeadLettered}
+var Outcomes = []Outcome{Accepted, Duplicate, Quarantined, Unauthorized, Forbidden, TooLarge, Rejected, Unavailable, AuthUnavailable, Deferred, DeadLettered}
+
+// CodeAuthUnavailable is the code an answer gives its metrics (httpapi.Reply.Code) in place of its
+// body's "temporarily_unavailable" when authentication could not read its secret: the sender sees
+// the same 503, Classify counts it under AuthUnavailable. It is no Reason: the reason stays the
+// body's code.
+const CodeAuthUnavailable = "auth_unavailable"
 
 // ReasonNone is the Reason of an accepted or duplicate delivery; ReasonOther of an error code
 // outside Reasons.
@@ -87,8 +98,8 @@ var Reasons = map[string]bool{
 	"retention_exceeded":      true,
 }
 
-// Classify maps a delivery's answer — its HTTP status, the body's "status" and "error" — to its
-// outcome and reason. It is the one place that does.
+// Classify maps a delivery's answer — its HTTP status, the body's "status" and "error" (or
+// CodeAuthUnavailable) — to its outcome and reason. It is the one place that does.
 func Classify(status int, bodyStatus, code string) (Outcome, string) {
 	reason := code
 	if !Reasons[reason] {
@@ -111,6 +122,8 @@ func Classify(status int, bodyStatus, code string) (Outcome, string) {
 		return Forbidden, reason
 	case status == 413:
 		return TooLarge, reason
+	case status == 503 && code == CodeAuthUnavailable:
+		return AuthUnavailable, "temporarily_unavailable"
 	case status == 429 || status >= 500:
 		return Unavailable, reason
 	case status >= 400:
@@ -182,7 +195,7 @@ func (d *Delivery) Count(c Counter) int64 { return d.counts[c].Load() }
 type Answer struct {
 	Status     int    // HTTP status
 	BodyStatus string // the body's "status"
-	Error      string // the body's "error"
+	Error      string // the body's "error", or CodeAuthUnavailable
 }
 
 // deliveryObject is Object with the parts that vary from line to line left zero.

@@ -30,6 +30,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Webhook is what one webhook does at the steps that differ. M is what Authenticate read of the
@@ -137,7 +138,8 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 	if resp, rejected := httpapi.RejectEarly(req, p.MaxBodyBytes); rejected {
 		return resp
 	}
-	m, log, err := p.steps.Authenticate(ctx, log, req, replay)
+	// A secret authentication fails to read is logged on the delivery's logger (secrets.WithLog).
+	m, log, err := p.steps.Authenticate(secrets.WithLog(ctx, log), log, req, replay)
 	if err != nil {
 		return rejectionOf(err).reply()
 	}

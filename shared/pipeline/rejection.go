@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
+	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Rejection is a delivery refused for a stated reason. Before authentication it is the answer;
@@ -17,6 +20,8 @@ type Rejection struct {
 	Message string
 	Field   string // the offending field, if one is to blame
 	Header  map[string]string
+	// metricCode, when set, is the code the answer's metrics see instead of Code (AuthUnavailable).
+	metricCode string
 }
 
 func (r *Rejection) Error() string { return r.Message }
@@ -27,7 +32,11 @@ func (r *Rejection) Response() events.APIGatewayV2HTTPResponse {
 }
 
 func (r *Rejection) reply() httpapi.Reply {
-	resp := httpapi.ReplyJSON(r.Status, httpapi.ErrorBody{Error: r.Code, Message: r.Message, Field: r.Field}, "", r.Code)
+	code := r.Code
+	if r.metricCode != "" {
+		code = r.metricCode
+	}
+	resp := httpapi.ReplyJSON(r.Status, httpapi.ErrorBody{Error: r.Code, Message: r.Message, Field: r.Field}, "", code)
 	for name, v := range r.Header {
 		resp.Headers[name] = v
 	}
@@ -52,6 +61,19 @@ func Invalid(field, message string) *Rejection {
 // RetryLater is a 503 with Retry-After, as httpapi.RetryLater answers: a retry can succeed.
 func RetryLater(message string) *Rejection {
 	return &Rejection{Status: 503, Code: "temporarily_unavailable", Message: message, Header: map[string]string{"Retry-After": "10"}}
+}
+
+// AuthUnavailable is the answer when authentication could not complete for err, no fault of the
+// sender's: RetryLater(message). When err is a secret that could not be read
+// (secrets.ErrUnavailable), the sender sees the same answer, but it is counted under
+// metrics.AuthUnavailable, outside the 5xx alarm, and logged at WARN (the cache logged the failed
+// read at ERROR, once per secrets.FailedReadFloor).
+func AuthUnavailable(err error, message string) *Rejection {
+	r := RetryLater(message)
+	if errors.Is(err, secrets.ErrUnavailable) {
+		r.metricCode = metrics.CodeAuthUnavailable
+	}
+	return r
 }
 
 // FieldError is a value of a delivery that breaks a rule; Field is its path ("detail[1].trackingId").

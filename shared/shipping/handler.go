@@ -20,6 +20,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 type authenticator interface {
@@ -76,8 +77,8 @@ func (s *Steps) Authenticate(ctx context.Context, log *slog.Logger, req *events.
 			}
 			return auth.Identity{}, log, rej
 		}
-		log.Error("authentication unavailable", "error", err)
-		return auth.Identity{}, log, pipeline.RetryLater("authentication is temporarily unavailable")
+		log.Log(ctx, secrets.Level(err), "authentication unavailable", "error", err)
+		return auth.Identity{}, log, pipeline.AuthUnavailable(err, "authentication is temporarily unavailable")
 	}
 	return id, log, nil
 }
