@@ -20,7 +20,7 @@ import (
 const emfNamespace = "AmazonWebhookGateway"
 
 // contractOutcomes are the contract's Outcome values.
-var contractOutcomes = []string{"accepted", "duplicate", "quarantined", "unauthorized", "forbidden", "too_large", "rejected", "unavailable", "deferred", "dead_lettered"}
+var contractOutcomes = []string{"accepted", "duplicate", "quarantined", "unauthorized", "forbidden", "too_large", "rejected", "unavailable", "auth_unavailable", "deferred", "dead_lettered"}
 
 // alarmWebhooks: each webhook's function, its Webhook dimension value and its alarms.
 var alarmWebhooks = []struct {

@@ -20,8 +20,10 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Markers of the generated region (whole lines of template.yaml).
@@ -63,6 +65,10 @@ type webhook struct {
 	Rejects []string
 	// AuthHint says what an authentication failure of this webhook usually means.
 	AuthHint string
+	// Secrets names the secrets its authentication reads ("" for none): a secret it cannot read
+	// makes it answer 503 counted as auth_unavailable, which has its own alarm and which the 5xx
+	// alarm leaves out.
+	Secrets string
 	// MismatchHint says what to check when the mismatch alarm fires.
 	MismatchHint string
 }
@@ -75,6 +81,8 @@ var webhooks = []webhook{
 		Hours: "ShippingNoDeliveryAlarmHours", HoursOn: "HasShippingNoDeliveryAlarm",
 		Queue: "ShippingRedriveQueue", Redrive: "ShippingRedriveEnabled",
 		Rejects: []string{"unauthorized"},
+		Secrets: `its credentials secret (ShippingAuthSecretArn, or ShippingAuthSecret) or an
+account's (ShippingAccountSecretArns)`,
 		AuthHint: `likely a credential rotated in ShippingAuthSecret (or the Cognito client) that Amazon
 Shipping does not use yet, a mismatched ShippingAuthModes/header/query name, an OAuth
 issuer/audience/scope mismatch, or someone probing the URL.`,
@@ -89,6 +97,7 @@ name, OAuth issuer/audience/scope), then ask Amazon to resend.`,
 		Hours: "ApsNoDeliveryAlarmHours", HoursOn: "HasApsNoDeliveryAlarm",
 		Queue: "ApsRedriveQueue", Redrive: "ApsRedriveEnabled",
 		Rejects: []string{"unauthorized"},
+		Secrets: `its merchant secret (ApsMerchantSecretArn, or ApsMerchantSecret)`,
 		AuthHint: `likely an access code with no phrase set in ApsMerchantSecret (a new integration such
 as Apple Pay), a SHA Response Phrase or SHA Type differing from the APS portal, an unfinished phrase
 rotation, or someone probing the URLs.`,
@@ -122,6 +131,21 @@ func (w webhook) MismatchExpression() string {
 		refused = append(refused, "FILL("+o+", 0)")
 	}
 	return fmt.Sprintf("IF(%s >= 1 AND FILL(accepted, 0) == 0, 1, 0)", strings.Join(refused, " + "))
+}
+
+// AuthID is the metric-math id of the webhook's auth_unavailable deliveries in the 5xx alarm.
+func (w webhook) AuthID() string { return "auth" + w.Prefix }
+
+// api5xxExpression is the 5xx alarm's metric math: the HTTP API's 5xx answers (api) less the
+// webhooks' auth_unavailable 503s. FILL: a period without either has no data point.
+func api5xxExpression() string {
+	terms := []string{"FILL(api, 0)"}
+	for _, w := range webhooks {
+		if w.Secrets != "" {
+			terms = append(terms, "FILL("+w.AuthID()+", 0)")
+		}
+	}
+	return strings.Join(terms, " - ")
 }
 
 // ageExpression is the deferred-age alarm's metric math, in minutes: the older of the re-drive
@@ -164,26 +188,56 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
   # metrics (Deliveries, Latency, ...) are in the namespace {{.Namespace}}.
 
   # HTTP API metrics are published per ApiId (all stages) and per ApiId+Stage;
-  # this API has only the $default stage, so ApiId alone is enough.
+  # this API has only the $default stage, so ApiId alone is enough. Left out:
+  # the 503s of a secret authentication could not read (EMF Outcome
+  # auth_unavailable), which page on how long they last (AuthUnavailable
+  # alarms), not on how many. The EMF namespace has no stack name: another
+  # stack's in the same account and region are subtracted too.
   HttpApi5xxAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
       AlarmName: !Sub ${AWS::StackName}-api-5xx
       AlarmDescription: >-
-        The webhook HTTP API returned 5 or more 5xx responses in 5 minutes.
+        The webhook HTTP API returned 5 or more 5xx responses in 5 minutes,
+        not counting the 503s of a secret that could not be read (the
+        auth-unavailable alarms).
         Amazon retries these, but deliveries are late or lost if it persists.
         Check the function Errors/Throttles/Duration and DeliveryFailures
         alarms of this stack, the function log groups (level ERROR) and the API
         access log (status, integrationLatency; 503 = EventBridge or DynamoDB
         unavailable, 500/502 = function crashed or throttled, 504 = function
         exceeded the integration timeout).
-      Namespace: AWS/ApiGateway
-      MetricName: 5xx
-      Dimensions:
-        - Name: ApiId
-          Value: !Ref HttpApi
-      Statistic: Sum
-      Period: 300
+      Metrics:
+        - Id: api
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: AWS/ApiGateway
+              MetricName: 5xx
+              Dimensions:
+                - Name: ApiId
+                  Value: !Ref HttpApi
+            Period: 300
+            Stat: Sum
+{{- range .Webhooks}}{{if .Secrets}}
+        - Id: {{.AuthID}}
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: {{$.Namespace}}
+              MetricName: Deliveries
+              Dimensions:
+                - Name: Webhook
+                  Value: {{.Webhook}}
+                - Name: Outcome
+                  Value: {{$.AuthUnavailable}}
+            Period: 300
+            Stat: Sum
+{{- end}}{{end}}
+        - Id: errors
+          Label: 5xx answers, auth_unavailable left out
+          ReturnData: true
+          Expression: {{.Api5xxExpression}}
       EvaluationPeriods: 1
       Threshold: 5
       ComparisonOperator: GreaterThanOrEqualToThreshold
@@ -386,6 +440,47 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
       ComparisonOperator: GreaterThanOrEqualToThreshold
       TreatMissingData: notBreaching
 {{$.Actions}}
+{{- if .Secrets}}
+
+  # A secret its authentication cannot read: 503 (auth_unavailable, left out
+  # of the 5xx alarm), the secret re-read at most every {{$.Floor}}, so a blip
+  # heals by itself. Paged on how long it lasts, not on how many: 3 of the
+  # last 6 five-minute periods with one. A blip of up to 5 minutes touches at
+  # most 2; 15 minutes of deliveries failing touch 3, and so do deliveries
+  # 10 minutes apart failing for half an hour.
+  {{.Prefix}}AuthUnavailableAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${AWS::StackName}-{{.Slug}}-auth-unavailable
+      AlarmDescription: >-
+        {{.Label}} could not read {{wrap 8 .Secrets}} and answered 503
+        (Deliveries, Outcome auth_unavailable) in 3 of the last 6 five-minute
+        periods. {{.Sender}} retries, but these deliveries wait until the secret
+        can be read. Search its log group for "secret could not be read"
+        (ERROR, one per secret every {{$.Floor}}): it names the secret and the
+        error. AccessDeniedException = the function role may not
+        secretsmanager:GetSecretValue it, or the secret's KMS key policy does
+        not allow it kms:Decrypt; ResourceNotFoundException or marked for
+        deletion = a wrong ARN or a deleted secret (restore it); a field named =
+        a malformed value (put a corrected version). The function re-reads the
+        secret at most every {{$.Floor}}: once fixed, deliveries succeed
+        within {{$.Floor}}, without a redeploy.
+      Namespace: {{$.Namespace}}
+      MetricName: Deliveries
+      Dimensions:
+        - Name: Webhook
+          Value: {{.Webhook}}
+        - Name: Outcome
+          Value: {{$.AuthUnavailable}}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 6
+      DatapointsToAlarm: 3
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+{{$.Actions}}
+{{- end}}
 
   # Off (0) by default: a quiet shop can legitimately receive nothing for
   # hours. N hourly periods with missing data breaching = no accepted
@@ -616,6 +711,10 @@ func Render() (string, error) {
 		"DeferredAge":   metrics.DeferredAge,
 		"DeadLettered":  string(metrics.DeadLettered),
 		"AgeExpression": ageExpression,
+		// Issue 25: the 503s of a secret that could not be read.
+		"AuthUnavailable":  string(metrics.AuthUnavailable),
+		"Api5xxExpression": api5xxExpression(),
+		"Floor":            fmt.Sprintf("%d s", secrets.FailedReadFloor/time.Second),
 	}
 	if err := section.Execute(&b, data); err != nil {
 		return "", err
@@ -709,6 +808,9 @@ func dashboard() (string, error) {
 			latency = append(latency, []any{emfNamespace, "Latency", "Webhook", w.Webhook, map[string]string{"stat": p, "label": w.Webhook + " " + p}})
 		}
 		errs = append(errs, []any{"AWS/Lambda", "Errors", "FunctionName", "${" + w.Function + "}", map[string]string{"label": w.Webhook + " Lambda errors"}})
+		if w.Secrets != "" {
+			errs = append(errs, []any{emfNamespace, "Deliveries", "Webhook", w.Webhook, "Outcome", string(metrics.AuthUnavailable), map[string]string{"label": w.Webhook + " secret unreadable (503)"}})
+		}
 		throttles = append(throttles, []any{"AWS/Lambda", "Throttles", "FunctionName", "${" + w.Function + "}", map[string]string{"label": w.Webhook + " Lambda throttles"}})
 		quarantine = append(quarantine, []any{emfNamespace, "Deliveries", "Webhook", w.Webhook, "Outcome", "quarantined", map[string]string{"label": w.Webhook}})
 		published = append(published,

@@ -49,3 +49,30 @@ func TestIssue12Item3_CheckAndRewrite(t *testing.T) {
 		})
 	}
 }
+
+// Issue 25, item 3: each webhook whose authentication reads a secret has an alarm on its
+// auth_unavailable deliveries, which the 5xx alarm's expression subtracts; the others have neither.
+func TestIssue25Item3_AuthUnavailableAlarmedApartFrom5xx(t *testing.T) {
+	region, err := Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expr := api5xxExpression()
+	if !strings.HasPrefix(expr, "FILL(api, 0)") {
+		t.Fatalf("5xx expression %q does not start from the API's 5xx", expr)
+	}
+	for _, w := range webhooks {
+		t.Run(w.Webhook, func(t *testing.T) {
+			reads := w.Secrets != ""
+			if got := strings.Contains(region, "\n  "+w.Prefix+"AuthUnavailableAlarm:\n"); got != reads {
+				t.Errorf("%sAuthUnavailableAlarm generated: %t, want %t (Secrets %q)", w.Prefix, got, reads, w.Secrets)
+			}
+			if got := strings.Contains(expr, " - FILL("+w.AuthID()+", 0)"); got != reads {
+				t.Errorf("5xx expression %q subtracts %s: %t, want %t", expr, w.AuthID(), got, reads)
+			}
+		})
+	}
+	if !strings.Contains(region, "Expression: "+expr+"\n") {
+		t.Errorf("the 5xx alarm does not use %q", expr)
+	}
+}
