@@ -32,7 +32,7 @@ func signedIn(route, label, id string) events.APIGatewayV2HTTPRequest {
 	return req
 }
 
-func TestIssue25_ParseReadsTheAccountOfTheRoute(t *testing.T) {
+func TestParseReadsTheAccountOfTheRoute(t *testing.T) {
 	for _, tc := range []struct {
 		name, route, label, id string
 		wantKind               lookup.Kind
@@ -115,7 +115,7 @@ func accountsFixture(t *testing.T, e *env, now time.Time) (forward, reverse stri
 	return forward, reverse, codes, statuses
 }
 
-func TestIssue25_AnAccountRouteReadsOnlyItsKeySpace(t *testing.T) {
+func TestAnAccountRouteReadsOnlyItsKeySpace(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -173,7 +173,7 @@ func TestIssue25_AnAccountRouteReadsOnlyItsKeySpace(t *testing.T) {
 }
 
 // Every 200 names the account (additive: the other members are today's), on every route.
-func TestIssue25_EveryAnswerNamesTheAccount(t *testing.T) {
+func TestEveryAnswerNamesTheAccount(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -210,7 +210,7 @@ func TestIssue25_EveryAnswerNamesTheAccount(t *testing.T) {
 // Every 404 of a kind is byte-identical, headers included, whatever the route and the reason:
 // an unknown ID, an unknown account, another account's item, an expired code. The EMF lines do
 // not tell them apart either.
-func TestIssue25_NotFoundIsOneAnswerPerKind(t *testing.T) {
+func TestNotFoundIsOneAnswerPerKind(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -284,7 +284,7 @@ func TestIssue25_NotFoundIsOneAnswerPerKind(t *testing.T) {
 
 // A bad label is 400 naming field account, in the Problem style of a bad tracking ID, and
 // nothing is read (no lookup line in the logs); the logs of a lookup name its account.
-func TestIssue25_BadLabelsAreRefusedAndLookupsLogTheirAccount(t *testing.T) {
+func TestBadLabelsAreRefusedAndLookupsLogTheirAccount(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)

@@ -81,7 +81,7 @@ func (s *syncBuffer) String() string {
 // Until the secret has been read once, a burst of requests makes one GetSecretValue call per
 // FailedReadFloor, each answered ErrUnavailable at once; each failed call is one ERROR line naming
 // the secret, never its value; a fixed secret is read at the first request after the floor.
-func TestIssue25Item3_UnreadSecretIsReadOncePerFloor(t *testing.T) {
+func TestUnreadSecretIsReadOncePerFloor(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localaws.Config(ctx)
 	if err != nil {
@@ -235,7 +235,7 @@ func TestIssue25Item3_UnreadSecretIsReadOncePerFloor(t *testing.T) {
 
 // A secret that was read keeps its value through a failed refresh, which is one WARN per
 // refresh floor (the deliveries go on), never an ERROR.
-func TestIssue25Item3_FailedRefreshOfAReadSecretWarnsOncePerFloor(t *testing.T) {
+func TestFailedRefreshOfAReadSecretWarnsOncePerFloor(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localaws.Config(ctx)
 	if err != nil {
@@ -276,7 +276,7 @@ func TestIssue25Item3_FailedRefreshOfAReadSecretWarnsOncePerFloor(t *testing.T) 
 	}
 }
 
-func TestIssue25Item3_RequestLogLevelOfAnAuthenticationOutage(t *testing.T) {
+func TestRequestLogLevelOfAnAuthenticationOutage(t *testing.T) {
 	unread := fmt.Errorf("%w: shipping-credentials: AccessDeniedException", ErrUnavailable)
 	tests := []struct {
 		name string
@@ -297,7 +297,7 @@ func TestIssue25Item3_RequestLogLevelOfAnAuthenticationOutage(t *testing.T) {
 	}
 }
 
-func TestIssue25Item3_LogsNameTheSecretByItsName(t *testing.T) {
+func TestLogsNameTheSecretByItsName(t *testing.T) {
 	tests := []struct{ id, want string }{
 		{"arn:aws:secretsmanager:eu-west-1:123456789012:secret:shipping/acme-a-AbCdEf", "shipping/acme-a-AbCdEf"},
 		{"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:aps-merchant-x1Y2z3", "aps-merchant-x1Y2z3"},

@@ -39,7 +39,7 @@ type floorCase struct {
 	// other secrets the first delivery reads (each once, then cached).
 	others       []func(g *Gateway) events.APIGatewayV2HTTPRequest
 	otherSecrets int
-	// answer is the 503 body the sender got before issue 25, unchanged.
+	// answer is the 503 body the sender got before the floor, unchanged.
 	answer string
 	fix    func(t *testing.T, g *Gateway, id string)
 }
@@ -149,7 +149,7 @@ func errorLines(t *testing.T, logs []logRecord, id string) int {
 	return n
 }
 
-func TestIssue25Item3_UnreadableSecretIsReadOncePerFloor(t *testing.T) {
+func TestUnreadableSecretIsReadOncePerFloor(t *testing.T) {
 	for _, tc := range floorCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			g, id := tc.start(t)

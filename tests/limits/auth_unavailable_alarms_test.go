@@ -60,7 +60,7 @@ func breaches(t *testing.T, a map[string]any, v float64) bool {
 	return false
 }
 
-func TestIssue25Item3_Api5xxAlarmLeavesOutAuthUnavailable(t *testing.T) {
+func TestApi5xxAlarmLeavesOutAuthUnavailable(t *testing.T) {
 	tmpl := loadTmpl(t)
 	r, ok := tmpl.Resources["HttpApi5xxAlarm"]
 	if !ok || r.Type != "AWS::CloudWatch::Alarm" {
@@ -141,7 +141,7 @@ func TestIssue25Item3_Api5xxAlarmLeavesOutAuthUnavailable(t *testing.T) {
 	}
 }
 
-func TestIssue25Item3_AuthUnavailableAlarmPagesOnDurationNotCount(t *testing.T) {
+func TestAuthUnavailableAlarmPagesOnDurationNotCount(t *testing.T) {
 	tmpl := loadTmpl(t)
 	for _, w := range alarmWebhooks {
 		t.Run(w.webhook, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // template is what is checked): the webhook routes open to Amazon, the lookup routes IAM; the
 // HttpApi enables the IAM authorizer with no default authorizer; the lookup function only reads;
 // the invoke policy, a stack output, grants exactly execute-api:Invoke on the two default lookup
-// routes (issue 25's account routes and their policy: issue25_account_lookups_test.go).
+// routes (the account routes and their policy: account_lookups_test.go).
 func TestIssue15_EveryRoutesAuth(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {

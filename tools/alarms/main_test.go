@@ -52,7 +52,7 @@ func TestIssue12Item3_CheckAndRewrite(t *testing.T) {
 
 // Issue 25, item 3: each webhook whose authentication reads a secret has an alarm on its
 // auth_unavailable deliveries, which the 5xx alarm's expression subtracts; the others have neither.
-func TestIssue25Item3_AuthUnavailableAlarmedApartFrom5xx(t *testing.T) {
+func TestAuthUnavailableAlarmedApartFrom5xx(t *testing.T) {
 	region, err := Render()
 	if err != nil {
 		t.Fatal(err)

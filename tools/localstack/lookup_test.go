@@ -131,7 +131,7 @@ func do(t *testing.T, req *http.Request) (int, string) {
 // (acme-b's item on acme-a's route is 404, byte-identical to an unknown ID), and
 // ShippingAccountLookupInvokePolicy, with each principal's tag substituted, grants each principal
 // its own account's routes and neither the other's nor the default routes.
-func TestIssue25_TwoPrincipalsReadTheirOwnAccountsThroughTheStack(t *testing.T) {
+func TestTwoPrincipalsReadTheirOwnAccountsThroughTheStack(t *testing.T) {
 	ctx := context.Background()
 	skipWithoutMoto(t)
 	logs := &testenv.LogBuffer{}
@@ -160,7 +160,7 @@ func TestIssue25_TwoPrincipalsReadTheirOwnAccountsThroughTheStack(t *testing.T) 
 
 	// Each account's OTP of the same tracking ID, and one only acme-b has, in their key spaces of
 	// the stack's table (the local stack configures the default Shipping account only; labelled
-	// deliveries through the pipeline: tests/harness TestIssue25_EachAccountsLookupsReadItsOwnDeliveries).
+	// deliveries through the pipeline: tests/harness TestEachAccountsLookupsReadItsOwnDeliveries).
 	now := time.UnixMilli(time.Now().UnixMilli())
 	db := dynamodb.NewFromConfig(s.awsCfg)
 	store := otpstore.New(db, s.env["ShippingLookupFunction"]["OTP_TABLE_NAME"], nil)

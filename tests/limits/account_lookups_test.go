@@ -77,7 +77,7 @@ func routeARN(method, path string) string {
 	return apiARN + "/$default/" + method + path
 }
 
-func TestIssue25_AccountRoutesAreIAMRoutesOfTheLookupFunction(t *testing.T) {
+func TestAccountRoutesAreIAMRoutesOfTheLookupFunction(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestIssue25_AccountRoutesAreIAMRoutesOfTheLookupFunction(t *testing.T) {
 	}
 }
 
-func TestIssue25_AccountPolicyIsExactlyThePrincipalTagPattern(t *testing.T) {
+func TestAccountPolicyIsExactlyThePrincipalTagPattern(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestIssue25_AccountPolicyIsExactlyThePrincipalTagPattern(t *testing.T) {
 // Each policy against the route ARNs of every route of the template, for callers tagged with
 // one account, another, a prefix of it, default, or untagged: the default policy grants the
 // default routes only, the account policy the tagged account's routes only, neither a webhook.
-func TestIssue25_NeitherLookupPolicyMatchesTheOthersRoutes(t *testing.T) {
+func TestNeitherLookupPolicyMatchesTheOthersRoutes(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)

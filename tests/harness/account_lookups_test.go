@@ -30,7 +30,7 @@ func lookupIn(route, label, id string) events.APIGatewayV2HTTPRequest {
 // with their own credentials, through the real pipeline against moto. Each account's routes
 // answer its own, naming it; today's routes the default account's; an account's route never
 // another's, and an account without the ID answers 404.
-func TestIssue25_EachAccountsLookupsReadItsOwnDeliveries(t *testing.T) {
+func TestEachAccountsLookupsReadItsOwnDeliveries(t *testing.T) {
 	g := StartAccounts(t, local)
 	id, alt := Unique("T"), Unique("R")
 	keys := map[string]string{account.Default: APIKey, AccountA: APIKeyA, AccountB: APIKeyB}
