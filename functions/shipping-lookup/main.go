@@ -1,6 +1,6 @@
 // Command shipping-lookup is the Lambda behind the IAM-authorised lookup routes
-// (GET /shipping/otps/{trackingId}, GET /shipping/tracking/{trackingId}): lookup.Config read from
-// the environment, lookup.New, started.
+// (GET /shipping/otps/{trackingId}, GET /shipping/tracking/{trackingId}, and per account
+// GET /shipping/accounts/{account}/…): lookup.Config read from the environment, lookup.New, started.
 package main
 
 import (
