@@ -48,7 +48,7 @@ type LambdaHandler func(context.Context, json.RawMessage) (events.APIGatewayV2HT
 // Invoke makes h a lambda.Handler, which lambda.Start serves as it is: the payload reaches h as
 // Lambda sent it, decoded once (a handler func would have it decoded into a json.RawMessage
 // first), and the answer is encoded as lambda.Start encodes a func's (no HTML escaping), by
-// appendResponse; a re-drive batch's answer is its batch response as it is.
+// encodeResponse; a re-drive batch's answer is its batch response as it is.
 func (h LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp, err := h(ctx, payload)
 	if err != nil {
@@ -57,7 +57,7 @@ func (h LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 	if resp.Headers["content-type"] == batchResponseType {
 		return []byte(resp.Body), nil
 	}
-	return appendResponse(make([]byte, 0, 512+len(resp.Body)), &resp), nil
+	return encodeResponse(&resp)
 }
 
 // Handle invokes h with an API Gateway request, as Lambda would.
