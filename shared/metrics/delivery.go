@@ -2,12 +2,8 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Namespace is the CloudWatch namespace of the gateway's metrics (template.yaml's alarms and
@@ -208,57 +204,6 @@ func deliveryObject() Object {
 		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook, DimOutcome}, {DimWebhook, DimOutcome, DimReason}}, Metrics: []Metric{{Name: Deliveries, Unit: Count}}},
 		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook}}, Metrics: perWebhook},
 	}}
-}
-
-// deliveryDirectives is the "CloudWatchMetrics" of every delivery's object, encoded once.
-var deliveryDirectives = func() []byte {
-	b, err := json.Marshal(deliveryObject().Directives)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}()
-
-// appendJSON appends the delivery's object as d.Object(…).MarshalJSON encodes it, members in
-// the same (sorted) order, without the map. Of Validate's checks only those of the webhook's name
-// and the time can fail here; the rest is fixed.
-func (d *Delivery) appendJSON(b []byte, webhook string, at time.Time, a Answer, latency time.Duration) ([]byte, error) {
-	if webhook == "" || len(webhook) > maxDimensionValue || !isASCII(webhook) || at.IsZero() || at.UnixMilli() < 0 {
-		_, err := d.Object(webhook, at, a, latency).MarshalJSON() // its error
-		return nil, err
-	}
-	outcome, reason := Classify(a.Status, a.BodyStatus, a.Error)
-	count := func(b []byte, name string, c Counter) []byte {
-		b = append(b, `,"`...)
-		b = append(b, name...)
-		b = append(b, `":`...)
-		return strconv.AppendInt(b, d.counts[c].Load(), 10)
-	}
-	b = append(b, `{"DeferredAge":`...)
-	b = jsonenc.Float(b, float64(d.age.Load())/1000)
-	b = append(b, `,"Deliveries":1`...)
-	b = count(b, EventsPublished, EventPublished)
-	b = append(b, `,"Latency":`...)
-	b = jsonenc.Float(b, float64(latency.Microseconds())/1000)
-	b = count(b, OtpsStaleName, OtpsStale)
-	b = count(b, OtpsStoredName, OtpsStored)
-	b = append(b, `,"Outcome":`...)
-	b = appendString(b, string(outcome))
-	b = count(b, PublishRetries, PublishRetry)
-	b = append(b, `,"Reason":`...)
-	b = appendString(b, reason)
-	b = append(b, `,"Webhook":`...)
-	b = appendString(b, webhook)
-	b = append(b, `,"_aws":{"Timestamp":`...)
-	b = strconv.AppendInt(b, at.UnixMilli(), 10)
-	b = append(b, `,"CloudWatchMetrics":`...)
-	b = append(b, deliveryDirectives...)
-	b = append(b, `},"httpStatus":`...)
-	b = strconv.AppendInt(b, int64(a.Status), 10)
-	b = append(b, `,"redrive":`...)
-	b = strconv.AppendBool(b, d.redrive.Load())
-	b = append(b, `,"replay":`...)
-	return append(strconv.AppendBool(b, d.replay.Load()), '}'), nil
 }
 
 // Object is the delivery's EMF object: Deliveries = 1 under its outcome and reason, every

@@ -9,14 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonenc"
 )
 
 // Unit is a CloudWatch unit; EMF accepts only these (the specification's schema).
@@ -209,12 +206,16 @@ func isASCII(s string) bool {
 	return true
 }
 
-// MarshalJSON encodes o as EMF after validating it.
+// MarshalJSON encodes o as EMF after validating it: its members and "_aws" as one JSON object,
+// as json.Marshal encodes a map (keys sorted, HTML-safe escaping).
 func (o Object) MarshalJSON() ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	b, err := o.appendJSON(make([]byte, 0, 1024))
+	root := make(map[string]any, len(o.Members)+1)
+	maps.Copy(root, o.Members)
+	root["_aws"] = awsMember{o.Timestamp.UnixMilli(), o.Directives} // Validate refuses a member of that name
+	b, err := json.Marshal(root)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -230,75 +231,17 @@ type awsMember struct {
 	CloudWatchMetrics []Directive `json:"CloudWatchMetrics"`
 }
 
-// appendJSON appends o as json.Marshal encodes a map of its members and "_aws" (keys sorted,
-// HTML-safe escaping), without the map and its reflection: one is written per delivery.
-func (o Object) appendJSON(b []byte) ([]byte, error) {
-	keys := make([]string, 0, len(o.Members)+1)
-	for k := range o.Members {
-		keys = append(keys, k)
-	}
-	keys = append(keys, "_aws")
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		var err error
-		if k == "_aws" { // Validate refuses a member of that name
-			b, err = appendMarshal(b, awsMember{o.Timestamp.UnixMilli(), o.Directives})
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		switch v := o.Members[k].(type) {
-		case string:
-			b = appendString(b, v)
-		case int:
-			b = strconv.AppendInt(b, int64(v), 10)
-		case int64:
-			b = strconv.AppendInt(b, v, 10)
-		case bool:
-			b = strconv.AppendBool(b, v)
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				_, err = json.Marshal(v) // json.Marshal's error for it
-				return nil, err
-			}
-			b = jsonenc.Float(b, v)
-		default:
-			b, err = appendMarshal(b, v)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return append(b, '}'), nil
-}
-
-// appendString appends s as json.Marshal does (HTML-safe escaping).
-func appendString(b []byte, s string) []byte { return jsonenc.String(b, s, true) }
-
-func appendMarshal(b []byte, v any) ([]byte, error) {
-	q, err := json.Marshal(v)
-	return append(b, q...), err
-}
-
 // Writer writes objects to an output, typically the function's stdout, one line each.
 type Writer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	buf []byte // WriteDelivery's line, reused under mu
+	mu sync.Mutex
+	w  io.Writer
 }
 
 // NewWriter returns a Writer to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 // Write writes o as one line, in one Write call so that it does not interleave with the log
-// lines that share the output.
+// lines that share the output; an invalid o writes nothing.
 func (w *Writer) Write(o Object) error {
 	b, err := o.MarshalJSON()
 	if err != nil {
@@ -307,19 +250,5 @@ func (w *Writer) Write(o Object) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	_, err = w.w.Write(append(b, '\n'))
-	return err
-}
-
-// WriteDelivery writes d's object (d.Object) as one line, as Write would, without building the
-// Object: one is written per delivery, and its map and validation cost more than the line.
-func (w *Writer) WriteDelivery(d *Delivery, webhook string, at time.Time, a Answer, latency time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b, err := d.appendJSON(w.buf[:0], webhook, at, a, latency)
-	if err != nil {
-		return err
-	}
-	w.buf = append(b, '\n')
-	_, err = w.w.Write(w.buf)
 	return err
 }

@@ -32,7 +32,7 @@ func Measure(w io.Writer, name string, log *slog.Logger, now func() time.Time, h
 		a := Answer{Status: 500}
 		defer func() {
 			end := now()
-			if werr := out.WriteDelivery(d, name, end, a, end.Sub(start)); werr != nil {
+			if werr := out.Write(d.Object(name, end, a, end.Sub(start))); werr != nil {
 				log.Error("metrics not written", "error", werr)
 			}
 		}()
