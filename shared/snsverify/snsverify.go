@@ -36,8 +36,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 )
 
 // Message types SNS sends to HTTP(S) endpoints.
@@ -132,46 +130,8 @@ func invalid(format string, args ...any) error {
 // given twice (including as both SigningCertURL and SigningCertUrl) is malformed. It does not verify
 // the signature: call [Verifier.Verify]. Errors wrap ErrMalformed and name the field, never a value.
 func Parse(body []byte) (*Message, error) {
-	if m, ok := parseFast(body); ok {
-		return m, nil
-	}
-	return parseTokens(body)
-}
-
-// parseFast is parseTokens for the messages it accepts, in one json.Unmarshal; ok is false for
-// every body parseTokens refuses, which then names the problem.
-func parseFast(body []byte) (*Message, bool) {
-	members, ok := jsonobject.Members(body)
-	if !ok {
-		return nil, false
-	}
-	var m Message
-	seen := make(map[string]bool, len(members))
-	for name, raw := range members {
-		dst, canon := m.field(name)
-		if dst == nil {
-			continue
-		}
-		if seen[canon] {
-			return nil, false
-		}
-		seen[canon] = true
-		if string(raw) == "null" {
-			continue
-		}
-		if *dst, ok = jsonobject.String(raw); !ok || raw[0] != '"' {
-			return nil, false
-		}
-	}
-	if validate(&m) != nil {
-		return nil, false
-	}
-	return &m, true
-}
-
-// parseTokens reads the message token by token, so that a repeated field is seen, and names the
-// first problem in the body's order.
-func parseTokens(body []byte) (*Message, error) {
+	// Token by token, so that a repeated field is seen, and the first problem in the body's order
+	// is the one named.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, malformed("body is not a JSON object")
