@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
 
@@ -81,39 +80,9 @@ func add(params map[string]string, k, v string) error {
 	return nil
 }
 
-// jsonParams reads a flat JSON object. A body that reads without a problem is decoded in one
-// json.Unmarshal; any other (a repeated name, a bad value) is read again by jsonParamsTokens,
-// whose error, naming the first problem in the body's order, is the answer.
+// jsonParams reads a flat JSON object token by token, so a repeated name is seen rather than
+// silently resolved to its last value, and the first problem in the body's order is the one named.
 func jsonParams(body []byte) (map[string]string, error) {
-	if params, ok := jsonParamsFast(body); ok {
-		return params, nil
-	}
-	return jsonParamsTokens(body)
-}
-
-// jsonParamsFast is jsonParamsTokens for the bodies it accepts, about six times faster; ok is
-// false for every body jsonParamsTokens refuses.
-func jsonParamsFast(body []byte) (map[string]string, bool) {
-	if !utf8.Valid(body) {
-		return nil, false
-	}
-	raw, ok := jsonobject.Members(body)
-	if !ok {
-		return nil, false
-	}
-	params := make(map[string]string, len(raw))
-	for k, r := range raw {
-		v, err := jsonValue(r)
-		if err != nil || add(params, k, v) != nil {
-			return nil, false
-		}
-	}
-	return params, true
-}
-
-// jsonParamsTokens reads a flat JSON object token by token, so a repeated name is seen rather than
-// silently resolved to its last value.
-func jsonParamsTokens(body []byte) (map[string]string, error) {
 	if !utf8.Valid(body) {
 		return nil, fieldErr("body", "must be UTF-8 encoded")
 	}
@@ -190,8 +159,8 @@ func jsonValue(raw json.RawMessage) (string, error) {
 	case len(raw) == 0:
 		return "", fmt.Errorf("is empty")
 	case raw[0] == '"':
-		s, ok := jsonobject.String(raw)
-		if !ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("is not a valid string")
 		}
 		return s, nil
