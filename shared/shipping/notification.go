@@ -14,7 +14,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
@@ -324,8 +323,8 @@ func details(raw json.RawMessage) ([]json.RawMessage, error) {
 		return nil, fieldErr("detail", "is required")
 	}
 	if isArray(raw) {
-		list, ok := jsonobject.Elements(raw)
-		if !ok && json.Unmarshal(raw, &list) != nil {
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) != nil {
 			return nil, fieldErr("detail", "must be an object or an array of objects")
 		}
 		if len(list) == 0 {
@@ -346,10 +345,7 @@ func object(raw []byte, field string) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(raw) {
 		return nil, fieldErr(field, "must be UTF-8 encoded")
 	}
-	if m, ok := jsonobject.Members(raw); ok {
-		return m, nil
-	}
-	// Invalid, or a repeated name: encoding/json decides (and keeps the last).
+	// Names are matched exactly (map keys); a repeated name keeps its last value.
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return nil, fieldErr(field, "must be a JSON object")
@@ -384,8 +380,7 @@ func optString(m map[string]json.RawMessage, prefix, name string, max int) (stri
 	if !ok || isNull(raw) {
 		return "", nil
 	}
-	// raw was checked by the object's Unmarshal: an unescaped string is not decoded again.
-	s, ok := jsonobject.String(raw)
+	s, ok := stringValue(raw)
 	if !ok {
 		return "", fieldErr(path(prefix, name), "must be a string")
 	}
@@ -420,6 +415,16 @@ func epochMillis(m map[string]json.RawMessage, prefix, name string) (int64, erro
 		return 0, fieldErr(field, "must be Unix epoch milliseconds (13 or 14 digits)")
 	}
 	return v, nil
+}
+
+// stringValue is raw decoded when raw is exactly one JSON string, without white space around it;
+// ok is false for anything else.
+func stringValue(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
