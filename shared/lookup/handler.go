@@ -16,7 +16,6 @@ import (
 
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/trackingstore"
@@ -95,7 +94,6 @@ var (
 // entry is the function's entry point: one API Gateway request (payload 2.0) in, one answer out,
 // and what the EMF line says of it.
 func (h *Handler) entry(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, metrics.Answer, error) {
-	// Not httpapi.DecodeRequest: it declines payloads with an authorizer, which every one here has.
 	var req events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, metrics.Answer{}, fmt.Errorf("invocation payload: %w", err)
@@ -198,11 +196,12 @@ func (h *Handler) tracking(ctx context.Context, label, id string) (httpapi.Reply
 	if !st.EventTime.IsZero() {
 		body.EventTime = &st.EventTime
 	}
-	if m, ok := jsonobject.Members([]byte(st.Detail)); ok {
+	var detail map[string]json.RawMessage
+	if json.Unmarshal([]byte(st.Detail), &detail) == nil && detail != nil {
 		// A tracking entry may carry an OTP, valid or not: codes are handed out by the OTP route
 		// only, which checks their expiry.
-		delete(m, "verificationCode")
-		body.Detail = m
+		delete(detail, "verificationCode")
+		body.Detail = detail
 	}
 	return httpapi.ReplyJSON(200, body, "", ""), nil
 }
