@@ -87,12 +87,8 @@ type entryPoint struct {
 
 func (e *entryPoint) serve(ctx context.Context, payload json.RawMessage) (httpapi.Reply, error) {
 	var in invocation
-	// API Gateway's requests take the fast path; an order (and anything unusual) is read by
-	// encoding/json.
-	if !httpapi.DecodeRequest(payload, &in.APIGatewayV2HTTPRequest) {
-		if err := json.Unmarshal(payload, &in); err != nil {
-			return httpapi.Reply{}, fmt.Errorf("invocation payload: %w", err)
-		}
+	if err := json.Unmarshal(payload, &in); err != nil {
+		return httpapi.Reply{}, fmt.Errorf("invocation payload: %w", err)
 	}
 	switch {
 	case in.Replay != nil:

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -165,9 +168,48 @@ func TestRT07_ReplayOfAnotherWebhooksDeliveryIsRefusedWithoutReadingIt(t *testin
 	}
 }
 
+// TestEntryHandsEachSampleEventOnAsEncodingJSONReadsIt: every sample event, shaped as API Gateway
+// sends it, reaches the handler as a request (not a replay) exactly as json.Unmarshal reads it.
+func TestEntryHandsEachSampleEventOnAsEncodingJSONReadsIt(t *testing.T) {
+	paths, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	for _, p := range paths {
+		if filepath.Base(p) == "env.json" {
+			continue
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			payload, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got events.APIGatewayV2HTTPRequest
+			calls := 0
+			entry := entry(&records{}, "shipping", slog.New(slog.DiscardHandler), func(_ context.Context, r events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
+				got, calls = r, calls+1
+				if replay {
+					t.Error("handed on as a replay")
+				}
+				return httpapi.ReplyJSON(200, nil, "", "")
+			})
+			if _, err := entry(context.Background(), payload); err != nil || calls != 1 {
+				t.Fatalf("entry: %v, handler called %d times", err, calls)
+			}
+			var want events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(payload, &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("handed\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
 // FuzzEntry: whatever the invocation payload, Entry never panics; it hands the handler either an
-// API Gateway request (never as a replay) or, only for a top-level replay order naming a record
-// of this webhook, the record's request as a replay.
+// API Gateway request (never as a replay), read exactly as json.Unmarshal reads it, or, only for a
+// top-level replay order naming a record of this webhook, the record's request as a replay.
 func FuzzEntry(f *testing.F) {
 	for _, seed := range []string{
 		`{"version":"2.0","rawPath":"/shipping/notifications","body":"{}"}`,
@@ -176,6 +218,15 @@ func FuzzEntry(f *testing.F) {
 		`{"quarantineReplay":null,"body":"x"}`,
 		`{"body":"{\"quarantineReplay\":{\"key\":\"quarantine/shipping/abc.json\"}}"}`,
 		`{"quarantineReplay":{}}`, `[]`, `null`, `"x"`, ``,
+		// encoding/json's reading, whatever API Gateway would send: names in any case, the last of
+		// a repeated name, null as absent, an authorizer.
+		`{"version":"2.0","Body":"x"}`,
+		`{"body":"x","body":"y"}`,
+		`{"body":null,"headers":{"a":"1","a":"2"}}`,
+		`{"requestContext":{"authorizer":{"iam":{}},"timeEpoch":-0,"http":{}}}`,
+		`{"cookies":[],"headers":{},"body":"\u00e9\ud800","isBase64Encoded":true}`,
+		`{"requestContext":{"timeEpoch":1.5}}`,
+		`{"cookies":["a",null]}`,
 	} {
 		f.Add(seed)
 	}
@@ -184,16 +235,26 @@ func FuzzEntry(f *testing.F) {
 		"quarantine/aps/abc.json":      {Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{Body: "other"}},
 	}}
 	f.Fuzz(func(t *testing.T, payload string) {
-		var replayed bool
-		var body string
+		var called, replayed bool
+		var handed events.APIGatewayV2HTTPRequest
 		entry := entry(store, "shipping", slog.New(slog.DiscardHandler), func(_ context.Context, r events.APIGatewayV2HTTPRequest, replay bool) httpapi.Reply {
-			replayed, body = replay, r.Body
+			called, replayed, handed = true, replay, r
 			return httpapi.ReplyJSON(200, nil, "", "")
 		})
 		_, _ = entry(context.Background(), json.RawMessage(payload))
+		if called && !replayed {
+			var want events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal([]byte(payload), &want); err != nil {
+				t.Fatalf("handed on %q, which json.Unmarshal refuses: %v", payload, err)
+			}
+			if !reflect.DeepEqual(handed, want) {
+				t.Fatalf("%q:\nhanded %+v\nwant   %+v", payload, handed, want)
+			}
+		}
 		if !replayed {
 			return
 		}
+		body := handed.Body
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(payload), &top); err != nil {
 			t.Fatalf("replayed from a payload that is not an object: %q", payload)
