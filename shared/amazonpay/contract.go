@@ -10,7 +10,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
-	"github.com/amazon-webhook-gateway/gateway/shared/jsonobject"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -146,20 +145,20 @@ type notice struct {
 // the keys (the v2 page's MerchantID/ObjectType, the older page's merchantID/objectType).
 func classify(message string) notice {
 	var d Data
-	fields, ok := jsonobject.Members([]byte(message))
-	if !ok && (json.Unmarshal([]byte(message), &fields) != nil || fields == nil) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal([]byte(message), &fields) != nil || fields == nil {
 		d.Message, _ = json.Marshal(message)
 		return notice{detailType: DetailTypeIPN, data: withKind(d, "other")}
 	}
 	d.Message = json.RawMessage(message)
 	get := func(names ...string) string {
 		for _, n := range names {
-			if s, ok := jsonobject.String(fields[n]); ok {
+			if s, ok := stringValue(fields[n]); ok {
 				return s
 			}
 			for k, v := range fields {
 				if strings.EqualFold(k, n) {
-					if s, ok := jsonobject.String(v); ok {
+					if s, ok := stringValue(v); ok {
 						return s
 					}
 				}
@@ -183,6 +182,16 @@ func classify(message string) notice {
 		return notice{detailType: o.detailType, data: withKind(d, o.kind), v2: &o}
 	}
 	return notice{detailType: DetailTypeIPN, data: withKind(d, "other")}
+}
+
+// stringValue is raw decoded when raw is exactly one JSON string; ok is false for anything else
+// (a member's value is its exact text, with no white space around it).
+func stringValue(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func withKind(d Data, kind string) Data {
