@@ -28,9 +28,13 @@ type boundary struct {
 	name string
 }
 
-// Resplits yields every reading of params' canonical string that differs from params by reading
-// one name at another occurrence of "name=". It does not yield readings that move several names at
-// once; callers that check readings one by one bound how many they look at.
+// Resplits yields the readings of params' canonical string that differ from params by reading one
+// name at another occurrence of "name=". It does not yield readings that move several names at
+// once, nor one whose new place begins inside another name that stays where it is (in
+// "a=1acquirer_response_code=1response_code=14000", response_code read from inside
+// acquirer_response_code); the ambiguity check searches such places itself, and the property tests
+// (resplit_property_test.go) hold Resplits to exactly this set. Callers that check readings one by
+// one bound how many they look at.
 func Resplits(params map[string]string) iter.Seq[Resplit] {
 	return TextOf(params).Resplits()
 }
