@@ -58,3 +58,37 @@ func TestMakefileVariables(t *testing.T) {
 		}
 	}
 }
+
+// sam build runs build-<LogicalId> for each function of template.yaml: the Makefile must build
+// every one of them, each from its own folder under functions/, and no folder may be left out.
+func TestEveryTemplateFunctionBuildsFromItsOwnFolder(t *testing.T) {
+	tmpl, err := localaws.LoadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	folders := map[string]string{} // folder -> logical ID
+	for _, id := range tmpl.Functions() {
+		out := dryRun(t, "build-"+id, "ARTIFACTS_DIR=/tmp/artifacts")
+		m := regexp.MustCompile(`\./functions/([a-z0-9-]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("make build-%s builds no functions/ folder:\n%s", id, out)
+			continue
+		}
+		if other, ok := folders[m[1]]; ok {
+			t.Errorf("%s and %s both build functions/%s", other, id, m[1])
+		}
+		folders[m[1]] = id
+		if _, err := os.Stat(filepath.Join(localaws.RepoRoot(), "functions", m[1], "main.go")); err != nil {
+			t.Errorf("%s builds functions/%s, which has no main.go", id, m[1])
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(localaws.RepoRoot(), "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := folders[e.Name()]; e.IsDir() && !ok {
+			t.Errorf("functions/%s is no template function's build", e.Name())
+		}
+	}
+}
