@@ -5,8 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
@@ -91,4 +94,35 @@ func TestEveryTemplateFunctionBuildsFromItsOwnFolder(t *testing.T) {
 			t.Errorf("functions/%s is no template function's build", e.Name())
 		}
 	}
+}
+
+// Dependabot proposes Go module updates with the AWS SDK's modules in one group: they move
+// together or not at all.
+func TestDependabotGroupsTheAWSSDK(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), ".github", "dependabot.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Updates []struct {
+			Ecosystem string `yaml:"package-ecosystem"`
+			Groups    map[string]struct {
+				Patterns []string `yaml:"patterns"`
+			} `yaml:"groups"`
+		} `yaml:"updates"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range cfg.Updates {
+		if u.Ecosystem != "gomod" {
+			continue
+		}
+		for _, g := range u.Groups {
+			if slices.Contains(g.Patterns, "github.com/aws/aws-sdk-go-v2/*") && slices.Contains(g.Patterns, "github.com/aws/smithy-go") {
+				return
+			}
+		}
+	}
+	t.Error("no gomod update groups the AWS SDK's modules with smithy-go")
 }
