@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -170,51 +169,14 @@ func Redrive(ctx context.Context, st Store, inv Invoker, o RedriveOptions, w io.
 	return s, nil
 }
 
-// redriveKeys checks the options and returns the keys to re-drive.
+// redriveKeys checks the options and returns the keys to re-drive: from the deferred place (the
+// dead-letter place with -dead).
 func redriveKeys(ctx context.Context, st Store, o RedriveOptions) ([]string, error) {
-	if o.Webhook != "" {
-		if err := CheckWebhook(o.Webhook); err != nil {
-			return nil, err
-		}
-	}
-	for webhook := range o.Functions {
-		if err := CheckWebhook(webhook); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case o.All && len(o.Keys) > 0:
-		return nil, errors.New("give keys or -all, not both")
-	case !o.All && len(o.Keys) == 0:
-		return nil, errors.New("give the keys to re-drive, or -all")
-	case o.All:
-		items, err := st.ListIn(ctx, o.place().Prefix, o.Webhook)
-		if err != nil {
-			return nil, err
-		}
-		keys := make([]string, 0, len(items))
-		for _, it := range items {
-			keys = append(keys, it.Key)
-		}
-		return keys, nil
-	}
-	places := []Place{Deferred, Dead}
+	allowed := []Place{Deferred, Dead}
 	if o.Dead {
-		places = []Place{Dead}
+		allowed = []Place{Dead}
 	}
-	var keys []string
-	for _, k := range o.Keys {
-		if err := CheckKey(k, places...); err != nil {
-			return nil, err
-		}
-		if o.Webhook != "" && webhookOf(k) != o.Webhook {
-			return nil, fmt.Errorf("%s is not a %s delivery (-webhook %s)", k, o.Webhook, o.Webhook)
-		}
-		if !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
-	return keys, nil
+	return chooseKeys(ctx, st, selection{o.Keys, o.All, o.Webhook, o.Functions}, "re-drive", o.place(), allowed...)
 }
 
 // redriveOrder is the invocation payload of pipeline.Entry's re-drive.

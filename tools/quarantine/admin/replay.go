@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -151,25 +152,39 @@ func Replay(ctx context.Context, st Store, inv Invoker, o ReplayOptions, w io.Wr
 	return s, nil
 }
 
-// replayKeys checks the options and returns the keys to replay.
+// replayKeys checks the options and returns the keys to replay, from the quarantine.
 func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error) {
-	if o.Webhook != "" {
-		if err := CheckWebhook(o.Webhook); err != nil {
+	return chooseKeys(ctx, st, selection{o.Keys, o.All, o.Webhook, o.Functions}, "replay", Quarantine, Quarantine)
+}
+
+// selection is what a replay's or a re-drive's options choose.
+type selection struct {
+	keys      []string
+	all       bool
+	webhook   string
+	functions map[string]string
+}
+
+// chooseKeys checks sel and returns its keys: every delivery of place list with all (of
+// sel.webhook, if given), else the keys named, each in one of the places allowed, once.
+func chooseKeys(ctx context.Context, st Store, sel selection, verb string, list Place, allowed ...Place) ([]string, error) {
+	if sel.webhook != "" {
+		if err := CheckWebhook(sel.webhook); err != nil {
 			return nil, err
 		}
 	}
-	for webhook := range o.Functions {
+	for webhook := range sel.functions {
 		if err := CheckWebhook(webhook); err != nil {
 			return nil, err
 		}
 	}
 	switch {
-	case o.All && len(o.Keys) > 0:
+	case sel.all && len(sel.keys) > 0:
 		return nil, errors.New("give keys or -all, not both")
-	case !o.All && len(o.Keys) == 0:
-		return nil, errors.New("give the keys to replay, or -all")
-	case o.All:
-		items, err := st.ListIn(ctx, quarantine.Prefix, o.Webhook)
+	case !sel.all && len(sel.keys) == 0:
+		return nil, fmt.Errorf("give the keys to %s, or -all", verb)
+	case sel.all:
+		items, err := st.ListIn(ctx, list.Prefix, sel.webhook)
 		if err != nil {
 			return nil, err
 		}
@@ -179,17 +194,15 @@ func replayKeys(ctx context.Context, st Store, o ReplayOptions) ([]string, error
 		}
 		return keys, nil
 	}
-	seen := map[string]bool{}
 	var keys []string
-	for _, k := range o.Keys {
-		if err := CheckKey(k, Quarantine); err != nil {
+	for _, k := range sel.keys {
+		if err := CheckKey(k, allowed...); err != nil {
 			return nil, err
 		}
-		if o.Webhook != "" && webhookOf(k) != o.Webhook {
-			return nil, fmt.Errorf("%s is not a %s delivery (-webhook %s)", k, o.Webhook, o.Webhook)
+		if sel.webhook != "" && webhookOf(k) != sel.webhook {
+			return nil, fmt.Errorf("%s is not a %s delivery (-webhook %s)", k, sel.webhook, sel.webhook)
 		}
-		if !seen[k] {
-			seen[k] = true
+		if !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
