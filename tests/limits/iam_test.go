@@ -317,7 +317,7 @@ func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 // Each function consumes, and sets the visibility of, the messages of its own re-drive queue (the
 // one its event source mapping reads) and no other queue: no SAM SQS event, whose managed policy
 // would grant every queue of the account.
-func TestRT07_EachRoleConsumesOnlyItsOwnRedriveQueue(t *testing.T) {
+func TestEachRoleConsumesOnlyItsOwnRedriveQueue(t *testing.T) {
 	res := loadTemplate(t)
 	want := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 	for _, g := range gatewayRoles() {
