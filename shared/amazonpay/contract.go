@@ -10,6 +10,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/account"
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/eventbus"
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
@@ -153,12 +154,12 @@ func classify(message string) notice {
 	d.Message = json.RawMessage(message)
 	get := func(names ...string) string {
 		for _, n := range names {
-			if s, ok := stringValue(fields[n]); ok {
+			if s, ok := httpapi.JSONString(fields[n]); ok {
 				return s
 			}
 			for k, v := range fields {
 				if strings.EqualFold(k, n) {
-					if s, ok := stringValue(v); ok {
+					if s, ok := httpapi.JSONString(v); ok {
 						return s
 					}
 				}
@@ -182,16 +183,6 @@ func classify(message string) notice {
 		return notice{detailType: o.detailType, data: withKind(d, o.kind), v2: &o}
 	}
 	return notice{detailType: DetailTypeIPN, data: withKind(d, "other")}
-}
-
-// stringValue is raw decoded when raw is exactly one JSON string; ok is false for anything else
-// (a member's value is its exact text, with no white space around it).
-func stringValue(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 func withKind(d Data, kind string) Data {

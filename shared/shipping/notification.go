@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 )
@@ -380,7 +381,7 @@ func optString(m map[string]json.RawMessage, prefix, name string, max int) (stri
 	if !ok || isNull(raw) {
 		return "", nil
 	}
-	s, ok := stringValue(raw)
+	s, ok := httpapi.JSONString(raw)
 	if !ok {
 		return "", fieldErr(path(prefix, name), "must be a string")
 	}
@@ -415,16 +416,6 @@ func epochMillis(m map[string]json.RawMessage, prefix, name string) (int64, erro
 		return 0, fieldErr(field, "must be Unix epoch milliseconds (13 or 14 digits)")
 	}
 	return v, nil
-}
-
-// stringValue is raw decoded when raw is exactly one JSON string, without white space around it;
-// ok is false for anything else.
-func stringValue(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 )
 
 // DetailTypeTracking is the envelope `detail-type` of Amazon Shipping's tracking push (facts §5.1).
@@ -137,7 +139,7 @@ func looseString(d map[string]json.RawMessage, name string) string {
 // rawText is a string or a number as text (trimmed, at most 64 bytes); "" for anything else.
 func rawText(raw json.RawMessage) string {
 	text := strings.TrimSpace(string(raw))
-	if s, ok := stringValue(raw); ok {
+	if s, ok := httpapi.JSONString(raw); ok {
 		text = strings.TrimSpace(s)
 	} else if text == "" || !strings.ContainsRune("-0123456789", rune(text[0])) {
 		return ""
@@ -170,7 +172,7 @@ func ParseEventTime(raw json.RawMessage) (time.Time, bool) {
 	if ms, err := epochMillis(map[string]json.RawMessage{"t": raw}, "", "t"); err == nil {
 		return time.UnixMilli(ms).UTC(), true
 	}
-	s, ok := stringValue(raw)
+	s, ok := httpapi.JSONString(raw)
 	if !ok || len(s) > 64 {
 		return time.Time{}, false
 	}
