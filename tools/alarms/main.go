@@ -174,7 +174,7 @@ func wrap(indent int, s string) string {
 }
 
 var section = template.Must(template.New("section").Funcs(template.FuncMap{
-	"wrap": wrap, "join": strings.Join, "lower": lowerFirst, "filter": metricFilter,
+	"wrap": wrap, "join": strings.Join, "lower": lowerFirst, "filter": metricFilter, "deliveries": deliveriesStat,
 }).Parse(`
   # ---------------------------------------------------------------------------
   # Operations: alarms (notify AlarmTopicArn, if given, on ALARM and on OK)
@@ -222,17 +222,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 {{- range .Webhooks}}{{if .Secrets}}
         - Id: {{.AuthID}}
           ReturnData: false
-          MetricStat:
-            Metric:
-              Namespace: {{$.Namespace}}
-              MetricName: Deliveries
-              Dimensions:
-                - Name: Webhook
-                  Value: {{.Webhook}}
-                - Name: Outcome
-                  Value: {{$.AuthUnavailable}}
-            Period: 300
-            Stat: Sum
+{{deliveries $.Namespace .Webhook $.AuthUnavailable 300}}
 {{- end}}{{end}}
         - Id: errors
           Label: 5xx answers, auth_unavailable left out
@@ -406,31 +396,11 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 {{- range .Rejects}}
         - Id: {{.}}
           ReturnData: false
-          MetricStat:
-            Metric:
-              Namespace: {{$.Namespace}}
-              MetricName: Deliveries
-              Dimensions:
-                - Name: Webhook
-                  Value: {{$w.Webhook}}
-                - Name: Outcome
-                  Value: {{.}}
-            Period: 3600
-            Stat: Sum
+{{deliveries $.Namespace $w.Webhook . 3600}}
 {{- end}}
         - Id: accepted
           ReturnData: false
-          MetricStat:
-            Metric:
-              Namespace: {{$.Namespace}}
-              MetricName: Deliveries
-              Dimensions:
-                - Name: Webhook
-                  Value: {{.Webhook}}
-                - Name: Outcome
-                  Value: accepted
-            Period: 3600
-            Stat: Sum
+{{deliveries $.Namespace .Webhook "accepted" 3600}}
         - Id: mismatch
           Label: refused and none accepted
           ReturnData: true
@@ -906,4 +876,20 @@ func run(path string, check bool) error {
 		return fmt.Errorf("%s differs from the generated alarm section: run `go run ./tools/alarms`", filepath.Clean(path))
 	}
 	return os.WriteFile(path, []byte(updated), 0o644)
+}
+
+// deliveriesStat is the MetricStat of an alarm's metric-math input: the Deliveries of webhook with
+// outcome, summed over period seconds, in namespace.
+func deliveriesStat(namespace, webhook, outcome string, period int) string {
+	return fmt.Sprintf(`          MetricStat:
+            Metric:
+              Namespace: %s
+              MetricName: Deliveries
+              Dimensions:
+                - Name: Webhook
+                  Value: %s
+                - Name: Outcome
+                  Value: %s
+            Period: %d
+            Stat: Sum`, namespace, webhook, outcome, period)
 }
