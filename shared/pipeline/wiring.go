@@ -87,11 +87,10 @@ const LongestSenderWindow = 24 * time.Hour
 // deferred copy waits (re-drive paused, or failing) for up to the retention; the record must
 // still be there when the copy is re-driven, or the delivery is processed twice.
 func KeepCompleted(s Settings) time.Duration {
-	floor := s.DeferredRetention + LongestSenderWindow
 	if s.DeferredRetention <= 0 {
 		return s.KeepCompleted
 	}
-	return max(s.KeepCompleted, floor, delivery.KeepCompleted)
+	return max(s.KeepCompleted, s.DeferredRetention+LongestSenderWindow, delivery.KeepCompleted)
 }
 
 // Build returns webhook's Lambda handler on the AWS resources s names.
