@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"slices"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Template is template.yaml as the tests and the local stack read it: the one reader of the
