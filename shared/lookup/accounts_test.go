@@ -18,9 +18,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
-// Issue 25, item 1: one account's lookups, GET /shipping/accounts/{account}/otps/{trackingId} and
-// …/tracking/{trackingId}, read only that account's key space; today's routes read the default
-// account's only; every 200 answer names the account; every 404 of a kind is the same bytes.
+// One account's lookups, GET /shipping/accounts/{account}/otps/{trackingId} and
+// …/tracking/{trackingId}, read only that account's key space; the routes without an account
+// read the default account's only; every 200 answer names the account; every 404 of a kind is
+// the same bytes.
 
 // signedIn is the event API Gateway sends for a signed GET of route with account label and id
 // (route may be a default route: label then fills a path parameter API Gateway never sends).

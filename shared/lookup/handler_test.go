@@ -149,7 +149,7 @@ func code(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
 
 // Expiry is judged at the request's moment, to the millisecond: valid strictly before
 // verificationCodeTTL, gone at it. An expired code answers byte for byte as an unknown ID.
-func TestIssue15_OTPExpiryAtTheBoundary(t *testing.T) {
+func TestAnOTPExpiresAtItsTTLAndThenAnswersAsAnUnknownID(t *testing.T) {
 	e := deploy(t)
 	ttl := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli())
 	e.putOTP(t, otpstore.OTP{TrackingID: "T1", AlternateLegTrackingID: "R1", Code: "417305", ExpiresAt: ttl,
@@ -197,7 +197,7 @@ func TestIssue15_OTPExpiryAtTheBoundary(t *testing.T) {
 // By the alternate leg, the forward leg's OTP is found, and the one valid longest when legs
 // share it; an OTP expired on arrival (an audit item without a code) is never returned, by any
 // of its IDs.
-func TestIssue15_AlternateLegLookups(t *testing.T) {
+func TestTheAlternateLegFindsTheLongestValidOTPButNeverAnExpiredOne(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -245,7 +245,7 @@ func TestIssue15_AlternateLegLookups(t *testing.T) {
 
 // Defence in depth: without requestContext.authorizer.iam (a route deployed without IAM, a
 // direct invocation, another authorizer) the function answers 403 and reads nothing.
-func TestIssue15_MissingIdentityIsRefused(t *testing.T) {
+func TestALookupWithoutAnIAMIdentityIsRefusedAndReadsNothing(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -274,7 +274,7 @@ func TestIssue15_MissingIdentityIsRefused(t *testing.T) {
 }
 
 // Each lookup logs the caller's userArn and the tracking ID, never the code.
-func TestIssue15_LogsNameTheCallerNotTheCode(t *testing.T) {
+func TestLookupLogsNameTheCallerButNeverTheCode(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
@@ -312,7 +312,7 @@ func TestIssue15_LogsNameTheCallerNotTheCode(t *testing.T) {
 
 // The tracking route returns the latest state without any code the entry carried (codes are
 // the OTP route's, which checks expiry), else 404.
-func TestIssue15_TrackingRoute(t *testing.T) {
+func TestTheTrackingRouteAnswersTheLatestStateWithoutACode(t *testing.T) {
 	e := deploy(t)
 	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 	e.putState(t, trackingstore.State{TrackingID: "F1", AlternateLegTrackingID: "R1", Status: "Delivered", EventCode: "Delivered",
@@ -342,7 +342,7 @@ func TestIssue15_TrackingRoute(t *testing.T) {
 }
 
 // Bad input gets a precise answer naming the problem; a store that fails answers 503.
-func TestIssue15_RefusalsAndFailures(t *testing.T) {
+func TestBadInputIsRefusedByNameAndAFailingStoreAnswers503(t *testing.T) {
 	e := deploy(t)
 	cfg, err := localaws.Config(context.Background())
 	if err != nil {
@@ -382,7 +382,7 @@ func TestIssue15_RefusalsAndFailures(t *testing.T) {
 }
 
 // Each lookup writes one EMF line, Webhook shipping-lookup, its outcome from the answer.
-func TestIssue15_OneEMFLinePerLookup(t *testing.T) {
+func TestEachLookupWritesOneEMFLine(t *testing.T) {
 	e := deploy(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	e.setNow(now)
