@@ -128,10 +128,10 @@ func TestEntryRoutesRequestsAndReplays(t *testing.T) {
 	}
 }
 
-// RT-07: each function's role may read only quarantine/<its webhook>/. A replay order naming
-// another webhook's delivery is answered 409 without reading it: the read would be denied in
-// AWS and answered 503 ("retry later"), sending the operator after a fault that is not there.
-func TestRT07_ReplayOfAnotherWebhooksDeliveryIsRefusedWithoutReadingIt(t *testing.T) {
+// Each function's role may read only quarantine/<its webhook>/. A replay order naming another
+// webhook's delivery is answered 409 without reading it: the read would be denied in AWS and
+// answered 503 ("retry later"), sending the operator after a fault that is not there.
+func TestAReplayOfAnotherWebhooksDeliveryIsRefusedWithoutReadingIt(t *testing.T) {
 	store := &records{}
 	own, _ := store.Put(context.Background(), quarantine.Record{Webhook: "shipping", Request: request()})
 	other, _ := store.Put(context.Background(), quarantine.Record{Webhook: "aps", Request: events.APIGatewayV2HTTPRequest{RawPath: "/aps/transaction-feedback"}})

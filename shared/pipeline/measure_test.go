@@ -27,7 +27,7 @@ func (panicky) Plan(context.Context, *slog.Logger, *events.APIGatewayV2HTTPReque
 
 // Invocations that end without an answer — a payload that is not JSON, a panic — are deliveries
 // too: each writes its one line, as a 500 (what API Gateway answers for a failed invocation).
-func TestIssue12Item2_InvocationsWithoutAnAnswerWriteOneLine(t *testing.T) {
+func TestAnInvocationWithoutAnAnswerStillWritesOneEMFLine(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string

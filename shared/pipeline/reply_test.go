@@ -18,8 +18,8 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
-// classifyBody is how measure classified an answer before issue 13: by decoding its body back.
-// It is the oracle for what the answers now say where they are built.
+// classifyBody is how measure used to classify an answer: by decoding its body back. It is the
+// oracle for what the answers now say where they are built.
 func classifyBody(resp events.APIGatewayV2HTTPResponse) (metrics.Outcome, string) {
 	var body struct {
 		Status string `json:"status"`
@@ -29,11 +29,11 @@ func classifyBody(resp events.APIGatewayV2HTTPResponse) (metrics.Outcome, string
 	return metrics.Classify(resp.StatusCode, body.Status, body.Error)
 }
 
-// TestIssue13_EMFLineClassifiesWhatTheAnswerSays: for every kind of answer — refused early,
+// TestTheEMFLineClassifiesWhatTheAnswerSays: for every kind of answer — refused early,
 // unauthenticated, quarantined (whole, partly, after a panic), accepted, duplicate, in progress,
 // retry later, the replay orders' own answers — the EMF line's outcome and reason are those its
 // body says, as decoding the body back found them.
-func TestIssue13_EMFLineClassifiesWhatTheAnswerSays(t *testing.T) {
+func TestTheEMFLineClassifiesWhatTheAnswerSays(t *testing.T) {
 	claims := []Claim{{Key: "outer"}}
 	tests := []struct {
 		name        string

@@ -87,7 +87,7 @@ func TestInvokeAnswersAsLambdaStartEncodesAHandlerFunc(t *testing.T) {
 	}
 }
 
-// The answer as Invoke wrote it before issue 26 (by hand): HTML characters as they are, keys
+// The answer as Invoke wrote it when it was encoded by hand: HTML characters as they are, keys
 // sorted, nil maps and slices null; without the newline the hand encoder (and the json.Encoder
 // before it, since 0341cce) ended it with, which lambda.Start never sent.
 func TestInvokeAnswerIsTheJSONItAlwaysWas(t *testing.T) {

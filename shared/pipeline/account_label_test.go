@@ -49,7 +49,7 @@ func (s *labelSteps) Plan(ctx context.Context, log *slog.Logger, _ *events.APIGa
 
 // The label comes out of authentication and reaches Plan, the work, the log lines and the
 // quarantine record; a replay keeps its record's label unless the message names one.
-func TestIssue18_TheLabelTravelsWithTheDelivery(t *testing.T) {
+func TestTheAccountLabelTravelsWithTheDelivery(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		steps    labelSteps
