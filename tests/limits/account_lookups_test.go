@@ -9,7 +9,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Issue 25, item 1: one account's lookups. moto does not front API Gateway nor evaluate IAM, so
+// One account's lookups. moto does not front API Gateway nor evaluate IAM, so
 // the template is what is checked: the account routes are IAM routes of ShippingLookupFunction,
 // ShippingAccountLookupInvokePolicy grants exactly the routes of the account the caller's
 // principal tag names, and neither lookup policy's resources match the other's routes.

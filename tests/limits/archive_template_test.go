@@ -16,7 +16,7 @@ import (
 // reads 0 so), and keeps "Shipping OTP Generated" only when ArchiveOtpEvents=true. moto has no
 // TestEventPattern, so the patterns' matching is tested end to end in tools/replay; this holds
 // the template to its shape.
-func TestIS12_ArchiveTemplate(t *testing.T) {
+func TestTheArchiveKeepsEventsForLimitedDaysAndOTPEventsOnlyOnOptIn(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)

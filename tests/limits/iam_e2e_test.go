@@ -18,11 +18,11 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// RT-07, end to end: the roles are now narrow, and moto enforces none of it, so this proves the
+// The roles are narrow (iam_test.go), and moto enforces none of it, so this proves the
 // functions stay inside them. Each webhook's deliveries (processed, quarantined, oversized) run
 // through its function on moto; every idempotency key, event source and bucket key it wrote is
 // then checked against what template.yaml grants its role.
-func TestRT07_WhatEachFunctionWritesIsWithinItsRole(t *testing.T) {
+func TestWhatEachFunctionWritesIsWithinItsRole(t *testing.T) {
 	res := loadTemplate(t)
 	const bucketArn = "${PayloadBucket.Arn}/"
 	now := time.Now()
@@ -36,23 +36,23 @@ func TestRT07_WhatEachFunctionWritesIsWithinItsRole(t *testing.T) {
 	}{
 		{"ShippingOtpFunction", func(*harness.Gateway) []events.APIGatewayV2HTTPRequest {
 			return []events.APIGatewayV2HTTPRequest{
-				harness.Shipping(harness.ShippingBody("rt07-ok", now, harness.OTP{TrackingID: "TBA1", Code: "1234", TTL: now.Add(time.Hour).UnixMilli()})),
-				harness.Shipping(harness.ShippingBody("rt07-bad", now, harness.OTP{Code: "1234", TTL: now.Add(time.Hour).UnixMilli()})),
+				harness.Shipping(harness.ShippingBody("narrow-role-ok", now, harness.OTP{TrackingID: "TBA1", Code: "1234", TTL: now.Add(time.Hour).UnixMilli()})),
+				harness.Shipping(harness.ShippingBody("narrow-role-bad", now, harness.OTP{Code: "1234", TTL: now.Add(time.Hour).UnixMilli()})),
 			}
 		}, []int{200, 202}, false},
 		{"ApsFunction", func(*harness.Gateway) []events.APIGatewayV2HTTPRequest {
-			bad := harness.APSParams("rt07-bad", "1702")
+			bad := harness.APSParams("narrow-role-bad", "1702")
 			bad["status"] = "ab"
 			return []events.APIGatewayV2HTTPRequest{
-				harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams("rt07-ok", "1701")), false),
+				harness.APS("/aps/transaction-feedback", harness.SignAPS(harness.APSParams("narrow-role-ok", "1701")), false),
 				harness.APS("/aps/transaction-feedback", harness.SignAPS(bad), false),
 			}
 		}, []int{200, 202}, false},
 		{"AmazonPayIpnFunction", func(g *harness.Gateway) []events.APIGatewayV2HTTPRequest {
-			big := `{"ObjectType":"CHARGE","ObjectId":"C-RT07","NotificationType":"STATE_CHANGE","Notes":"` + strings.Repeat("n", 262000) + `"}`
+			big := `{"ObjectType":"CHARGE","ObjectId":"C-NARROW-ROLE","NotificationType":"STATE_CHANGE","Notes":"` + strings.Repeat("n", 262000) + `"}`
 			return []events.APIGatewayV2HTTPRequest{
-				harness.AmazonPay(g.Notification("rt07-ok", harness.ChargeMessage("C-1"))),
-				harness.AmazonPay(g.Notification("rt07-big", big)),
+				harness.AmazonPay(g.Notification("narrow-role-ok", harness.ChargeMessage("C-1"))),
+				harness.AmazonPay(g.Notification("narrow-role-big", big)),
 			}
 		}, []int{200, 200}, true},
 	} {

@@ -20,8 +20,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// RT-07: moto enforces no IAM, so these tests read template.yaml (intrinsic-function tags are
-// dropped by the decoder: !GetAtt R.Arn reads as "R.Arn", !Sub "${B.Arn}/k" as "${B.Arn}/k").
+// Each function's role reaches only its own webhook's idempotency keys, event source and bucket
+// prefixes, so that one compromised function cannot write as another. moto enforces no IAM, so
+// these tests read template.yaml (intrinsic-function tags are dropped by the decoder: !GetAtt
+// R.Arn reads as "R.Arn", !Sub "${B.Arn}/k" as "${B.Arn}/k").
 
 // gatewayRole is what one webhook function's role may touch.
 type gatewayRole struct {
@@ -131,7 +133,7 @@ func glob(pattern, s string) bool {
 
 // Every ForAllValues condition in the template is paired with a Null test on the same key:
 // ForAllValues is true when the request has no value for the key at all.
-func TestRT07_ForAllValuesConditionsRequireTheKey(t *testing.T) {
+func TestForAllValuesConditionsRequireTheKey(t *testing.T) {
 	res := loadTemplate(t)
 	checked := 0
 	for name, r := range res {
@@ -168,7 +170,7 @@ func TestRT07_ForAllValuesConditionsRequireTheKey(t *testing.T) {
 
 // Each function may write only its own webhook's idempotency keys, with only the actions the
 // idempotency store uses, and no other statement reaches the table.
-func TestRT07_EachRoleTouchesOnlyItsOwnIdempotencyKeys(t *testing.T) {
+func TestEachRoleTouchesOnlyItsOwnIdempotencyKeys(t *testing.T) {
 	res := loadTemplate(t)
 	roles := gatewayRoles()
 	for _, g := range roles {
@@ -209,7 +211,7 @@ func TestRT07_EachRoleTouchesOnlyItsOwnIdempotencyKeys(t *testing.T) {
 
 // Each function may publish its own source only, and nothing else in the template grants
 // PutEvents to it.
-func TestRT07_EachRolePublishesOnlyItsOwnSource(t *testing.T) {
+func TestEachRolePublishesOnlyItsOwnSource(t *testing.T) {
 	res := loadTemplate(t)
 	for _, g := range gatewayRoles() {
 		t.Run(g.function, func(t *testing.T) {
@@ -239,7 +241,7 @@ func TestRT07_EachRolePublishesOnlyItsOwnSource(t *testing.T) {
 // Each function may write (and, for replays, read) its own webhook's quarantine, write its own
 // source's oversized event details, and write, read and delete its own webhook's deferred
 // deliveries and their dead letters: nothing else in the payload bucket.
-func TestRT07_EachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
+func TestEachRoleUsesOnlyItsOwnBucketPrefixes(t *testing.T) {
 	res := loadTemplate(t)
 	const bucket = "${PayloadBucket.Arn}/"
 	roles := gatewayRoles()
@@ -357,7 +359,7 @@ func TestEachRoleConsumesOnlyItsOwnRedriveQueue(t *testing.T) {
 
 // The bus denies every gateway source to everyone but the gateway's roles, and each source to
 // everyone but the role that owns it. Nothing in the bus policy allows anything.
-func TestRT07_BusPolicyDeniesGatewaySourcesToOtherPrincipals(t *testing.T) {
+func TestBusPolicyDeniesGatewaySourcesToOtherPrincipals(t *testing.T) {
 	res := loadTemplate(t)
 	roles := gatewayRoles()
 	var all []string

@@ -25,7 +25,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Issue 11, item 6: every metric filter of template.yaml counts a log line the code really
+// Every metric filter of template.yaml counts a log line the code really
 // writes. Each row runs the code path that must be counted (a delivery through the functions as
 // harness wires them, on moto; the safelisting function's handler with the production logger) and
 // a neighbouring one that must not be (a successful delivery of the same webhook, a genuine
@@ -52,7 +52,7 @@ var metricFilterCases = []metricFilterCase{
 	{"AmazonPaySafelistResponseUrlMetricFilter", "AmazonPaySafelistFunction", safelistEvent("https://attacker.example/collect?X-Amz-Signature=sig"), safelistEvent(genuineResponseURL)},
 }
 
-func TestIssue11Item6_EachMetricFilterCountsTheRealLogLine(t *testing.T) {
+func TestEachMetricFilterCountsTheRealLogLine(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestIssue11Item6_EachMetricFilterCountsTheRealLogLine(t *testing.T) {
 }
 
 // A metric filter added to the template without a row above fails here.
-func TestIssue11Item6_EveryMetricFilterHasACase(t *testing.T) {
+func TestEveryMetricFilterHasACase(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestIssue11Item6_EveryMetricFilterHasACase(t *testing.T) {
 	for _, tc := range metricFilterCases {
 		inTable = append(inTable, tc.filter)
 	}
-	// The access log's filters have no function to run: TestIssue12Item3_ThrottleAlarms covers them.
+	// The access log's filters have no function to run: TestEachFunctionAndTheAPIAlarmOnTheFirstThrottle covers them.
 	inTable = append(inTable, accessLogFilters...)
 	sort.Strings(inTemplate)
 	sort.Strings(inTable)
@@ -133,7 +133,7 @@ func TestIssue11Item6_EveryMetricFilterHasACase(t *testing.T) {
 // The functions keep their own log/slog JSON logger (envconfig.Logger): slog's keys (time, level,
 // msg), its level names, LOG_LEVEL, and JSON whatever Lambda's own logging variables say. Every
 // metric filter reads $.msg.
-func TestIssue11Item6_FunctionsLoggerWritesSlogJSON(t *testing.T) {
+func TestTheFunctionsLoggerWritesSlogJSON(t *testing.T) {
 	t.Setenv("AWS_LAMBDA_LOG_FORMAT", "Text")
 	t.Setenv("AWS_LAMBDA_LOG_LEVEL", "ERROR")
 	tests := []struct {
@@ -180,7 +180,7 @@ func TestIssue11Item6_FunctionsLoggerWritesSlogJSON(t *testing.T) {
 }
 
 // loggers are the ways the functions could write a record: their own, and aws-lambda-go's
-// lambdacontext logger, which the issue rejects.
+// lambdacontext logger, whose keys (message, not msg) and text format no filter would match.
 var loggers = []struct {
 	name    string
 	new     func() *slog.Logger

@@ -9,7 +9,8 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// The limits and alarms the issue asks of the template are there, and set by parameters.
+// The template sets the functions' timeout, the API's throttling, the functions' concurrency and
+// their alarms, each from a parameter.
 func TestTemplateSetsLimitsAndAlarms(t *testing.T) {
 	// Intrinsic-function tags (!Ref, !If) are dropped by the decoder: !Ref X reads as "X".
 	tmpl, err := localaws.LoadTemplate()

@@ -12,9 +12,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Issue 12, items 3 and 4: alarms that catch silence and mismatch, throttling alarms, and a
-// dashboard, on the metric contract's names. moto cannot evaluate alarms, so these read the
-// template (tools/alarms generates its alarm section; its own test holds the two equal).
+// Alarms that catch silence and credential mismatch, throttling alarms, and a dashboard, on the
+// metric contract's names, so that an operator hears of a webhook that stops or is refused.
+// moto cannot evaluate alarms, so these read the template (tools/alarms generates its alarm
+// section; its own test holds the two equal).
 
 // emfNamespace is the contract's EMF namespace (no stack name).
 const emfNamespace = "AmazonWebhookGateway"
@@ -67,7 +68,7 @@ func sameDims(got map[string]string, want ...string) bool {
 	return fmt.Sprint(got) == fmt.Sprint(w)
 }
 
-func TestIssue12Item3_NoDeliveryAlarmPerWebhook(t *testing.T) {
+func TestEachWebhookCanAlarmOnHoursWithoutAnAcceptedDelivery(t *testing.T) {
 	tmpl := loadTmpl(t)
 	for _, w := range alarmWebhooks {
 		t.Run(w.webhook, func(t *testing.T) {
@@ -120,7 +121,7 @@ func TestIssue12Item3_NoDeliveryAlarmPerWebhook(t *testing.T) {
 	}
 }
 
-func TestIssue12Item3_CredentialMismatchAlarmPerWebhook(t *testing.T) {
+func TestEachWebhookAlarmsOnAnHourOfRefusedAndNoAcceptedDeliveries(t *testing.T) {
 	tmpl := loadTmpl(t)
 	for _, w := range alarmWebhooks {
 		t.Run(w.webhook, func(t *testing.T) {
@@ -212,11 +213,11 @@ func accessLogLine(t *testing.T, tmpl *localaws.Template, status, integrationLat
 	return line
 }
 
-// accessLogFilters are the metric filters on the API access log; TestIssue11Item6_EveryMetricFilterHasACase
-// counts them as covered by TestIssue12Item3_ThrottleAlarms.
+// accessLogFilters are the metric filters on the API access log; TestEveryMetricFilterHasACase
+// counts them as covered by TestEachFunctionAndTheAPIAlarmOnTheFirstThrottle.
 var accessLogFilters = []string{"HttpApiThrottledMetricFilter"}
 
-func TestIssue12Item3_ThrottleAlarms(t *testing.T) {
+func TestEachFunctionAndTheAPIAlarmOnTheFirstThrottle(t *testing.T) {
 	tmpl := loadTmpl(t)
 	// Lambda Throttles per function.
 	for _, w := range alarmWebhooks {
@@ -266,7 +267,7 @@ func TestIssue12Item3_ThrottleAlarms(t *testing.T) {
 }
 
 // Every alarm notifies AlarmTopicArn on ALARM and on OK, when it is given, and nobody otherwise.
-func TestIssue12Item3_EveryAlarmNotifiesAlarmTopic(t *testing.T) {
+func TestEveryAlarmNotifiesTheAlarmTopicOnAlarmAndOK(t *testing.T) {
 	tmpl := loadTmpl(t)
 	if c := tmpl.Node("Conditions", "HasAlarmTopic"); c == nil || !strings.Contains(flatten(tmpl.Conditions["HasAlarmTopic"]), "AlarmTopicArn") {
 		t.Fatal("no condition HasAlarmTopic on AlarmTopicArn")
@@ -298,7 +299,7 @@ func TestIssue12Item3_EveryAlarmNotifiesAlarmTopic(t *testing.T) {
 
 var subPlaceholder = regexp.MustCompile(`\$\{([^}]*)\}`)
 
-func TestIssue12Item4_DashboardChartsTheMetricContract(t *testing.T) {
+func TestTheDashboardChartsTheMetricContract(t *testing.T) {
 	tmpl := loadTmpl(t)
 	var id string
 	for name, r := range tmpl.Resources {
@@ -421,7 +422,7 @@ func TestIssue12Item4_DashboardChartsTheMetricContract(t *testing.T) {
 }
 
 // The dashboard's address is an output.
-func TestIssue12Item4_DashboardUrlOutput(t *testing.T) {
+func TestTheDashboardURLIsAStackOutput(t *testing.T) {
 	tmpl := loadTmpl(t)
 	o, ok := tmpl.Outputs["DashboardUrl"]
 	if !ok || o.Condition != "" || !strings.Contains(fmt.Sprint(o.Value), "#dashboards:name=${GatewayDashboard}") {

@@ -9,12 +9,12 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Issue 15: template.yaml's auth of every HttpApi route (moto does not front API Gateway, so the
+// template.yaml's auth of every HttpApi route (moto does not front API Gateway, so the
 // template is what is checked): the webhook routes open to Amazon, the lookup routes IAM; the
 // HttpApi enables the IAM authorizer with no default authorizer; the lookup function only reads;
 // the invoke policy, a stack output, grants exactly execute-api:Invoke on the two default lookup
 // routes (the account routes and their policy: account_lookups_test.go).
-func TestIssue15_EveryRoutesAuth(t *testing.T) {
+func TestWebhookRoutesAreOpenAndLookupRoutesRequireIAM(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func flatScalar(v any) string {
 }
 
 // The lookup function's own alarms (it is no webhook, so tools/alarms does not write them).
-func TestIssue15_LookupAlarms(t *testing.T) {
+func TestTheLookupFunctionAlarmsOnErrorsThrottlesAndUnavailability(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)

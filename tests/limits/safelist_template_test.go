@@ -10,11 +10,11 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// RT-05: the safelisting function gets what to safelist from its environment, wired from exactly
+// The safelisting function gets what to safelist from its environment, wired from exactly
 // the values of the custom resource's Endpoint and Sandbox properties (same intrinsic function,
 // same arguments), so that a genuine event always matches and an invocation cannot choose them.
 // The resource bounds CloudFormation's wait, and ResponseURL mismatches are counted and alarmed.
-func TestRT05_SafelistEnvironmentEqualsResourceProperties(t *testing.T) {
+func TestSafelistEnvironmentEqualsTheResourcesProperties(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
