@@ -12,7 +12,7 @@ import (
 // The schema of "Shipping OTP Expired On Arrival" accepts what the contract's builder makes and
 // refuses an event that carries the code or says it does, even with its objects open as a
 // consumer's validator has them.
-func TestIS14_ExpiredOnArrivalSchema(t *testing.T) {
+func TestTheExpiredOnArrivalSchemaAcceptsTheBuilderAndRefusesTheCode(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	env := shipping.Envelope{ID: "env-1", Source: shipping.SourceAmazonShipping, DetailType: shipping.DetailTypePN, Account: "474668380910", Region: "eu-west-1", Time: now}
 	otp := shipping.OTP{TrackingID: "T1", AlternateLegTrackingID: "R1", VerificationCode: "938492", ExpiresAtMillis: now.Add(-time.Hour).UnixMilli(), ShipmentType: "REVERSE", EventCode: shipping.EventCodePinGenerated}
