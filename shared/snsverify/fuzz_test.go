@@ -172,7 +172,7 @@ func FuzzParseAndVerify(f *testing.F) {
 		err = fs.v.Verify(context.Background(), m)
 		if err == nil {
 			// Field by field, not just the signed text: the same text split into other fields
-			// (RT-01) is a message nobody signed.
+			// is a message nobody signed.
 			if !fs.known[signedKey(m)] {
 				s, _ := StringToSign(m)
 				t.Fatalf("a message this test never signed verified:\n%q\n%+v", s, m)

@@ -1,7 +1,8 @@
 package snsverify
 
-// Regression tests for the red-team findings of issue 10 (RT-01, RT-06, RT-13) and the decision
-// on legacy S3 "sns" bucket hosts.
+// Forgeries that are refused — fields shifted under the same signed text, a certificate URL that is
+// not the topic's SNS host, a certificate body that is not one SNS certificate, a legacy S3 "sns"
+// bucket host — and genuine AWS-signed messages, which verify.
 
 import (
 	"crypto/rand"
@@ -23,11 +24,11 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/snsfixture"
 )
 
-// RT-01: the string to sign is "Name\nvalue\n" pairs, so moving "\nSubject\n<subject>" into
+// The string to sign is "Name\nvalue\n" pairs, so moving "\nSubject\n<subject>" into
 // MessageId and dropping Subject kept the signed text, and the signature, while changing the
 // MessageId a receiver dedupes on. No field but Message may hold a control character, and
 // MessageId must be SNS's lower-case UUID.
-func TestRT01_ShiftedFieldsAreRefused(t *testing.T) {
+func TestFieldsShiftedUnderTheSameSignedTextAreRefused(t *testing.T) {
 	s := newSNSServer(t)
 	v := newVerifier(t, s, nil)
 	genuine := signed(t, notification("ChargeNotification"))
@@ -86,9 +87,11 @@ func TestRT01_ShiftedFieldsAreRefused(t *testing.T) {
 	}
 }
 
-// RT-06: with an allowed TopicArn, an unsigned message made the function fetch any path on an
-// SNS-looking host, in any region; a 3xx answered 503; the cache was keyed by the raw URL.
-func TestRT06_CertificateURLIsSNSs(t *testing.T) {
+// Only the canonical certificate URL on the TopicArn's region's SNS host is fetched: otherwise an
+// unsigned message with an allowed TopicArn could make the function fetch any path on an
+// SNS-looking host, in any region. A 3xx is no certificate (not a 503), and the cache is keyed by
+// the canonical URL, not the raw one.
+func TestOnlyTheTopicRegionsCanonicalSNSCertificateURLIsFetched(t *testing.T) {
 	refused := []struct {
 		name, topic, url string
 	}{
@@ -186,9 +189,9 @@ func TestSNSHostIsNeverAnS3BucketHost(t *testing.T) {
 	}
 }
 
-// RT-13: the certificate body must be exactly one PEM CERTIFICATE block (and whitespace), and the
+// The certificate body must be exactly one PEM CERTIFICATE block (and whitespace), and the
 // certificate must name sns.amazonaws.com or sns.<region>.amazonaws.com[.cn].
-func TestRT13_CertificateIsOneSNSPEMBlock(t *testing.T) {
+func TestTheCertificateMustBeOnePEMBlockIssuedToSNS(t *testing.T) {
 	now := time.Now()
 	good := snsfixture.CertPEM(t, testKey(), now.Add(-time.Hour), now.Add(time.Hour)) // CN sns.amazonaws.com
 	named := func(cn string, dns ...string) []byte {
