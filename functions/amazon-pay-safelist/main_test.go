@@ -69,9 +69,9 @@ func TestClientFactoryReadsTheSecretPerEvent(t *testing.T) {
 	}
 }
 
-// RT-05: the function takes what to safelist from its environment only; a wrong or missing one is
+// The function takes what to safelist from its environment only; a wrong or missing one is
 // a configuration error that still answers CloudFormation (FAILED), never an exit.
-func TestRT05_TargetComesFromTheEnvironment(t *testing.T) {
+func TestTheTargetComesOnlyFromTheEnvironment(t *testing.T) {
 	good := map[string]string{"AMAZON_PAY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:amazon-pay-AbCdEf",
 		"AMAZON_PAY_IPN_ENDPOINT": ipnURL, "AMAZON_PAY_SANDBOX": "false"}
 	tests := []struct {
