@@ -60,7 +60,10 @@ func accounts(def, a, b *source) *auth.Authenticator {
 
 func stable(c auth.Credentials) *source { return &source{current: c, next: c} }
 
-func TestIssue18_IdentifyNamesTheCredentialsAccount(t *testing.T) {
+// Identify names the one account whose credential the request presents, whichever mode it came
+// by; a credential of two accounts, or of none, names no account, and a token's audience list
+// never chooses the label.
+func TestIdentifyNamesTheAccountOfTheMatchingCredential(t *testing.T) {
 	down := errors.New("secrets manager down")
 	for _, tc := range []struct {
 		name      string
@@ -109,7 +112,9 @@ func TestIssue18_IdentifyNamesTheCredentialsAccount(t *testing.T) {
 	}
 }
 
-func TestIssue18_CredentialsNameTheirAccount(t *testing.T) {
+// A secret's "account" member is its label (a secret without one has none: the default
+// account's); a label that is not one, or not a string, is refused without quoting the keys.
+func TestParseCredentialsReadsTheAccountLabel(t *testing.T) {
 	for _, tc := range []struct {
 		name, doc, want, wantErr string
 		apps                     []string
