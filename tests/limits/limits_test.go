@@ -42,8 +42,8 @@ func TestOversizedEventIsReducedWithAPointerToTheFullDetail(t *testing.T) {
 		Resources  []string        `json:"resources"`
 		Detail     json.RawMessage `json:"detail"`
 	}](t, local.Config, queue, 10)
-	// A v2 charge: its own event and the deprecated one kept for v1 consumers, both reduced; the latter is
-	// checked here.
+	// A v2 charge: its own event and the deprecated one it still publishes for one release, both
+	// reduced; the latter is checked here.
 	if len(got) != 2 {
 		t.Fatalf("%d events on the bus, want 2", len(got))
 	}

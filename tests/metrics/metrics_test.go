@@ -1,4 +1,4 @@
-// Package metrics proves issue 12 item 2 end to end: every delivery through the three functions,
+// Package metrics proves the metric contract end to end: every delivery through the three functions,
 // wired as their main.go wires them (tests/harness, on moto behind the fault proxy), writes
 // exactly one valid EMF line with Deliveries under its outcome and reason; the lines stay out of
 // the log records and out of every metric filter's counts.
@@ -113,7 +113,7 @@ func steps() []step {
 		{"rejected", "aps", 405, req(get(harness.APSOK)), false, want{"rejected", "method_not_allowed", nil, false, false}},
 		{"unavailable", "aps", 503, req(harness.APSOK), true, want{"unavailable", "temporarily_unavailable", one("EventsPublished", 0), true, false}},
 
-		// A v2 charge: its own event and the deprecated one (issue 16).
+		// A v2 charge: its own event and the deprecated one it still publishes for one release.
 		{"accepted", "amazon-pay", 200, ipnFirst, false, want{"accepted", "none", one("EventsPublished", 2, "PublishRetries", 0), false, false}},
 		{"duplicate", "amazon-pay", 200, ipnAgain, false, want{"duplicate", "none", one("EventsPublished", 0), false, false}},
 		{"quarantined", "amazon-pay", 202, req(harness.IPNConfirmationToAnotherHost), false, want{"quarantined", "invalid_subscription", nil, false, false}},
@@ -140,7 +140,7 @@ func handler(g *harness.Gateway, webhook string) func(payload any) (events.APIGa
 	}
 }
 
-func TestIssue12Item2_EachOutcomeIsRecordedOncePerDelivery(t *testing.T) {
+func TestEachOutcomeIsRecordedOncePerDelivery(t *testing.T) {
 	g := harness.Start(t, local)
 	prev := ""
 	for _, s := range steps() {
@@ -198,7 +198,7 @@ func TestIssue12Item2_EachOutcomeIsRecordedOncePerDelivery(t *testing.T) {
 
 // In Lambda the EMF lines share the log group with the log records: no metric filter of the
 // template counts one, whatever the outcome.
-func TestIssue12Item2_MetricFiltersIgnoreEMFLines(t *testing.T) {
+func TestMetricFiltersIgnoreEMFLines(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)
