@@ -237,7 +237,7 @@ func TestRedeliveryEmitsOnce(t *testing.T) {
 			t.Fatalf("delivery %d: %d %v, want %s", i, status, body, want)
 		}
 	}
-	// The same parameters on the other webhook are the same message (RT-03).
+	// The same parameters on the other webhook are the same message: the signed text is the identity.
 	other := testenv.LoadEvent(t, "aps-transaction-feedback-json.json")
 	other.RouteKey, other.RawPath = "POST /aps/notification-feedback", "/aps/notification-feedback"
 	if status, body := e.post(t, other); status != 200 || body["status"] != "duplicate" {
@@ -304,7 +304,7 @@ func TestRejections(t *testing.T) {
 		{"bad signature", testenv.LoadEvent(t, "aps-bad-signature.json"), 401, ""},
 		{"no signature", message("/aps/transaction-feedback", purchase(), "", false), 401, ""},
 		{"signed with another phrase", message("/aps/transaction-feedback", purchase(), "not-our-phrase", false), 401, ""},
-		// Issue 17: these select no phrase set, and the answer says so (its own body).
+		// These select no phrase set, and the answer says so (its own body).
 		{"another merchant", message("/aps/transaction-feedback", foreign, devPhrase, false), 401, "access_code"},
 		{"another access code", message("/aps/transaction-feedback", foreignCode, devPhrase, true), 401, "access_code"},
 		// Signed by APS but not processable: quarantined, and 202 stops APS's retries.

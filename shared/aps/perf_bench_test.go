@@ -6,7 +6,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 )
 
-func BenchmarkIssue13_Ambiguity(b *testing.B) {
+func BenchmarkAmbiguityCheck(b *testing.B) {
 	p := realisticParams()
 	b.ReportAllocs()
 	for b.Loop() {

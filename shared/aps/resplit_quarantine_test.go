@@ -13,10 +13,10 @@ import (
 // successful outcome and the start of a parameter that swallows the real one.
 func declinedWithInjection() map[string]string {
 	p := purchase()
-	p["merchant_reference"], p["fort_id"] = "ORDER-RT04", "169996200000099999"
+	p["merchant_reference"], p["fort_id"] = "ORDER-RESPLIT", "169996200000099999"
 	p["status"], p["response_code"], p["response_message"] = "13", "13003", "Declined"
 	p["merchant_extra"] = "gift" +
-		"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RT04" +
+		"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RESPLIT" +
 		"response_code=14000response_message=Successstatus=14statusx="
 	return p
 }
@@ -27,15 +27,15 @@ func resplitToSuccess(g map[string]string) map[string]string {
 	f := maps.Clone(g)
 	f["merchant_extra"] = "gift"
 	f["response_code"], f["response_message"], f["status"] = "14000", "Success", "14"
-	f["statusx"] = "merchant_identifier=MxvOupuGmerchant_reference=ORDER-RT04" +
+	f["statusx"] = "merchant_identifier=MxvOupuGmerchant_reference=ORDER-RESPLIT" +
 		"response_code=13003response_message=Declinedstatus=13"
 	return f
 }
 
-// RT-04: pairs are signed as name=value with no separator, so characters can be moved between
+// Pairs are signed as name=value with no separator, so characters can be moved between
 // parameters without breaking the signature. A re-split that turns a declined purchase into a
 // success is quarantined as ambiguous_parameters (202: APS stops retrying) and never announced.
-func TestRT04_ResplitDeclinedPurchaseIsQuarantined(t *testing.T) {
+func TestAResplitDeclinedPurchaseIsQuarantined(t *testing.T) {
 	g := declinedWithInjection()
 	f := resplitToSuccess(g)
 	if apssignature.Canonical(f) != apssignature.Canonical(g) {
@@ -69,10 +69,10 @@ func TestRT04_ResplitDeclinedPurchaseIsQuarantined(t *testing.T) {
 	}
 }
 
-// RT-04: the forger may put further parameters between the swallowing one and the names it
+// The forger may put further parameters between the swallowing one and the names it
 // swallows, or let it swallow to the end of the text; either way the text reads as APS's message.
-func TestRT04_ResplitVariantsAreQuarantined(t *testing.T) {
-	genuineTail := "merchant_identifier=MxvOupuGmerchant_reference=ORDER-RT04response_code=13003response_message=Declinedstatus=13"
+func TestEveryResplitVariantIsQuarantined(t *testing.T) {
+	genuineTail := "merchant_identifier=MxvOupuGmerchant_reference=ORDER-RESPLITresponse_code=13003response_message=Declinedstatus=13"
 	tests := []struct {
 		name   string
 		inject string            // merchant_extra as the customer chose it (after "gift")
@@ -80,17 +80,17 @@ func TestRT04_ResplitVariantsAreQuarantined(t *testing.T) {
 		extra  map[string]string // parameters APS sent besides purchase()'s
 	}{
 		{"padding between the forged status and the swallowing parameter",
-			"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RT04response_code=14000response_message=Successstatus=14statusa=statusx=",
+			"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RESPLITresponse_code=14000response_message=Successstatus=14statusa=statusx=",
 			map[string]string{"statusa": "", "statusx": genuineTail}, nil},
 		{"swallowing to the end, past a parameter the forgery drops",
-			"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RT04response_code=14000response_message=Successstatus=14su=zz=",
+			"merchant_identifier=MxvOupuGmerchant_reference=ORDER-RESPLITresponse_code=14000response_message=Successstatus=14su=zz=",
 			map[string]string{"su": "", "zz": genuineTail + "token_name=TOK-1"}, map[string]string{"token_name": "TOK-1"}},
 	}
 	e := newEnv(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := declinedWithInjection()
-			g["merchant_reference"] = "ORDER-RT04"
+			g["merchant_reference"] = "ORDER-RESPLIT"
 			g["merchant_extra"] = "gift" + tc.inject
 			maps.Copy(g, tc.extra)
 			f := maps.Clone(g)
@@ -118,10 +118,10 @@ func TestRT04_ResplitVariantsAreQuarantined(t *testing.T) {
 	}
 }
 
-// RT-04: the genuine message that carries such an injection reads as a success too (its
+// The genuine message that carries such an injection reads as a success too (its
 // response_code and status then disagree, which the search does not hold against a reading): it
 // is quarantined rather than announced, and the merchant confirms the outcome with APS.
-func TestRT04_GenuineMessageCarryingAnInjectionIsQuarantined(t *testing.T) {
+func TestAGenuineMessageCarryingAnInjectionIsQuarantined(t *testing.T) {
 	e := newEnv(t)
 	status, body := e.post(t, message("/aps/transaction-feedback", declinedWithInjection(), devPhrase, false))
 	if status != 202 || body["error"] != "ambiguous_parameters" || body["field"] != "merchant_extra" {
@@ -132,12 +132,12 @@ func TestRT04_GenuineMessageCarryingAnInjectionIsQuarantined(t *testing.T) {
 	}
 }
 
-// RT-04: a value may hold "name=value" text that no re-split could turn into another valid
+// A value may hold "name=value" text that no re-split could turn into another valid
 // message: a return URL with its own query is processed as usual.
-func TestRT04_ReturnURLWithQueryIsProcessed(t *testing.T) {
+func TestAReturnURLWithItsOwnQueryIsProcessed(t *testing.T) {
 	e := newEnv(t)
 	p := purchase()
-	p["merchant_reference"] = "ORDER-RT04-URL"
+	p["merchant_reference"] = "ORDER-RETURN-URL"
 	p["return_url"] = "https://shop.example/checkout/return?status=ok&amount=100"
 	status, body := e.post(t, message("/aps/transaction-feedback", p, devPhrase, false))
 	if status != 200 || body["status"] != "accepted" {
@@ -149,8 +149,8 @@ func TestRT04_ReturnURLWithQueryIsProcessed(t *testing.T) {
 	}
 }
 
-// RT-04: the readings a re-split can give, each signed by APS's phrase as the message arrives.
-func TestRT04_AmbiguousMessagesAreQuarantined(t *testing.T) {
+// The readings a re-split can give, each signed by APS's phrase as the message arrives.
+func TestAmbiguousMessagesAreQuarantined(t *testing.T) {
 	set := func(kv ...string) map[string]string {
 		p := purchase()
 		for i := 0; i < len(kv); i += 2 {
@@ -190,7 +190,7 @@ func TestRT04_AmbiguousMessagesAreQuarantined(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := maps.Clone(tc.params)
-			p["merchant_reference"] = "RT04-" + string(rune('A'+i))
+			p["merchant_reference"] = "AMBIGUOUS-" + string(rune('A'+i))
 			status, body := e.post(t, message("/aps/notification-feedback", p, devPhrase, false))
 			if tc.field == "" {
 				if status != 200 || body["status"] != "accepted" {

@@ -3,7 +3,7 @@ package aps
 import "testing"
 
 // The known names fit readsOtherwise's bit mask and knownEnding's byte indexes.
-func TestIssue13_KnownParamsFitTheMask(t *testing.T) {
+func TestKnownParamsFitTheMask(t *testing.T) {
 	if n := len(sortedKnownParams); n > 64 {
 		t.Fatalf("%d known parameters: readsOtherwise's mask holds 64", n)
 	}

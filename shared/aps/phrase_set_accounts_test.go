@@ -9,14 +9,14 @@ import (
 
 // Each phrase set's account label: its own, else the top level's (default when absent), except a
 // named set of another merchant identifier, labeled by its name.
-func TestIssue18_PhraseSetAccounts(t *testing.T) {
+func TestEachPhraseSetIsLabeledWithItsAccount(t *testing.T) {
 	for _, tc := range []struct {
 		name, doc string
 		want      []string // per set, in order
 		wantErr   string
 	}{
 		{"format before phrase sets", legacySecret, []string{"default"}, ""},
-		{"issue 17 sets of one merchant", setsSecret, nil, ""},
+		{"phrase sets of one merchant", setsSecret, nil, ""},
 		{"top level names the account", `{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p","account":"acme",
 			"phraseSets":[{"name":"apple-pay","accessCode":"b","shaResponsePhrase":"q"}]}`, []string{"acme", "acme"}, ""},
 		{"another merchant's named set", `{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p",

@@ -8,9 +8,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 )
 
-// RT-03: the dedupe identity is the signed text, not the route. A captured message sent again on
+// The dedupe identity is the signed text, not the route. A captured message sent again on
 // the other feedback URL is a duplicate; the event names the route it first arrived on.
-func TestRT03_OtherRouteIsDuplicate(t *testing.T) {
+func TestTheSameMessageOnTheOtherRouteIsADuplicate(t *testing.T) {
 	for _, order := range [][2]string{
 		{"/aps/transaction-feedback", "/aps/notification-feedback"},
 		{"/aps/notification-feedback", "/aps/transaction-feedback"},
@@ -18,7 +18,7 @@ func TestRT03_OtherRouteIsDuplicate(t *testing.T) {
 		t.Run(order[0], func(t *testing.T) {
 			e := newEnv(t)
 			p := purchase()
-			p["merchant_reference"] = "RT03-" + order[0]
+			p["merchant_reference"] = "ROUTE-" + order[0]
 			for i, route := range order {
 				for _, form := range []bool{false, true} {
 					status, body := e.post(t, message(route, p, devPhrase, form))
@@ -45,13 +45,13 @@ func TestRT03_OtherRouteIsDuplicate(t *testing.T) {
 	}
 }
 
-// RT-03: the identity is every signed parameter, never a subset: two partial refunds of one
+// The identity is every signed parameter, never a subset: two partial refunds of one
 // order that differ in any single parameter are two messages, and both publish.
-func TestRT03_PartialRefundsDifferingInAnyParameterBothPublish(t *testing.T) {
+func TestPartialRefundsDifferingInAnyParameterBothPublish(t *testing.T) {
 	refund := func() map[string]string {
 		p := purchase()
 		p["command"], p["status"], p["response_code"], p["response_message"] = "REFUND", "06", "06000", "Success"
-		p["amount"], p["merchant_reference"] = "2500", "RT03-REFUND"
+		p["amount"], p["merchant_reference"] = "2500", "PARTIAL-REFUND"
 		return p
 	}
 	keys := slices.Sorted(maps.Keys(refund()))

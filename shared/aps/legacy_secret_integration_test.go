@@ -7,10 +7,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
-// Issue 17: the merchant secret's format before phrase sets keeps working against Secrets
+// The merchant secret's format before phrase sets keeps working against Secrets
 // Manager: its one set verifies the web samples, and an Apple Pay result, whose access code it
 // does not hold, selects no set.
-func TestIssue17_SecretFormatBeforePhraseSets(t *testing.T) {
+func TestTheSecretFormatBeforePhraseSetsKeepsWorking(t *testing.T) {
 	legacy := `{"shaResponsePhrase":"` + devPhrase + `","previousShaResponsePhrase":"","merchantIdentifier":"MxvOupuG","accessCode":"SILgpo7pWbmzuURp2qri"}`
 	tests := []struct {
 		sample     string

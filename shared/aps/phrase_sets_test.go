@@ -21,7 +21,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 )
 
-// Issue 17: several phrase sets per merchant secret, each selected by its access code (and
+// Several phrase sets per merchant secret, each selected by its access code (and
 // merchant identifier) and the only one that verifies what it selects; outcomes by command.
 
 const (
@@ -54,7 +54,7 @@ func result(code string) map[string]string {
 	return map[string]string{"merchant_identifier": merchantID, "access_code": code, "command": "PURCHASE", "status": "14", "response_code": "14000", "merchant_reference": "R-1"}
 }
 
-func TestIssue17_MerchantParserPhraseSets(t *testing.T) {
+func TestEverySecretFormatYieldsSetsThatVerifyUnderTheirOwnAlgorithm(t *testing.T) {
 	tests := []struct {
 		name     string
 		doc      string
@@ -101,7 +101,7 @@ func TestIssue17_MerchantParserPhraseSets(t *testing.T) {
 	}
 }
 
-func TestIssue17_MerchantParserRejects(t *testing.T) {
+func TestMerchantParserRefusesBadPhraseSetsWithoutQuotingAPhrase(t *testing.T) {
 	set := func(fields string) string {
 		return `{"merchantIdentifier":"` + merchantID + `","phraseSets":[` + fields + `]}`
 	}
@@ -148,7 +148,7 @@ func TestIssue17_MerchantParserRejects(t *testing.T) {
 
 // The set an access code selects is the only one that verifies: no fallback to another set, even
 // one whose phrase signed the message.
-func TestIssue17_NoFallbackToAnotherSet(t *testing.T) {
+func TestTheSelectedPhraseSetIsTheOnlyOneThatVerifies(t *testing.T) {
 	m, err := MerchantParser(apssignature.SHA256)([]byte(setsSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestIssue17_NoFallbackToAnotherSet(t *testing.T) {
 
 // A set added to the secret since the warm function last read it: the unknown access code makes it
 // read the secret again, once, before answering 401; a code still unknown is named in the answer.
-func TestIssue17_UnknownAccessCodeRereadsTheSecret(t *testing.T) {
+func TestAnUnknownAccessCodeRereadsTheSecretOnce(t *testing.T) {
 	parse := MerchantParser(apssignature.SHA256)
 	old, _ := parse([]byte(legacySecret))
 	current, err := parse([]byte(setsSecret))
@@ -233,7 +233,7 @@ func TestIssue17_UnknownAccessCodeRereadsTheSecret(t *testing.T) {
 	}
 }
 
-func TestIssue17_OutcomeByCommand(t *testing.T) {
+func TestOutcomeByCommandSplitsTheStatusByOperation(t *testing.T) {
 	tests := []struct {
 		name                  string
 		p                     map[string]string
@@ -327,7 +327,7 @@ func FuzzMerchantParser(f *testing.F) {
 		`{"merchantIdentifier":"m","phraseSets":[{"accessCode":"a","shaResponsePhrase":"p1"},{"accessCode":"a","shaResponsePhrase":"p2"}]}`,
 		`{"shaResponsePhrase":"generated","merchantIdentifier":"","accessCode":"","phraseSets":[{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p"}]}`,
 		`{"SHARESPONSEPHRASE":"p","merchantidentifier":"m","AccessCode":"a","phrasesets":[{"accessCode":"b","shaResponsePhrase":"q","algorithm":"x"}]}`,
-		// Issue 18: several merchants, labeled by account, by name, or by the top level's.
+		// Several merchants, labeled by account, by name, or by the top level's.
 		`{"merchantIdentifier":"m","accessCode":"a","shaResponsePhrase":"p","account":"acme","phraseSets":[{"name":"b-merchant","merchantIdentifier":"n","accessCode":"b","shaResponsePhrase":"q"},{"account":"Bad Label","accessCode":"c","shaResponsePhrase":"r"}]}`,
 	} {
 		f.Add(s)
