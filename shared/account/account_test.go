@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func TestIssue18_ParseMap(t *testing.T) {
+// A setting of "label=value" entries maps each value to its label (a bare value to the default
+// account); a value given twice, a bad label or an empty value is refused.
+func TestParseMapMapsEachValueToOneLabel(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		entries []string
@@ -42,7 +44,8 @@ func TestIssue18_ParseMap(t *testing.T) {
 	}
 }
 
-func TestIssue18_LabelOnContext(t *testing.T) {
+// A context carries its account label; none, or an empty one, is the default account.
+func TestTheContextCarriesTheLabelElseTheDefault(t *testing.T) {
 	ctx := context.Background()
 	if got := Of(ctx); got != Default {
 		t.Errorf("no label: %q, want %q", got, Default)
