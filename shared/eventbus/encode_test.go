@@ -16,9 +16,10 @@ func (c *capture) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _
 	return &eventbridge.PutEventsOutput{}, nil
 }
 
-// TestIssue13_EntriesAsBefore: each entry carries the event's fields and json.Marshal's detail
-// byte for byte (HTML-escaped, no newline), though the detail is no longer copied from it.
-func TestIssue13_EntriesAsBefore(t *testing.T) {
+// TestEachEntryCarriesTheEventAndJSONMarshalsDetail: each entry carries the event's fields and
+// json.Marshal's detail byte for byte (HTML-escaped, no newline), though the detail is no longer
+// copied from it.
+func TestEachEntryCarriesTheEventAndJSONMarshalsDetail(t *testing.T) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	evs := []Event{
 		{Source: "gw.shipping", DetailType: "OTP", Time: at, Resources: []string{"r1"}, Detail: map[string]any{"html": "<a&b>", "u": "\u2028é", "n": 1.5, "t": at}},

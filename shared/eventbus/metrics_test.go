@@ -8,9 +8,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 )
 
-// Issue 12 item 2: a delivery's EventsPublished counts the entries PutEvents accepted, and
+// A delivery's EventsPublished counts the entries PutEvents accepted, and
 // PublishRetries the attempts beyond the first of each batch.
-func TestIssue12Item2_PublishCountsAcceptedEntriesAndRetries(t *testing.T) {
+func TestPublishCountsAcceptedEntriesAndRetries(t *testing.T) {
 	tests := []struct {
 		name                     string
 		events                   int
