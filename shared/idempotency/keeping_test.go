@@ -9,9 +9,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 )
 
-// RT-03: a webhook whose messages never expire keeps its records longer on the same table, and
-// the stored expiry is what counts, whichever store reads it.
-func TestRT03_KeepingOutlastsTheDefault(t *testing.T) {
+// A webhook whose messages never expire keeps its records longer on the same table (so that a
+// late redelivery is still a duplicate), and the stored expiry is what counts, whichever store
+// reads it.
+func TestKeepingOutlastsTheDefaultRetention(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	short := newStore(t, &now)

@@ -40,11 +40,11 @@ func put(table, id string, n int, refused *int) idempotency.Write {
 	}
 }
 
-// Issue 13: the claims and the work's writes go in one transaction. The first key that cannot be
-// claimed decides, named in a KeyError, and then nothing is written; a write whose condition fails
-// is settled by its Refused and the claims are taken without it; a transaction whose answer was
-// lost is still ours; writes beyond one transaction's 100 items are all made.
-func TestIssue13_DoAllClaimsAndWritesTogether(t *testing.T) {
+// The claims and the work's writes go in one transaction. The first key that cannot be claimed
+// decides, named in a KeyError, and then nothing is written; a write whose condition fails is
+// settled by its Refused and the claims are taken without it; a transaction whose answer was lost
+// is still ours; writes beyond one transaction's 100 items are all made.
+func TestDoAllClaimsAndWritesInOneTransaction(t *testing.T) {
 	ctx := context.Background()
 	client, table := newTable(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
