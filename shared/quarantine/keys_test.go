@@ -4,7 +4,9 @@ import (
 	"testing"
 )
 
-func TestRT07_KeysAndPrefixesAgree(t *testing.T) {
+// Each function's role may read only quarantine/<its webhook>/: a delivery's key lies under its
+// webhook's prefix and WebhookOf reads that webhook back; a key outside the quarantine names none.
+func TestAKeyLiesUnderItsWebhooksPrefixAndNamesIt(t *testing.T) {
 	req := delivery()
 	for _, webhook := range []string{"shipping", "aps", "amazon-pay"} {
 		key := Key(webhook, &req)
