@@ -180,7 +180,7 @@ logs: ## a deployed function's logs: FN=<LogicalId> [STACK=<stack>] [TAIL=1]
 # A deployed stack's function variables in events/env.json's shape (tools/envjson), for
 # `sam local invoke <LogicalId> -e events/<sample>.json --env-vars events/env.deployed.json` against
 # real resources; the caller needs cloudformation:DescribeStackResource and lambda:GetFunctionConfiguration.
-# STACK must be given here (the STACK default above is only for logs). See docs/development.md.
+# STACK must be given here (the STACK default above is only for logs). See docs/local-stack.md.
 .PHONY: env-json
 env-json: ## write a deployed stack's function variables for sam local invoke: STACK=<stack> [OUT=events/env.deployed.json]
 	@test "$(origin STACK)" != file -a -n "$(STACK)" || { echo "usage: make env-json STACK=<stack> [OUT=events/env.deployed.json]"; exit 2; }

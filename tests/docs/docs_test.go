@@ -90,7 +90,7 @@ func TestEveryOutputDocumented(t *testing.T) {
 	}
 }
 
-// The fuzz-target table of docs/development.md lists exactly the repository's `func Fuzz*`.
+// The fuzz-target table of docs/testing.md lists exactly the repository's `func Fuzz*`.
 func TestFuzzTargetsListed(t *testing.T) {
 	root := localaws.RepoRoot()
 	found, err := fuzzTargets(root)
@@ -100,7 +100,7 @@ func TestFuzzTargetsListed(t *testing.T) {
 	if len(found) == 0 {
 		t.Fatal("no fuzz targets found: the scan is broken")
 	}
-	rows, err := tableRows(filepath.Join(root, "docs", "development.md"), "Target")
+	rows, err := tableRows(filepath.Join(root, "docs", "testing.md"), "Target")
 	if err != nil {
 		t.Fatal(err)
 	}
