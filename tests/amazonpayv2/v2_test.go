@@ -1,5 +1,5 @@
-// Package amazonpayv2 drives Amazon Pay API v2 ("CV2") IPNs end to end through the test harness
-// (issue 16): the samples in events/ signed by the local SNS signer, the function built as its
+// Package amazonpayv2 drives Amazon Pay API v2 ("CV2") IPNs end to end through the test harness:
+// the samples in events/ signed by the local SNS signer, the function built as its
 // main.go builds it with an Amazon Pay API key, moto for DynamoDB, EventBridge and S3, and a local
 // Amazon Pay stand-in that verifies every request's RSASSA-PSS signature with the public key.
 package amazonpayv2
@@ -148,11 +148,11 @@ func stateName(ev event) string {
 	return ev.Detail.Data.State.StatusDetails.State
 }
 
-// TestIssue16_V2SamplesYieldTheirDetailTypesWithFetchedState: each v2 sample (both key casings)
+// TestEachV2SampleYieldsItsDetailTypeWithTheFetchedState: each v2 sample (both key casings)
 // yields its own detail-type with the object's fetched state, keyed amazonpay:v2:<MessageId>,
 // and the deprecated detail-type under amazonpay:<MessageId>; a chargeback, which has no GET,
 // is published without a call. Every call reached the stand-in signed with the key.
-func TestIssue16_V2SamplesYieldTheirDetailTypesWithFetchedState(t *testing.T) {
+func TestEachV2SampleYieldsItsDetailTypeWithTheFetchedState(t *testing.T) {
 	g, api, queue := setUp(t, false)
 	tests := []struct {
 		file, detailType, deprecated, state, enrichment string
@@ -222,9 +222,9 @@ func TestIssue16_V2SamplesYieldTheirDetailTypesWithFetchedState(t *testing.T) {
 	}
 }
 
-// TestIssue16_BuyerDataOnlyWhenEnabled: with AmazonPayIncludeBuyerData the charge permission's
-// buyer and addresses reach the event, and still no log.
-func TestIssue16_BuyerDataOnlyWhenEnabled(t *testing.T) {
+// TestBuyerDataReachesTheEventOnlyWhenEnabled: with AmazonPayIncludeBuyerData the charge
+// permission's buyer and addresses reach the event, and still no log.
+func TestBuyerDataReachesTheEventOnlyWhenEnabled(t *testing.T) {
 	g, api, queue := setUp(t, true)
 	m := sample(t, g, "amazon-pay-ipn-charge-permission-v2.json", "buyer-data")
 	if status, answer := deliver(t, api.Handler, m); status != 200 || answer != "accepted" {
@@ -237,9 +237,9 @@ func TestIssue16_BuyerDataOnlyWhenEnabled(t *testing.T) {
 	}
 }
 
-// TestIssue16_NoKeyNoCall: without AmazonPayApiKeySecretArn (the harness's default function)
-// v2 events say enrichment "disabled" and nothing is called.
-func TestIssue16_NoKeyNoCall(t *testing.T) {
+// TestWithoutAnAPIKeyNothingIsCalledAndEnrichmentIsDisabled: without AmazonPayApiKeySecretArn (the
+// harness's default function) v2 events say enrichment "disabled" and nothing is called.
+func TestWithoutAnAPIKeyNothingIsCalledAndEnrichmentIsDisabled(t *testing.T) {
 	g := harness.Start(t, local)
 	queue := g.RouteAll(t)
 	m := sample(t, g, "amazon-pay-ipn-charge-v2.json", "no-key")
@@ -252,14 +252,14 @@ func TestIssue16_NoKeyNoCall(t *testing.T) {
 	}
 }
 
-// TestIssue16_FailingAPIYieldsThinEventAndPendingEnrichment: whatever way the Amazon Pay API
+// TestAFailingAPIYieldsAThinEventAndAPendingEnrichment: whatever way the Amazon Pay API
 // fails, the IPN is answered 200 at once with the thin event (enrichment failed, retryPending)
 // and kept in the quarantine (reason enrichment_pending); SNS's retry is a duplicate. A replay
 // while the API still fails answers 503 and keeps the record; once the API answers, the replay
 // publishes the fetched state as one more event (amazonpay:v2:<MessageId>:enriched, lateFor the
 // thin one) and answers 200, so `quarantine replay` deletes the record; replaying it again
 // publishes nothing.
-func TestIssue16_FailingAPIYieldsThinEventAndPendingEnrichment(t *testing.T) {
+func TestAFailingAPIYieldsAThinEventAndAPendingEnrichment(t *testing.T) {
 	tests := []struct {
 		name   string
 		break_ func(api *harness.AmazonPayAPI)
@@ -335,9 +335,9 @@ func TestIssue16_FailingAPIYieldsThinEventAndPendingEnrichment(t *testing.T) {
 	}
 }
 
-// TestIssue16_NotKeptIsRetried: if the pending record cannot be written (S3 down), the IPN is
-// answered 503 so that SNS retries it: nothing is published without its record.
-func TestIssue16_NotKeptIsRetried(t *testing.T) {
+// TestAnIPNWhosePendingRecordCannotBeKeptIsRetried: if the pending record cannot be written (S3
+// down), the IPN is answered 503 so that SNS retries it: nothing is published without its record.
+func TestAnIPNWhosePendingRecordCannotBeKeptIsRetried(t *testing.T) {
 	g, api, queue := setUp(t, false)
 	api.Stub.Fail(503)
 	m := sample(t, g, "amazon-pay-ipn-charge-v2.json", "not-kept")
@@ -363,9 +363,10 @@ func TestIssue16_NotKeptIsRetried(t *testing.T) {
 	}
 }
 
-// TestIssue16_UnfetchableIDIsNotKept: an ObjectId that cannot name an object (a path) is never
-// put into a URL: no call, enrichment failed, and nothing kept, since no replay could fetch it.
-func TestIssue16_UnfetchableIDIsNotKept(t *testing.T) {
+// TestAnUnfetchableObjectIDIsNeitherFetchedNorKept: an ObjectId that cannot name an object (a path)
+// is never put into a URL: no call, enrichment failed, and nothing kept, since no replay could
+// fetch it.
+func TestAnUnfetchableObjectIDIsNeitherFetchedNorKept(t *testing.T) {
 	g, api, queue := setUp(t, false)
 	m := g.Notification("bad-object-id", `{"MerchantID":"A3EXAMPLE","ObjectType":"CHARGE","ObjectId":"../refunds/`+refundID+`","NotificationType":"STATE_CHANGE","NotificationId":"n-bad"}`)
 	if status, answer := deliver(t, api.Handler, m); status != 200 || answer != "accepted" {
