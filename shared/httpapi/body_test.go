@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// The bodies as they were answered before issue 26 (written by hand, as json.Marshal writes them):
-// keys sorted, '<', '>' and '&' escaped, invalid UTF-8 as \ufffd, U+2028 escaped.
+// The bodies as they were answered when written by hand (as json.Marshal writes them): keys
+// sorted, '<', '>' and '&' escaped, invalid UTF-8 as \ufffd, U+2028 escaped.
 func TestBodiesAreTheBytesTheyAlwaysWere(t *testing.T) {
 	for name, tc := range map[string]struct {
 		v    any

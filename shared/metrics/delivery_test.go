@@ -44,7 +44,7 @@ func TestClassify(t *testing.T) {
 		{415, "", "unsupported_media_type", metrics.Rejected, "unsupported_media_type"},
 		{429, "", "in_progress", metrics.Unavailable, "in_progress"},
 		{503, "", "temporarily_unavailable", metrics.Unavailable, "temporarily_unavailable"},
-		// Issue 25: the same 503 when authentication could not read its secret: its own outcome,
+		// The same 503 when authentication could not read its secret: its own outcome,
 		// the body's code as its reason; the code marks nothing but a 503.
 		{503, "", metrics.CodeAuthUnavailable, metrics.AuthUnavailable, "temporarily_unavailable"},
 		{500, "", metrics.CodeAuthUnavailable, metrics.Unavailable, "other"},

@@ -58,7 +58,7 @@ func measure(d delivery) (emf, log string) {
 }
 
 // TestDeliveryLineIsTheBytesItAlwaysWas: the line Measure writes for a delivery is, byte for
-// byte, the one the hand-written delivery writer wrote before issue 26 (testdata, written by it):
+// byte, the one the former hand-written delivery writer wrote (testdata, written by it):
 // the same members in the same order, the same numbers, the same escaping.
 func TestDeliveryLineIsTheBytesItAlwaysWas(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "delivery-lines.golden"))
