@@ -319,100 +319,170 @@ var algorithms = map[string]jwt.SigningMethod{
 	"ES256": jwt.SigningMethodES256,
 }
 
+// claimSet is a token's payload while its claims are checked: the raw claims, the Claims read
+// from them so far, and the time of the check (one reading of the clock for every claim).
+type claimSet struct {
+	raw    map[string]json.RawMessage
+	claims *Claims
+	now    time.Time
+}
+
+// claimChecks are run in this order and the first failure is the token's error, so a token with
+// several faults always gets the same one. A check may rely on what an earlier one read (the
+// issued-at check on ExpiresAt, the client check on the audience).
+var claimChecks = []func(*Verifier, *claimSet) error{
+	(*Verifier).checkIssuer,
+	(*Verifier).readStringClaims,
+	(*Verifier).checkExpiry,
+	(*Verifier).checkNotBefore,
+	(*Verifier).checkIssuedAt,
+	(*Verifier).checkTokenUse,
+	(*Verifier).checkAudience,
+	(*Verifier).checkClient,
+	(*Verifier).checkScope,
+}
+
 func (v *Verifier) checkClaims(payload []byte) (*Claims, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &raw); err != nil || raw == nil {
 		return nil, invalid("malformed claims")
 	}
-	var c Claims
-	if err := claimString(raw, "iss", &c.Issuer); err != nil {
-		return nil, err
+	s := &claimSet{raw: raw, claims: &Claims{}, now: v.now()}
+	for _, check := range claimChecks {
+		if err := check(v, s); err != nil {
+			return nil, err
+		}
 	}
-	if c.Issuer != v.issuer {
-		return nil, invalid("wrong issuer")
+	return s.claims, nil
+}
+
+// checkIssuer: iss must equal the configured issuer exactly.
+func (v *Verifier) checkIssuer(s *claimSet) error {
+	if err := claimString(s.raw, "iss", &s.claims.Issuer); err != nil {
+		return err
 	}
+	if s.claims.Issuer != v.issuer {
+		return invalid("wrong issuer")
+	}
+	return nil
+}
+
+// readStringClaims reads sub, client_id, azp and token_use, each optional but a string when
+// present.
+func (v *Verifier) readStringClaims(s *claimSet) error {
+	c := s.claims
 	for _, f := range []struct {
 		name string
 		dst  *string
 	}{{"sub", &c.Subject}, {"client_id", &c.ClientID}, {"azp", &c.AuthorizedParty}, {"token_use", &c.TokenUse}} {
-		if err := claimString(raw, f.name, f.dst); err != nil {
-			return nil, err
+		if err := claimString(s.raw, f.name, f.dst); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	now := v.now()
-	exp, ok, err := claimTime(raw, "exp")
+// checkExpiry: exp is required, not past (within the leeway), and at most the maximum lifetime
+// away.
+func (v *Verifier) checkExpiry(s *claimSet) error {
+	exp, ok, err := claimTime(s.raw, "exp")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !ok {
-		return nil, invalid("missing exp")
+		return invalid("missing exp")
 	}
-	if !now.Before(exp.Add(v.leeway)) {
-		return nil, invalid("token expired")
+	if !s.now.Before(exp.Add(v.leeway)) {
+		return invalid("token expired")
 	}
-	if exp.Sub(now) > v.maxLifetime+v.leeway {
-		return nil, invalid("token lifetime too long")
+	if exp.Sub(s.now) > v.maxLifetime+v.leeway {
+		return invalid("token lifetime too long")
 	}
-	c.ExpiresAt = exp
-	nbf, ok, err := claimTime(raw, "nbf")
-	if err != nil {
-		return nil, err
-	}
-	if ok && nbf.After(now.Add(v.leeway)) {
-		return nil, invalid("token not yet valid")
-	}
-	iat, ok, err := claimTime(raw, "iat")
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		if iat.After(now.Add(v.leeway)) {
-			return nil, invalid("token issued in the future")
-		}
-		if exp.Sub(iat) > v.maxLifetime+v.leeway {
-			return nil, invalid("token lifetime too long")
-		}
-		c.IssuedAt = iat
-	}
+	s.claims.ExpiresAt = exp
+	return nil
+}
 
-	// Cognito ID tokens are signed by the same keys; only access tokens
-	// authorize API calls.
-	if _, present := raw["token_use"]; present && c.TokenUse != "access" {
-		return nil, invalid("token_use is not access")
+// checkNotBefore: nbf, when present, has been reached (within the leeway).
+func (v *Verifier) checkNotBefore(s *claimSet) error {
+	nbf, ok, err := claimTime(s.raw, "nbf")
+	if err != nil {
+		return err
 	}
+	if ok && nbf.After(s.now.Add(v.leeway)) {
+		return invalid("token not yet valid")
+	}
+	return nil
+}
 
-	if aud, ok := raw["aud"]; ok {
+// checkIssuedAt: iat, when present, is not in the future (within the leeway), and iat to exp is
+// at most the maximum lifetime.
+func (v *Verifier) checkIssuedAt(s *claimSet) error {
+	iat, ok, err := claimTime(s.raw, "iat")
+	if err != nil || !ok {
+		return err
+	}
+	if iat.After(s.now.Add(v.leeway)) {
+		return invalid("token issued in the future")
+	}
+	if s.claims.ExpiresAt.Sub(iat) > v.maxLifetime+v.leeway {
+		return invalid("token lifetime too long")
+	}
+	s.claims.IssuedAt = iat
+	return nil
+}
+
+// checkTokenUse: a token_use claim must say "access". Cognito ID tokens are signed by the same
+// keys; only access tokens authorize API calls.
+func (v *Verifier) checkTokenUse(s *claimSet) error {
+	if _, present := s.raw["token_use"]; present && s.claims.TokenUse != "access" {
+		return invalid("token_use is not access")
+	}
+	return nil
+}
+
+// checkAudience reads aud and requires an accepted audience: client_id or one of aud.
+func (v *Verifier) checkAudience(s *claimSet) error {
+	if aud, ok := s.raw["aud"]; ok {
 		// RFC 7519 §4.1.3: a single string or an array of strings.
 		var list []json.RawMessage
 		if len(aud) > 0 && aud[0] == '"' {
 			list = []json.RawMessage{aud}
 		} else if len(aud) == 0 || aud[0] != '[' || json.Unmarshal(aud, &list) != nil {
-			return nil, invalid("malformed aud claim")
+			return invalid("malformed aud claim")
 		}
 		for _, item := range list {
 			var a string
 			if len(item) == 0 || item[0] != '"' || json.Unmarshal(item, &a) != nil {
-				return nil, invalid("malformed aud claim")
+				return invalid("malformed aud claim")
 			}
-			c.Audience = append(c.Audience, a)
+			s.claims.Audience = append(s.claims.Audience, a)
 		}
 	}
-	if !v.audienceOK(&c) {
-		return nil, invalid("audience not accepted")
+	if !v.audienceOK(s.claims) {
+		return invalid("audience not accepted")
 	}
+	return nil
+}
+
+// checkClient records whether the token's client is itself an accepted audience; it never fails.
+func (v *Verifier) checkClient(s *claimSet) error {
+	c := s.claims
 	_, c.ClientAccepted = v.audiences[c.Client()]
 	c.ClientAccepted = c.ClientAccepted && c.Client() != ""
+	return nil
+}
 
+// checkScope reads scope (space-separated) and requires the configured scope, if any.
+func (v *Verifier) checkScope(s *claimSet) error {
 	var scope string
-	if err := claimString(raw, "scope", &scope); err != nil {
-		return nil, err
+	if err := claimString(s.raw, "scope", &scope); err != nil {
+		return err
 	}
-	c.Scopes = strings.Fields(scope)
-	if v.requiredScope != "" && !slices.Contains(c.Scopes, v.requiredScope) {
-		return nil, invalid("required scope missing")
+	s.claims.Scopes = strings.Fields(scope)
+	if v.requiredScope != "" && !slices.Contains(s.claims.Scopes, v.requiredScope) {
+		return invalid("required scope missing")
 	}
-	return &c, nil
+	return nil
 }
 
 func (v *Verifier) audienceOK(c *Claims) bool {
