@@ -77,7 +77,7 @@ func pinEntry(trackingID, code string, ttl int64) string {
 // An OTP is expired on arrival when its verificationCodeTTL is not later than the receipt, to the
 // millisecond: it is written only as a codeless audit item and announced without its code, even
 // though this deployment includes codes in events.
-func TestIS14_ExpiryIsJudgedAtReceipt(t *testing.T) {
+func TestOTPExpiryIsJudgedAtReceiptToTheMillisecond(t *testing.T) {
 	received := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	ms := received.UnixMilli()
 	tests := []struct {

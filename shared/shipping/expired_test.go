@@ -68,7 +68,7 @@ func attrS(item map[string]types.AttributeValue, name string) string {
 // The seed sample's OTP expired on 2024-01-13: it is announced as expired on arrival without its
 // code whatever IncludeOtpInEvents says, kept only as a codeless audit item, and its code is
 // nowhere: not in the event, not in the table, not in a log line.
-func TestIS14_SeedSampleExpiresOnArrival(t *testing.T) {
+func TestTheSeedSampleExpiresOnArrivalAndItsCodeIsKeptNowhere(t *testing.T) {
 	const seedKey = "shipping:48040fd3-3094-24d8-06c8-d97be2024072:1709913037944"
 	for _, tc := range []struct {
 		name string
@@ -176,7 +176,7 @@ func TestIS14_SeedSampleExpiresOnArrival(t *testing.T) {
 
 // An OTP expired on arrival never takes a usable OTP's place, whichever arrives first, and never
 // holds back the usable OTPs of its delivery.
-func TestIS14_ExpiredOnArrivalNeverReplacesAUsableOTP(t *testing.T) {
+func TestAnOTPExpiredOnArrivalNeverReplacesAUsableOne(t *testing.T) {
 	usableTTL := time.Now().Add(24 * time.Hour).Truncate(time.Second).UnixMilli()
 	expiredTTL := time.Now().Add(-time.Hour).Truncate(time.Second).UnixMilli()
 	at := time.Now().UTC().Format(time.RFC3339)
@@ -237,7 +237,7 @@ func TestIS14_ExpiredOnArrivalNeverReplacesAUsableOTP(t *testing.T) {
 
 // The consumer rules of docs/shipping.md: the OTP rule never receives an expired OTP, the
 // expired-on-arrival rule receives nothing else.
-func TestIS14_ConsumerRulesSeparateUsableAndExpiredOTPs(t *testing.T) {
+func TestTheConsumerRulesSeparateUsableAndExpiredOTPs(t *testing.T) {
 	for _, tc := range []struct {
 		rule, want string
 	}{

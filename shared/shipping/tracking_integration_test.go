@@ -21,7 +21,7 @@ import (
 )
 
 // The rules docs/shipping-tracking.md gives consumers of tracking and NDR events ("Consumer rules"):
-// TestIssue14Goal5_RuleExamplesAreTheDocumentedOnes holds the page to them.
+// TestTheTrackingRuleExamplesAreTheDocumentedOnes holds the page to them.
 const (
 	trackingRulePattern   = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping Tracking Updated"]}`
 	terminalRulePattern   = `{"source":["amazon-webhook-gateway.shipping"],"detail-type":["Shipping Tracking Updated"],"detail":{"data":{"terminal":[true]}}}`
@@ -113,7 +113,7 @@ func (g *trackingGateway) state(t *testing.T, trackingID string) trackingstore.S
 	return st
 }
 
-func TestIssue14Goal1_TrackingSampleYieldsUpdatedEventAndStoredState(t *testing.T) {
+func TestTheTrackingSampleYieldsAnUpdatedEventAndAStoredState(t *testing.T) {
 	g := newTrackingGateway(t)
 	before := time.Now()
 	body := g.deliver(t, testenv.LoadEvent(t, "shipping-tracking-delivered.json"), 200)
@@ -140,7 +140,7 @@ func TestIssue14Goal1_TrackingSampleYieldsUpdatedEventAndStoredState(t *testing.
 	if d.Metadata.Origin.DetailType != shipping.DetailTypeTracking {
 		t.Errorf("origin %+v", d.Metadata.Origin)
 	}
-	// The terminal rule example matches it; the deprecated notification still comes (goal 5).
+	// The terminal rule example matches it; the deprecated notification still comes beside it.
 	if n := len(g.consumed(t, terminalRulePattern)); n != 1 {
 		t.Errorf("terminal rule received %d events, want 1", n)
 	}
@@ -170,7 +170,7 @@ func TestIssue14Goal1_TrackingSampleYieldsUpdatedEventAndStoredState(t *testing.
 	}
 }
 
-func TestIssue14Goal2_LateOlderEventChangesNothing(t *testing.T) {
+func TestALateOlderEventChangesNothingAndIsAnnouncedStale(t *testing.T) {
 	g := newTrackingGateway(t)
 	g.deliver(t, testenv.LoadEvent(t, "shipping-tracking-delivered.json"), 200)
 	g.counts(t)
@@ -199,7 +199,7 @@ type step struct {
 	want      string
 }
 
-func TestIssue14Goal2_OrderOfTrackingStates(t *testing.T) {
+func TestTheNewestTrackingStateWinsWhateverTheArrivalOrder(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	iso := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
 	env := func(d time.Duration) time.Time { return t0.Add(time.Hour + d) }
@@ -253,7 +253,7 @@ func TestIssue14Goal2_OrderOfTrackingStates(t *testing.T) {
 
 // An accumulated delivery may hold several entries of one tracking ID: only the latest is
 // written (a transaction writes an item once), the others are stale at once.
-func TestIssue14Goal2_AccumulatedEntriesOfOneTrackingID(t *testing.T) {
+func TestOnlyTheLatestEntryOfATrackingIDInOneDeliveryIsWritten(t *testing.T) {
 	g := newTrackingGateway(t, trackingRulePattern, staleRulePattern)
 	now := time.Now().UTC().Truncate(time.Second)
 	body := harness.ShippingEnvelope(fmt.Sprintf("acc-%d", now.UnixNano()), shipping.DetailTypeTracking, now,
@@ -281,7 +281,7 @@ func TestIssue14Goal2_AccumulatedEntriesOfOneTrackingID(t *testing.T) {
 }
 
 // Unknown fields and codes, and known fields of an unexpected type, never cost a tracking entry.
-func TestIssue14Goal1_UnknownFieldsAndCodesAreNotRefused(t *testing.T) {
+func TestUnknownFieldsAndCodesNeverCostATrackingEntry(t *testing.T) {
 	g := newTrackingGateway(t, trackingRulePattern)
 	entry := map[string]any{
 		"trackingId": "TODD1", "eventCode": "PackageReceivedByCarrier", "status": 7, "shipmentType": "SIDEWAYS",
@@ -301,7 +301,7 @@ func TestIssue14Goal1_UnknownFieldsAndCodesAreNotRefused(t *testing.T) {
 
 // An entry without a usable trackingId cannot be a tracking state: it is passed on as before, as
 // Shipping Notification only, never refused (a refusal would lose it).
-func TestIssue14Goal1_TrackingEntryWithoutTrackingIDIsPassedOnOnly(t *testing.T) {
+func TestATrackingEntryWithoutATrackingIDIsPassedOnOnly(t *testing.T) {
 	g := newTrackingGateway(t, trackingRulePattern, staleRulePattern, deprecatedRulePattern)
 	body := harness.ShippingEnvelope(fmt.Sprintf("noid-%d", time.Now().UnixNano()), shipping.DetailTypeTracking, time.Now(),
 		map[string]any{"eventCode": "Delivered", "eventTime": "2026-03-01T08:00:00Z"})
@@ -314,7 +314,7 @@ func TestIssue14Goal1_TrackingEntryWithoutTrackingIDIsPassedOnOnly(t *testing.T)
 	}
 }
 
-func TestIssue14Goal3_NDRSampleYieldsNDRRaised(t *testing.T) {
+func TestTheNDRSampleYieldsShippingNDRRaised(t *testing.T) {
 	g := newTrackingGateway(t)
 	g.deliver(t, testenv.LoadEvent(t, "shipping-ndr.json"), 200)
 	got := g.consumed(t, ndrRulePattern)
@@ -340,7 +340,7 @@ func TestIssue14Goal3_NDRSampleYieldsNDRRaised(t *testing.T) {
 
 // An entry with ndr… fields is an NDR whatever its envelope; in a tracking envelope it is a
 // tracking update as well.
-func TestIssue14Goal3_NDRFieldsMakeAnNDR(t *testing.T) {
+func TestNDRFieldsMakeAnNDRWhateverTheEnvelope(t *testing.T) {
 	tests := []struct {
 		name, detailType string
 		wantUpdated      int
@@ -367,7 +367,7 @@ func TestIssue14Goal3_NDRFieldsMakeAnNDR(t *testing.T) {
 }
 
 // Every tracking and NDR sample in events/ gives the detail-types it is meant to.
-func TestIssue14_EventFiles(t *testing.T) {
+func TestEveryTrackingAndNDRSampleGivesItsDetailTypes(t *testing.T) {
 	want := map[string][]string{
 		"shipping-tracking-delivered.json": {trackingRulePattern, terminalRulePattern, deprecatedRulePattern},
 		"shipping-tracking-late.json":      {trackingRulePattern, deprecatedRulePattern}, // alone, it is the latest state
@@ -396,7 +396,7 @@ func TestIssue14_EventFiles(t *testing.T) {
 }
 
 // The rule examples tested above are the ones docs/shipping-tracking.md gives.
-func TestIssue14Goal5_RuleExamplesAreTheDocumentedOnes(t *testing.T) {
+func TestTheTrackingRuleExamplesAreTheDocumentedOnes(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join(localaws.RepoRoot(), "docs", "shipping-tracking.md"))
 	if err != nil {
 		t.Fatal(err)

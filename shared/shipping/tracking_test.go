@@ -12,7 +12,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 )
 
-func TestIssue14Goal2_ParseEventTime(t *testing.T) {
+func TestParseEventTimeAcceptsOnlyUnambiguousInstants(t *testing.T) {
 	at := time.Date(2025, 1, 28, 10, 2, 11, 0, time.UTC)
 	tests := []struct {
 		raw  string
@@ -61,7 +61,7 @@ func trackingBody(detailType string, entries ...string) []byte {
 	return fmt.Appendf(nil, `{"version":"0","id":"d-1","detail-type":%q,"source":"AmazonShipping","account":"1","time":"2025-01-28T10:02:14Z","detail":%s}`, detailType, detail)
 }
 
-func TestIssue14_Classification(t *testing.T) {
+func TestEachEntryIsClassifiedAsTrackingNDROrPassedOnOnly(t *testing.T) {
 	ndrTypes := []string{"NDR Detail", "Custom NDR"}
 	tests := []struct {
 		name                       string
