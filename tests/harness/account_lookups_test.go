@@ -26,7 +26,7 @@ func lookupIn(route, label, id string) events.APIGatewayV2HTTPRequest {
 	return req
 }
 
-// Issue 25, item 1: three accounts deliver an OTP and a tracking state for the same tracking ID
+// Three accounts deliver an OTP and a tracking state for the same tracking ID
 // with their own credentials, through the real pipeline against moto. Each account's routes
 // answer its own, naming it; today's routes the default account's; an account's route never
 // another's, and an account without the ID answers 404.

@@ -16,9 +16,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Two further accounts of every webhook (issue 18), beside the development configuration's own
-// (the default account): Shipping accounts with a secret each (ShippingAccountSecretArns) and an
-// OAuth client each, APS merchants with a phrase set each, Amazon Pay merchants with a topic each.
+// Two further accounts of every webhook, to prove that accounts stay apart, beside the development
+// configuration's own (the default account): Shipping accounts with a secret each
+// (ShippingAccountSecretArns) and an OAuth client each, APS merchants with a phrase set each,
+// Amazon Pay merchants with a topic each.
 const (
 	AccountA = "acme-a"
 	AccountB = "acme-b"

@@ -2,7 +2,7 @@ package harness
 
 import "github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 
-// The development merchant secret's Apple Pay phrase set (events/dev/aps-merchant.json, issue 17):
+// The development merchant secret's Apple Pay phrase set (events/dev/aps-merchant.json):
 // its own access code, response phrase and algorithm beside the web integration's (APSPhrase,
 // SHA-256) on the same routes.
 const (

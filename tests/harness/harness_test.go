@@ -35,7 +35,7 @@ func TestBuildersMakeAcceptedDeliveries(t *testing.T) {
 		}
 	}
 	got := testenv.Consume[map[string]any](t, g.Local.Config, queue, 20)
-	// The Amazon Pay v2 charge has two: its own and the deprecated one (issue 16).
+	// The Amazon Pay v2 charge has two: its own and the deprecated one it still publishes for one release.
 	if len(got) != 8 {
 		t.Errorf("%d events on the bus, want 8", len(got))
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/lookup"
 )
 
-// Issue 15: an OTP delivered to the Shipping function is what the lookup function returns to a
+// An OTP delivered to the Shipping function is what the lookup function returns to a
 // signed request (the event API Gateway would send: moto does not front API Gateway), by either
 // leg; the logs never hold it.
-func TestIssue15_LookupReturnsTheDeliveredOTP(t *testing.T) {
+func TestTheLookupReturnsTheDeliveredOTP(t *testing.T) {
 	g := Start(t, local)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
 	if resp := g.Send(t, Shipping(ShippingBody(Unique("env"), time.Now(), OTP{TrackingID: "T-look", Code: "731731", TTL: ttl}))); resp.StatusCode != 200 {

@@ -17,7 +17,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
 )
 
-// Issue 25, item 3, through the functions as their main.go builds them, on moto behind the
+// Through the functions as their main.go builds them, on moto behind the
 // fault proxy: a secret authentication cannot read, never read since the function started, is
 // read at most once per secrets.FailedReadFloor whatever the number of deliveries; each of them
 // gets the same 503 with Retry-After as before (Amazon's senders retry it; a 4xx would be final),

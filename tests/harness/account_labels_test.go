@@ -138,7 +138,7 @@ func accountCases(g *Accounts) []accountCase {
 // Two (here three) accounts of every webhook deliver through one deployment, and every event
 // and stored OTP carries the label of the account whose credential, phrase set or topic
 // authenticated it.
-func TestIssue18_EveryEventCarriesItsAccountsLabel(t *testing.T) {
+func TestEveryEventCarriesItsAccountsLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	queue := g.RouteAll(t)
 	cases := accountCases(g)
@@ -180,7 +180,7 @@ func TestIssue18_EveryEventCarriesItsAccountsLabel(t *testing.T) {
 
 // Tracking states and the audit items of OTPs expired on arrival carry the label too; an appId
 // other than the account's is logged and the label kept.
-func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
+func TestStoredItemsCarryTheirAccountsLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	tid, expired := Unique("TRK"), Unique("EXP")
 	track := ShippingWithKey(ShippingEnvelope(Unique("env"), "Tracking Detail", time.Now(), TrackingEntry(tid, "Delivered", time.Now().UTC().Format(time.RFC3339))), APIKeyB)
@@ -218,7 +218,7 @@ func TestIssue18_StoredItemsCarryTheLabel(t *testing.T) {
 
 // A credential of one account never yields another's label: a request presenting credentials of
 // two accounts, or a credential that two accounts' secrets hold, is refused with no event.
-func TestIssue18_AKeyOfOneAccountNeverYieldsAnothersLabel(t *testing.T) {
+func TestAKeyOfOneAccountNeverYieldsAnothersLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	queue := g.RouteAll(t)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
@@ -248,7 +248,7 @@ func TestIssue18_AKeyOfOneAccountNeverYieldsAnothersLabel(t *testing.T) {
 
 // Rotating account A's credential (its own secret) leaves account B's secret as it was and B's
 // deliveries going, on a warm instance and a cold one.
-func TestIssue18_RotatingOneAccountLeavesTheOtherAlone(t *testing.T) {
+func TestRotatingOneAccountLeavesTheOtherAlone(t *testing.T) {
 	g := StartAccounts(t, local)
 	queue := g.RouteAll(t)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
@@ -292,7 +292,7 @@ func TestIssue18_RotatingOneAccountLeavesTheOtherAlone(t *testing.T) {
 
 // Quarantine records keep the label, a replay publishes under it, and an Amazon Pay v2 message
 // whose MerchantID is not its topic's account's is quarantined, not published.
-func TestIssue18_QuarantineAndReplayKeepTheLabel(t *testing.T) {
+func TestQuarantineAndReplayKeepTheAccountsLabel(t *testing.T) {
 	g := StartAccounts(t, local)
 	queue := g.RouteAll(t)
 	ttl := time.Now().Add(time.Hour).UnixMilli()
@@ -349,7 +349,7 @@ func TestIssue18_QuarantineAndReplayKeepTheLabel(t *testing.T) {
 }
 
 // The per-account rules the docs give receive exactly that account's events.
-func TestIssue18_PerAccountRules(t *testing.T) {
+func TestEachPerAccountRuleReceivesExactlyItsAccountsEvents(t *testing.T) {
 	g := StartAccounts(t, local)
 	rules := []string{shippingAccountRule, apsAccountRule, amazonPayAccountRule}
 	queues := map[string]string{}

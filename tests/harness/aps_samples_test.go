@@ -27,7 +27,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// Issue 17: the APS samples in events/, one per detail-type, and the phrase sets of the
+// The APS samples in events/, one per detail-type, and the phrase sets of the
 // development merchant secret (events/dev/aps-merchant.json): the web integration's (the top
 // level, SHA-256 as ApsSignatureAlgorithm) and Apple Pay's (its own access code, phrase, SHA-512).
 
@@ -158,7 +158,7 @@ func (s apsSample) request() []byte {
 }
 
 // The generated samples are what apsSamples says (-update-aps-samples rewrites them).
-func TestIssue17_SamplesAreGenerated(t *testing.T) {
+func TestTheGeneratedAPSSamplesAreUpToDate(t *testing.T) {
 	for _, s := range apsSamples {
 		path := filepath.Join(localaws.RepoRoot(), "events", s.file)
 		if *updateAPSSamples {
@@ -168,7 +168,7 @@ func TestIssue17_SamplesAreGenerated(t *testing.T) {
 			continue
 		}
 		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, s.request()) {
-			t.Errorf("events/%s differs from apsSamples (%v): go test ./tests/harness -run TestIssue17_SamplesAreGenerated -update-aps-samples", s.file, err)
+			t.Errorf("events/%s differs from apsSamples (%v): go test ./tests/harness -run TestTheGeneratedAPSSamplesAreUpToDate -update-aps-samples", s.file, err)
 		}
 	}
 }
@@ -275,7 +275,7 @@ func (d apsDeployment) events(t *testing.T) []apsConsumed {
 
 // Every APS sample in events/ is documented in docs/aps.md, and publishes the detail-type
 // documented for it, by status and by command, through the function main.go builds.
-func TestIssue17_EverySamplePublishesItsDocumentedDetailType(t *testing.T) {
+func TestEveryAPSSamplePublishesItsDocumentedDetailType(t *testing.T) {
 	docs := documentedSamples(t)
 	want := map[string]documentedSample{}
 	for _, d := range docs {
@@ -327,7 +327,7 @@ func signedAs(p map[string]string, alg apssignature.Algorithm, phrase string) ev
 // A message is verified only with the phrase set its access_code (and merchant_identifier)
 // selects: an Apple Pay result with Apple Pay's phrase, never with the web integration's, and a
 // message for one access code never with another set's phrase.
-func TestIssue17_PhraseSetSelectsTheOnlyPhrasesThatVerify(t *testing.T) {
+func TestThePhraseSetSelectsTheOnlyPhrasesThatVerify(t *testing.T) {
 	var applePay map[string]string
 	for _, s := range apsSamples {
 		if s.applePay {
