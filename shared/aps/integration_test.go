@@ -149,7 +149,7 @@ func TestEventFiles(t *testing.T) {
 		"aps-malformed.json":                  {202, "", ""}, // authenticated: quarantined
 	}
 	// Every other sample, and these, are delivered as docs/aps.md documents them by
-	// tests/harness TestIssue17_EverySamplePublishesItsDocumentedDetailType.
+	// tests/harness TestEveryAPSSamplePublishesItsDocumentedDetailType.
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		t.Run(name, func(t *testing.T) {
 			w := want[name]
