@@ -12,10 +12,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/amazonpaystub"
 )
 
-// TestIssue16_ClientSignsWhatTheStandInVerifies: the client's GETs verify with the public key at
-// the stand-in; a request signed with another key does not; failures come back as errors a
-// caller can tell apart.
-func TestIssue16_ClientSignsWhatTheStandInVerifies(t *testing.T) {
+// The client's GETs verify with the public key at the stand-in; a request signed with another
+// key does not; failures come back as errors a caller can tell apart.
+func TestTheClientSignsWhatTheStandInVerifies(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

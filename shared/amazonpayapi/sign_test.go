@@ -57,10 +57,9 @@ func vectorHeaders(region string) map[string]string {
 	}
 }
 
-// TestIssue16_SignerReproducesSDKVectors: every V2 vector of Amazon's Java and .NET SDK tests
-// (platform facts §1.6), and the derived charge GET, gives the SDKs' canonical request and
-// string to sign.
-func TestIssue16_SignerReproducesSDKVectors(t *testing.T) {
+// Every V2 vector of Amazon's Java and .NET SDK tests (platform facts §1.6), and the derived
+// charge GET, gives the SDKs' canonical request and string to sign.
+func TestTheSignerReproducesTheSDKVectors(t *testing.T) {
 	type tc struct {
 		file, name, method, path string
 		query                    url.Values
@@ -132,9 +131,9 @@ func TestCanonicalURI(t *testing.T) {
 	}
 }
 
-// TestIssue16_SignatureIsPSSWithSalt32: the signature verifies as RSASSA-PSS SHA-256 with a 32-byte
-// salt over the string to sign, and not with the v1 scheme's 20-byte salt.
-func TestIssue16_SignatureIsPSSWithSalt32(t *testing.T) {
+// The signature verifies as RSASSA-PSS SHA-256 with a 32-byte salt over the string to sign, and
+// not with the v1 scheme's 20-byte salt.
+func TestTheSignatureIsPSSWithA32ByteSalt(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
