@@ -135,10 +135,10 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 
 // Plan keys a verified message twice: by its MessageId (the documented key, which SNS keeps on
 // retries) and by its signed text, so that a copy whose fields were re-split around the same
-// signed text (RT-01) is a duplicate whatever MessageId it claims. An Amazon Pay API v2 message is
-// also keyed by its notification (notificationKey), which a re-publication keeps; its work fetches
-// the object it names. A replayed copy kept for a later enrichment is keyed apart, and publishes
-// only the fetched state.
+// signed text (a MessageId carrying "\nSubject\n…", say) is a duplicate whatever MessageId it
+// claims. An Amazon Pay API v2 message is also keyed by its notification (notificationKey), which a
+// re-publication keeps; its work fetches the object it names. A replayed copy kept for a later
+// enrichment is keyed apart, and publishes only the fetched state.
 func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, v verified, replay bool) (pipeline.Delivery, error) {
 	d, err := s.plan(ctx, log, req, v.msg, replay)
 	if err != nil || d.Work == nil {

@@ -148,7 +148,7 @@ func TestSubscriptionChargeRefundBecomeEvents(t *testing.T) {
 		t.Errorf("SubscribeURL calls = %v, want the one token", got)
 	}
 	// An Amazon Pay API v2 message has its own event (amazonpay:v2:<MessageId>) beside the
-	// deprecated one it had before (issue 16).
+	// deprecated one it had before, kept for one release.
 	v2 := map[string]string{snstest.MessageID("m-charge-v2"): amazonpay.DetailTypeChargeChanged, snstest.MessageID("m-refund-v2"): amazonpay.DetailTypeRefundChanged}
 	evs := e.consumed(t)
 	if len(evs) != len(steps)+len(v2) {
@@ -359,7 +359,7 @@ func TestEventFiles(t *testing.T) {
 			}
 			evs := e.consumed(t)
 			if w.v2 != "" {
-				// Its own detail-type, and the deprecated one (issue 16).
+				// Its own detail-type, and the deprecated one (kept for one release).
 				got := []string{}
 				for _, ev := range evs {
 					got = append(got, ev.DetailType)

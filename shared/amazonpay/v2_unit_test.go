@@ -9,9 +9,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/amazonpayapi"
 )
 
-// TestIssue16_ClassifiesV2Messages: every Amazon Pay API v2 object type has its own detail-type,
-// in both key casings; India names and anything else keep theirs.
-func TestIssue16_ClassifiesV2Messages(t *testing.T) {
+// Every Amazon Pay API v2 object type has its own detail-type, in both key casings; India names
+// and anything else keep theirs.
+func TestEveryV2ObjectTypeHasItsOwnDetailType(t *testing.T) {
 	tests := []struct {
 		name, message, detailType, kind, legacy string
 		fetch                                   amazonpayapi.Object
@@ -61,9 +61,9 @@ func equalData(a, b Data) bool {
 	return string(ja) == string(jb)
 }
 
-// TestIssue16_NotificationKey: a re-published notification (the same message, whatever its key
-// casing or member order) has the same key; another notification of the same object does not.
-func TestIssue16_NotificationKey(t *testing.T) {
+// A re-published notification (the same message, whatever its key casing or member order) has the
+// same key; another notification of the same object does not.
+func TestARepublishedNotificationKeepsItsKey(t *testing.T) {
 	base := `{"MerchantID":"M1","ObjectType":"CHARGE","ObjectId":"C1","NotificationType":"STATE_CHANGE","NotificationId":"n1"}`
 	key := notificationKey(classify(base).data)
 	if !strings.HasPrefix(key, "amazonpay:notification:") {
@@ -106,10 +106,10 @@ const (
 "creationTimestamp":"20190714T155300Z","statusDetails":{"state":"Declined","reasonCode":"AmazonRejected","reasonDescription":"No","lastUpdatedTimestamp":"20190714T155300Z"},"releaseEnvironment":"Live"}`
 )
 
-// TestIssue16_StateIsAllowListed: only the allow-listed fields of a fetched object reach the
-// event; buyer and address fields only when asked; an answer that is not the object named, or
-// that cannot be read, is refused, naming the field.
-func TestIssue16_StateIsAllowListed(t *testing.T) {
+// Only the allow-listed fields of a fetched object reach the event; buyer and address fields only
+// when asked; an answer that is not the object named, or that cannot be read, is refused, naming
+// the field.
+func TestOnlyAllowListedStateReachesTheEvent(t *testing.T) {
 	tests := []struct {
 		name         string
 		object       amazonpayapi.Object

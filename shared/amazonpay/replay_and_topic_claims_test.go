@@ -1,6 +1,7 @@
 package amazonpay_test
 
-// Regression tests for the red-team findings of issue 10 on the Amazon Pay IPN handler.
+// Attacks on the Amazon Pay IPN handler: a replay re-split around the same signed text, and a
+// topic the sender only claims.
 
 import (
 	"context"
@@ -20,12 +21,12 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 )
 
-// RT-01: SNS's string to sign is "Name\nvalue\n" pairs; moving "\nSubject\n<subject>" into
+// SNS's string to sign is "Name\nvalue\n" pairs; moving "\nSubject\n<subject>" into
 // MessageId and dropping Subject kept the signature and changed the dedupe key, so the same IPN
 // was announced twice. Now the copy is refused, and the signed text itself is claimed.
-func TestRT01_ReplayedIPNIsNeverAnnouncedTwice(t *testing.T) {
+func TestAReplayedIPNIsNeverAnnouncedTwice(t *testing.T) {
 	e := newEnv(t)
-	genuine := e.notification("rt01-genuine", chargeIndia)
+	genuine := e.notification("replay-genuine", chargeIndia)
 	shifted := *genuine
 	shifted.MessageID = genuine.MessageID + "\nSubject\n" + genuine.Subject
 	shifted.Subject = ""
@@ -112,22 +113,22 @@ const intruder = "arn:aws:sns:eu-west-1:210987654321:not-amazon-pay"
 // intruderConfirmation is a SubscriptionConfirmation SNS really signed, from a topic in someone
 // else's account (anyone can subscribe the URL to a topic of their own).
 func (e *env) intruderConfirmation(token string) *snsverify.Message {
-	m := e.confirmation("rt02-"+token, token)
+	m := e.confirmation("intruder-"+token, token)
 	m.TopicARN = intruder
 	e.sns.Sign(m)
 	return m
 }
 
-// RT-02: the unknown-topic rejection logged the sender's TopicArn as if it were a fact, and the
+// The unknown-topic rejection once logged the sender's TopicArn as if it were a fact, and the
 // set-up advice was to copy it into the allow-list. Outside set-up the claim is refused before any
 // network call and logged as unverified; set-up mode verifies, logs and never confirms.
-func TestRT02_UnknownTopicIsAnUnverifiedClaim(t *testing.T) {
+func TestAnUnknownTopicIsRefusedAndLoggedAsAnUnverifiedClaim(t *testing.T) {
 	e := newEnv(t)
 	logs := e.withLog()
-	notification := e.notification("rt02-n", chargeIndia)
+	notification := e.notification("intruder-n", chargeIndia)
 	notification.TopicARN = intruder
 	e.sns.Sign(notification)
-	for _, m := range []*snsverify.Message{e.intruderConfirmation("confirm-token-rt02a"), notification} {
+	for _, m := range []*snsverify.Message{e.intruderConfirmation("confirm-token-intrudera"), notification} {
 		if status, body := e.deliver(t, m); status != 403 || body["error"] != "forbidden" {
 			t.Errorf("%s: %d %v, want 403", m.Type, status, body)
 		}
@@ -155,12 +156,12 @@ func TestRT02_UnknownTopicIsAnUnverifiedClaim(t *testing.T) {
 	}
 }
 
-func TestRT02_SetUpModeVerifiesAndNeverConfirms(t *testing.T) {
+func TestSetUpModeVerifiesAndNeverConfirms(t *testing.T) {
 	e := newEnvWith(t, snsverify.Config{SetUp: true})
 	logs := e.withLog()
 
 	// Notifications are refused before any network call, whatever their topic.
-	n := e.notification("rt02-setup-n", chargeIndia)
+	n := e.notification("setup-n", chargeIndia)
 	if status, body := e.deliver(t, n); status != 403 {
 		t.Fatalf("notification in set-up mode: %d %v", status, body)
 	}
@@ -168,9 +169,9 @@ func TestRT02_SetUpModeVerifiesAndNeverConfirms(t *testing.T) {
 		t.Fatal("a notification in set-up mode caused a network call")
 	}
 
-	forged := e.intruderConfirmation("confirm-token-rt02b")
-	forged.Token = "confirm-token-rt02-forged"
-	genuine := e.intruderConfirmation("confirm-token-rt02c")
+	forged := e.intruderConfirmation("confirm-token-intruderb")
+	forged.Token = "confirm-token-intruder-forged"
+	genuine := e.intruderConfirmation("confirm-token-intruderc")
 	for _, st := range []struct {
 		name   string
 		m      *snsverify.Message

@@ -16,7 +16,7 @@ import (
 // A v2 message's MerchantID against its topic's account: a merchant of another account (or none,
 // where the account has merchants) is quarantined as merchant_mismatch; an account without
 // configured merchants, and an India message, are not checked. Every event names the account.
-func TestIssue18_MerchantOfTheTopicsAccount(t *testing.T) {
+func TestAV2MerchantMustBelongToItsTopicsAccount(t *testing.T) {
 	merchants := map[string]string{"A1": "acme-a", "B1": "acme-b", "B2": "acme-b"}
 	v2 := func(merchant string) string {
 		return `{"MerchantID":"` + merchant + `","ObjectType":"CHARGE","ObjectId":"C1","NotificationType":"STATE_CHANGE","NotificationId":"n1","NotificationVersion":"V2"}`
