@@ -36,7 +36,7 @@ func TestBuildFromTemplateEnvironment(t *testing.T) {
 	if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != 403 {
 		t.Fatalf("foreign topic: %d %s", resp.StatusCode, resp.Body)
 	}
-	// Named as the sender's claim, not as a fact (RT-02).
+	// Named as the sender's claim, not as a fact: nothing unverified is logged as fact.
 	if !strings.Contains(logs.String(), `"claimedTopicArn":"arn:aws:sns:eu-west-1:999999999999:other","verified":false`) ||
 		strings.Contains(logs.String(), `"topicArn":"arn:aws:sns:eu-west-1:999999999999:other"`) {
 		t.Errorf("the refused topic is not logged as an unverified claim: %s", logs.String())
@@ -53,11 +53,11 @@ func message(typ, topic, certURL string) string {
 		`"Timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `","SignatureVersion":"2","Signature":"AAAA","SigningCertURL":"` + certURL + `"}`
 }
 
-// RT-02: set-up mode (topic discovery) is explicit and only while no topic is allowed. These
+// Set-up mode (topic discovery) is explicit and only while no topic is allowed. These
 // messages are built to be refused before any network call whichever mode is on: a
 // SubscriptionConfirmation whose certificate URL is in another region than its topic is 401 if
 // set-up mode verified it, 403 if the topic check refused it first.
-func TestRT02_SetUpModeOnlyWithoutTopics(t *testing.T) {
+func TestSetUpModeOnlyWhileNoTopicIsAllowed(t *testing.T) {
 	const foreign = "arn:aws:sns:eu-west-1:999999999999:other"
 	wrongRegion := "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-abc.pem"
 	for _, tc := range []struct {

@@ -7,7 +7,7 @@ import (
 )
 
 // A malformed topic or merchant label fails the init, naming its variable.
-func TestIssue18_BadAccountSettingsFailTheInit(t *testing.T) {
+func TestBadAccountSettingsFailTheInit(t *testing.T) {
 	for _, tc := range []struct{ name, key, value string }{
 		{"topic label not a label", "IPN_TOPIC_ARNS", "Acme B=arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn"},
 		{"topic given twice", "IPN_TOPIC_ARNS", "arn:aws:sns:eu-west-1:123456789012:t,acme-b=arn:aws:sns:eu-west-1:123456789012:t"},
