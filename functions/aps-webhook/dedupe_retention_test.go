@@ -18,9 +18,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// RT-03: an APS message carries no timestamp, so its dedupe record must outlive the 48 h the
+// An APS message carries no timestamp, so its dedupe record must outlive the 48 h the
 // other webhooks keep. The retention set in the environment is the stored record's TTL.
-func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
+func TestTheDedupeRetentionIsTheStoredRecordsTTL(t *testing.T) {
 	for _, days := range []int{30, 400} {
 		t.Run(strconv.Itoa(days)+" days", func(t *testing.T) {
 			table := deployEnv(t)
@@ -64,7 +64,7 @@ func TestRT03_DedupeRetentionReachesTheRecordTTL(t *testing.T) {
 }
 
 // The template's default is the one main falls back to, and a retention in months is allowed.
-func TestRT03_TemplateParameter(t *testing.T) {
+func TestTheTemplatesRetentionDefaultIsMainsAndAtLeastAYear(t *testing.T) {
 	tmpl, err := localaws.LoadTemplate()
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,9 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 )
 
-// Issue 17: ApsDetailTypesByCommand reaches the function's configuration; unset is false, the
+// ApsDetailTypesByCommand reaches the function's configuration; unset is false, the
 // detail-types by status.
-func TestIssue17_DetailTypesByCommandFromTheEnvironment(t *testing.T) {
+func TestDetailTypesByCommandComeFromTheEnvironment(t *testing.T) {
 	for _, tc := range []struct {
 		value string
 		want  bool
