@@ -7,7 +7,7 @@ import (
 )
 
 // A malformed account setting fails the init, naming its variable, and never a secret.
-func TestIssue18_BadAccountSettingsFailTheInit(t *testing.T) {
+func TestBadAccountSettingsFailTheInit(t *testing.T) {
 	for _, tc := range []struct{ name, key, value, wantInError string }{
 		{"client label not a label", "OAUTH_CLIENT_ACCOUNTS", "Acme EU=client-1", "OAUTH_CLIENT_ACCOUNTS"},
 		{"client given twice", "OAUTH_CLIENT_ACCOUNTS", "acme-a=client-1,acme-b=client-1", "OAUTH_CLIENT_ACCOUNTS"},
