@@ -123,7 +123,7 @@ func amazonPayCases(c *corpus) {
 	amazonPayTopics(c)
 	amazonPayVerified(c)
 	amazonPayConfirmations(c)
-	amazonPayRedTeam(c)
+	amazonPayForgeries(c)
 	amazonPayV2(c)
 }
 
@@ -408,7 +408,7 @@ func amazonPayCertURLs(c *corpus) {
 	} {
 		c.payUnauthorized("SigningCertURL "+v.name, c.after(func(m *snsverify.Message) { m.SigningCertURL = v.url }))
 	}
-	// RT-06: only SNS's own spelling of a certificate URL in the topic's region is fetched.
+	// Only SNS's own spelling of a certificate URL in the topic's region is fetched.
 	for _, v := range []struct{ name, url string }{
 		{"a double slash", "https://sns.eu-west-1.amazonaws.com//x.pem"},
 		{"a dot segment", "https://sns.eu-west-1.amazonaws.com/." + path},

@@ -7,7 +7,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
-// amazonPayV2 (issue 16): Amazon Pay API v2 messages in every shape the two documentation pages
+// amazonPayV2: Amazon Pay API v2 messages in every shape the two documentation pages
 // allow, and broken ones. A verified message is never refused for its content: each is published
 // (200), the ones the gateway cannot read as v2 as "Amazon Pay IPN".
 func amazonPayV2(c *corpus) {

@@ -8,7 +8,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/apssignature"
 )
 
-// APS replays and re-splits (RT-03, RT-04): a signed message is processed once whatever route it
+// APS replays and re-splits: a signed message is processed once whatever route it
 // comes on, and a message whose signed text also reads as another valid message is quarantined
 // as ambiguous_parameters (202), never announced.
 
@@ -18,22 +18,22 @@ func (c *corpus) apsAmbiguous(name string, req events.APIGatewayV2HTTPRequest, f
 }
 
 func apsResplitCases(c *corpus) {
-	// RT-03: the dedupe identity is the signed text, not the route.
+	// The dedupe identity is the signed text, not the route.
 	orig := apsEncodings[0].req(signed(c.apsParams()))
 	other := clone(orig)
 	other.RouteKey, other.RawPath, other.RequestContext.HTTP.Path = "POST "+apsNotification, apsNotification, apsNotification
-	c.add(Case{Name: "RT-03 replay on the other route", Fn: fnAPS, Req: other, Status: 200, Code: "duplicate",
+	c.add(Case{Name: "replay on the other route", Fn: fnAPS, Req: other, Status: 200, Code: "duplicate",
 		Before: []events.APIGatewayV2HTTPRequest{orig}})
 	sp := signed(c.apsParams())
-	c.add(Case{Name: "RT-03 replay as a form on the other route", Fn: fnAPS,
+	c.add(Case{Name: "replay as a form on the other route", Fn: fnAPS,
 		Req: apsForm(apsTransaction, formOf(sp)), Status: 200, Code: "duplicate",
 		Before: []events.APIGatewayV2HTTPRequest{apsForm(apsNotification, formOf(sp))}})
 	jp := signed(c.apsParams())
-	c.add(Case{Name: "RT-03 replay as JSON of a form on the other route", Fn: fnAPS,
+	c.add(Case{Name: "replay as JSON of a form on the other route", Fn: fnAPS,
 		Req: apsJSON(apsTransaction, apsObject(jp).String()), Status: 200, Code: "duplicate",
 		Before: []events.APIGatewayV2HTTPRequest{apsForm(apsNotification, formOf(jp))}})
 
-	// RT-04: a declined purchase re-split into a success with APS's signature.
+	// A declined purchase re-split into a success with APS's signature.
 	g := c.apsParams()
 	g["status"], g["response_code"], g["response_message"] = "13", "13003", "Declined"
 	g["merchant_extra"] = "giftmerchant_identifier=MxvOupuGmerchant_reference=" + g["merchant_reference"] +
@@ -44,12 +44,12 @@ func apsResplitCases(c *corpus) {
 	f["statusx"] = "merchant_identifier=MxvOupuGmerchant_reference=" + g["merchant_reference"] +
 		"payment_option=VISAresponse_code=13003response_message=Declinedstatus=13"
 	if apssignature.Canonical(f) != apssignature.Canonical(g) {
-		c.t.Fatal("the RT-04 forgery is not a re-split")
+		c.t.Fatal("the forgery is not a re-split of the declined purchase")
 	}
 	f["signature"] = signed(g)["signature"]
-	c.apsAmbiguous("RT-04 declined purchase re-split into a success (JSON)", apsEncodings[0].req(f), "statusx")
-	c.apsAmbiguous("RT-04 declined purchase re-split into a success (form)", apsEncodings[1].req(f), "statusx")
-	c.apsAmbiguous("RT-04 the genuine declined purchase carrying the injection", apsEncodings[0].req(signed(g)), "merchant_extra")
+	c.apsAmbiguous("declined purchase re-split into a success (JSON)", apsEncodings[0].req(f), "statusx")
+	c.apsAmbiguous("declined purchase re-split into a success (form)", apsEncodings[1].req(f), "statusx")
+	c.apsAmbiguous("the genuine declined purchase carrying the re-split injection", apsEncodings[0].req(signed(g)), "merchant_extra")
 
 	for _, v := range []struct {
 		name, key, value, field string
@@ -75,11 +75,11 @@ func apsResplitCases(c *corpus) {
 	} {
 		p := c.apsParams()
 		p["return_url"] = url
-		c.apsOK("control: RT-04 return_url "+url, apsEncodings[0].req(signed(p)))
+		c.apsOK("control: a return_url "+url, apsEncodings[0].req(signed(p)))
 	}
 	for _, cmd := range []string{"AUTHORIZATION", "CAPTURE", "REFUND", "VOID_AUTHORIZATION"} {
 		p := c.apsParams()
 		p["command"] = cmd
-		c.apsOK("control: RT-04 command "+cmd, apsEncodings[1].req(signed(p)))
+		c.apsOK("control: the command "+cmd, apsEncodings[1].req(signed(p)))
 	}
 }

@@ -45,7 +45,7 @@ func lookupRequestIn(route, label, id string, iam bool) events.APIGatewayV2HTTPR
 	return req
 }
 
-// Issue 15: the lookups' bad input. Without an IAM identity nothing else is looked at (403);
+// The lookups' bad input. Without an IAM identity nothing else is looked at (403);
 // an unusable tracking ID is 400 naming trackingId; an ID without a current OTP or state,
 // whatever it looks like, is 404 — the same 404 for an OTP that expired on arrival.
 func lookupCases(c *corpus) {
@@ -116,7 +116,7 @@ func lookupCases(c *corpus) {
 	accountLookupCases(c)
 }
 
-// Issue 25: the account routes' bad input. A label that cannot be one is 400 naming account
+// The account routes' bad input. A label that cannot be one is 400 naming account
 // (before the tracking ID is looked at); a label that can be one but has no item, as an unknown
 // ID, is 404 (no caller learns which labels exist: TestLookupNotFoundIsOneAnswerPerKind checks
 // the bytes); without an IAM identity, 403 before the label is looked at.
@@ -194,7 +194,7 @@ func lookupWithHeader(r events.APIGatewayV2HTTPRequest, name, value string) even
 	return r
 }
 
-// Issue 25: every 404 of the corpus's lookups is one answer per kind, byte for byte with its
+// Every 404 of the corpus's lookups is one answer per kind, byte for byte with its
 // headers, whatever the route and the reason (an unknown ID, an unknown account, an OTP expired on
 // arrival, the default account's OTP asked on acme-a's route), and so is another account's OTP
 // delivered through the pipeline (acme-b's, asked on acme-a's route): no caller learns which

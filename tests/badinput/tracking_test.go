@@ -9,7 +9,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
-// Issue 14: tracking and NDR entries. Nothing of theirs is refused: one without a usable trackingId
+// Tracking and NDR entries. Nothing of theirs is refused: one without a usable trackingId
 // (a string of 1..256 bytes, or an integer) is passed on as Shipping Notification only, as before;
 // every other field, of any type, and every code is accepted and passed on.
 func trackingCases(c *corpus) {

@@ -7,7 +7,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/harness"
 )
 
-// Issue 17: a message is verified only with the phrase set its access_code and
+// A message is verified only with the phrase set its access_code and
 // merchant_identifier select; one that selects none is a 401 naming access_code.
 
 func (c *corpus) apsNoPhraseSet(name string, req events.APIGatewayV2HTTPRequest) {

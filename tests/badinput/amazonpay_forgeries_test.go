@@ -9,9 +9,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
 )
 
-// amazonPayRedTeam: the inputs of issue 10's red-team findings on the Amazon Pay IPN webhook.
-func amazonPayRedTeam(c *corpus) {
-	// RT-01: SNS's string to sign is "Name\nvalue\n" pairs. Moving "\nSubject\n<subject>" into
+// amazonPayForgeries: messages that keep SNS's signature while saying something else, and
+// messages SNS really signed for a topic that is not ours, on the Amazon Pay IPN webhook.
+func amazonPayForgeries(c *corpus) {
+	// SNS's string to sign is "Name\nvalue\n" pairs. Moving "\nSubject\n<subject>" into
 	// MessageId and dropping Subject keeps the signed text and the signature, and used to change
 	// the dedupe key. No field but Message may hold a control character; MessageId is a UUID.
 	shift := func(m *snsverify.Message) {
@@ -22,10 +23,10 @@ func amazonPayRedTeam(c *corpus) {
 	orig := ipn(genuine)
 	shifted := *genuine
 	shift(&shifted)
-	c.add(Case{Name: "RT-01 Subject shifted into the MessageId of a processed notification", Fn: fnAmazonPay,
+	c.add(Case{Name: "Subject shifted into the MessageId of a processed notification", Fn: fnAmazonPay,
 		Req: ipn(&shifted), Status: 400, Code: "invalid_payload", Before: []events.APIGatewayV2HTTPRequest{orig}})
-	c.payBad("RT-01 Subject shifted into the MessageId", c.after(shift))
-	c.payBad("RT-01 Timestamp shifted into the Subject", c.after(func(m *snsverify.Message) {
+	c.payBad("Subject shifted into the MessageId", c.after(shift))
+	c.payBad("Timestamp shifted into the Subject", c.after(func(m *snsverify.Message) {
 		m.Subject += "\nTimestamp\n" + m.Timestamp
 		m.Timestamp = ""
 	}))
@@ -47,13 +48,13 @@ func amazonPayRedTeam(c *corpus) {
 	for _, ch := range []string{"\n", "\r", "\x00", "\t", "\x1b", "\x7f", "\u0085"} {
 		q := strconv.Quote(ch)
 		// Signed as sent: the control character is SNS's to refuse, and so ours.
-		c.payBad("RT-01 signed, a Subject holding "+q, note(func(m *snsverify.Message) { m.Subject += ch + "x" }))
-		c.payBad("RT-01 signed, a MessageId holding "+q, note(func(m *snsverify.Message) { m.MessageID += ch }))
-		c.payBad("RT-01 signed, a Timestamp holding "+q, note(func(m *snsverify.Message) { m.Timestamp += ch }))
-		c.payBad("RT-01 signed, a TopicArn holding "+q, note(func(m *snsverify.Message) { m.TopicARN += ch }))
-		c.payBad("RT-01 signed, an UnsubscribeURL holding "+q, note(func(m *snsverify.Message) { m.UnsubscribeURL += ch }))
-		c.payBad("RT-01 signed, a Token holding "+q, conf(func(m *snsverify.Message) { m.Token += ch }))
-		c.payBad("RT-01 signed, a SubscribeURL holding "+q, conf(func(m *snsverify.Message) { m.SubscribeURL += ch }))
+		c.payBad("signed, a Subject holding "+q, note(func(m *snsverify.Message) { m.Subject += ch + "x" }))
+		c.payBad("signed, a MessageId holding "+q, note(func(m *snsverify.Message) { m.MessageID += ch }))
+		c.payBad("signed, a Timestamp holding "+q, note(func(m *snsverify.Message) { m.Timestamp += ch }))
+		c.payBad("signed, a TopicArn holding "+q, note(func(m *snsverify.Message) { m.TopicARN += ch }))
+		c.payBad("signed, an UnsubscribeURL holding "+q, note(func(m *snsverify.Message) { m.UnsubscribeURL += ch }))
+		c.payBad("signed, a Token holding "+q, conf(func(m *snsverify.Message) { m.Token += ch }))
+		c.payBad("signed, a SubscribeURL holding "+q, conf(func(m *snsverify.Message) { m.SubscribeURL += ch }))
 	}
 	homo, _ := homoglyph("b1d00000-5e2f-4c3a-9d1b-0badc0de0000")
 	for _, v := range []struct{ name, id string }{
@@ -66,18 +67,18 @@ func amazonPayRedTeam(c *corpus) {
 		{"with a zero-width space", "b1d00000-5e2f-4c3a-9d1b-0badc0de0000\u200b"},
 		{"a name", "m-1"},
 	} {
-		c.payBad("RT-01 signed, a MessageId "+v.name, note(func(m *snsverify.Message) { m.MessageID = v.id }))
+		c.payBad("signed, a MessageId "+v.name, note(func(m *snsverify.Message) { m.MessageID = v.id }))
 	}
-	c.payOK("RT-01 control: signed, a Message holding line breaks and a NUL", ipn(c.ipnMsg(func(m *snsverify.Message) {
+	c.payOK("control: signed, a Message holding line breaks and a NUL", ipn(c.ipnMsg(func(m *snsverify.Message) {
 		m.Message = "line 1\nMessageId\nx\r\n\x00"
 	})))
 
-	// RT-02: a topic that is not allowed is refused before any network call, however it is
+	// A topic that is not allowed is refused before any network call, however it is
 	// signed; the function logs its TopicArn only as an unverified claim (shared/amazonpay tests).
-	c.pay("RT-02 SubscriptionConfirmation of the attacker's own topic, signed by SNS", ipn(c.confirmation(snsverify.TypeSubscriptionConfirmation, func(m *snsverify.Message) {
+	c.pay("SubscriptionConfirmation of the attacker's own topic, signed by SNS", ipn(c.confirmation(snsverify.TypeSubscriptionConfirmation, func(m *snsverify.Message) {
 		m.TopicARN = "arn:aws:sns:eu-west-1:210987654321:attacker"
 	})), 403, "forbidden")
-	c.pay("RT-02 UnsubscribeConfirmation of the attacker's own topic, signed by SNS", ipn(c.confirmation(snsverify.TypeUnsubscribeConfirmation, func(m *snsverify.Message) {
+	c.pay("UnsubscribeConfirmation of the attacker's own topic, signed by SNS", ipn(c.confirmation(snsverify.TypeUnsubscribeConfirmation, func(m *snsverify.Message) {
 		m.TopicARN = "arn:aws:sns:eu-west-1:210987654321:attacker"
 	})), 403, "forbidden")
 }
