@@ -14,7 +14,7 @@ import (
 
 // The local stack builds template.yaml's EventArchive on its bus as deployed with the defaults
 // (OTP events excluded), so that make replay-events can be tried against `make run`.
-func TestIS12_LocalStackCreatesTheArchive(t *testing.T) {
+func TestTheLocalStackCreatesTheTemplatesArchive(t *testing.T) {
 	skipWithoutMoto(t)
 	moto, err := localaws.StartMoto()
 	if err != nil {

@@ -26,12 +26,12 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localstack/apigateway"
 )
 
-// Issue 15 through the local stack as `make run` wires it (moto does not front API Gateway: the
-// stack's gateway stands in for it and verifies SigV4 as API Gateway does): an OTP posted to the
-// webhook is returned to a signed lookup, by either leg; an unsigned or wrongly signed lookup
-// gets 403 and never reaches the function; a second after its verificationCodeTTL the same
-// lookup gets the 404 of an ID never seen.
-func TestIssue15_SignedLookupsThroughTheStack(t *testing.T) {
+// The lookup routes through the local stack as `make run` wires it (moto does not front API
+// Gateway: the stack's gateway stands in for it and verifies SigV4 as API Gateway does): an OTP
+// posted to the webhook is returned to a signed lookup, by either leg; an unsigned or wrongly
+// signed lookup gets 403 and never reaches the function; a second after its verificationCodeTTL
+// the same lookup gets the 404 of an ID never seen.
+func TestSignedLookupsThroughTheStackNeverServeAnExpiredOTP(t *testing.T) {
 	ctx := context.Background()
 	root := localaws.RepoRoot()
 	st := serveStack(t, ctx, "ShippingLookupFunction", "ShippingOtpFunction")
@@ -124,13 +124,13 @@ func do(t *testing.T, req *http.Request) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// Issue 25 through the local stack: two development principals, each standing for a role tagged
-// amazon-webhook-gateway-account=<its account>, sign lookups of their account's routes. The local
-// gateway verifies their signatures but evaluates no IAM policy, so the test asserts both halves
-// of the isolation: the function answers each account's route with that account's item only
-// (acme-b's item on acme-a's route is 404, byte-identical to an unknown ID), and
-// ShippingAccountLookupInvokePolicy, with each principal's tag substituted, grants each principal
-// its own account's routes and neither the other's nor the default routes.
+// Account isolation through the local stack: two development principals, each standing for a
+// role tagged amazon-webhook-gateway-account=<its account>, sign lookups of their account's
+// routes. The local gateway verifies their signatures but evaluates no IAM policy, so the test
+// asserts both halves of the isolation: the function answers each account's route with that
+// account's item only (acme-b's item on acme-a's route is 404, byte-identical to an unknown ID),
+// and ShippingAccountLookupInvokePolicy, with each principal's tag substituted, grants each
+// principal its own account's routes and neither the other's nor the default routes.
 func TestTwoPrincipalsReadTheirOwnAccountsThroughTheStack(t *testing.T) {
 	ctx := context.Background()
 	skipWithoutMoto(t)

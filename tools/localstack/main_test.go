@@ -174,8 +174,8 @@ func TestStackServesTheSeedSample(t *testing.T) {
 	if strings.Contains(logs.String(), sample.Headers["x-api-key"]) {
 		t.Error("the API key reached the logs")
 	}
-	// Issue 12 item 2: `make run` prints each delivery's EMF line beside the logs, valid after the
-	// local stack's prefix as CloudWatch accepts it after Lambda's.
+	// `make run` prints each delivery's EMF line beside the logs, valid after the local stack's
+	// prefix as CloudWatch accepts it after Lambda's.
 	outcomes := map[string]bool{}
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if i := strings.Index(line, "{"); i >= 0 && strings.Contains(line, `"_aws"`) {

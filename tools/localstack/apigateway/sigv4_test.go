@@ -27,11 +27,11 @@ func sign(t *testing.T, req *http.Request, creds aws.Credentials, region, servic
 	}
 }
 
-// Issue 15: an IAM route is invoked only for a request signed (SigV4, service execute-api, the
+// An IAM route is invoked only for a request signed (SigV4, service execute-api, the
 // gateway's region) with a known principal's keys, within five minutes of the gateway's clock;
 // the function then finds the principal in requestContext.authorizer.iam. Open routes are not
 // affected.
-func TestIssue15_IAMRoutesVerifySigV4(t *testing.T) {
+func TestAnIAMRouteIsInvokedOnlyForAValidSigV4Signature(t *testing.T) {
 	now := time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC)
 	routes := []Route{
 		{Method: "GET", Path: "/shipping/otps/{trackingId}", Function: "Lookup", Auth: AuthIAM},
