@@ -35,7 +35,7 @@ const (
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // Every bad command line is refused before any AWS call, with a message naming the problem.
-func TestIS12_ReplayRefusesBadCommandLines(t *testing.T) {
+func TestReplayRefusesBadCommandLinesBeforeCallingAWS(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
@@ -75,7 +75,9 @@ func TestIS12_ReplayRefusesBadCommandLines(t *testing.T) {
 	}
 }
 
-func TestIS12_ReplayDefaultsFromEnvironmentAndSplitsRules(t *testing.T) {
+// The archive defaults to the environment's, -from and -to take any RFC 3339 offset, and -rule
+// may be given several times and holds a comma-separated list.
+func TestReplayDefaultsFromEnvironmentAndSplitsRules(t *testing.T) {
 	r, err := parse([]string{"-from", "2026-11-27T08:00:00+02:00", "-to", "2026-11-27T09:00:00Z", "-rule", goodRule + ", " + goodRule + "2", "-rule", goodRule + "3"},
 		func(k string) string { return map[string]string{archiveEnv: goodArchive}[k] }, now, &bytes.Buffer{})
 	if err != nil {
@@ -139,7 +141,7 @@ func keys(evs []event) []string {
 // moto replays the whole archive to every rule whose pattern matches (it ignores FilterArns and
 // the time range), so the -rule case uses a consumer that only takes APS events, and the request
 // itself is checked through DescribeReplay.
-func TestIS12_ArchivedEventsReplayToAConsumer(t *testing.T) {
+func TestArchivedEventsReplayToAConsumerWithTheirIdempotencyKeys(t *testing.T) {
 	cases := []struct {
 		name      string
 		otpOptIn  bool
@@ -180,7 +182,8 @@ func TestIS12_ArchivedEventsReplayToAConsumer(t *testing.T) {
 				}
 			}
 			originals := testenv.Consume[event](t, local.Config, allQueue, 10)
-			// The Amazon Pay v2 charge has two: its own and the deprecated one (issue 16).
+			// The Amazon Pay v2 charge has two: its own and the deprecated India one, still
+			// published for one release.
 			if n := len(keys(originals)); n != 4 {
 				t.Fatalf("%d events published, want 4: %+v", n, originals)
 			}
@@ -260,7 +263,7 @@ func TestIS12_ArchivedEventsReplayToAConsumer(t *testing.T) {
 }
 
 // Requests AWS would refuse, or that would reach nobody, fail with the reason before StartReplay.
-func TestIS12_ReplayRefusesWhatTheArchiveCannotServe(t *testing.T) {
+func TestReplayRefusesWhatTheArchiveCannotServe(t *testing.T) {
 	ctx := context.Background()
 	g := harness.Start(t, local)
 	eb := eventbridge.NewFromConfig(local.Config)
