@@ -191,7 +191,7 @@ func TestSNSHostIsNeverAnS3BucketHost(t *testing.T) {
 
 // The certificate body must be exactly one PEM CERTIFICATE block (and whitespace), and the
 // certificate must name sns.amazonaws.com or sns.<region>.amazonaws.com[.cn].
-func TestTheCertificateMustBeOnePEMBlockIssuedToSNS(t *testing.T) {
+func TestTheCertificateMustBeOnePEMBlockNamingAnSNSHost(t *testing.T) {
 	now := time.Now()
 	good := snsfixture.CertPEM(t, testKey(), now.Add(-time.Hour), now.Add(time.Hour)) // CN sns.amazonaws.com
 	named := func(cn string, dns ...string) []byte {
