@@ -14,7 +14,7 @@ BenchmarkDelivery/shipping-2   	    2000	    200000 ns/op	    220000 cpu-ns/op	 
 BenchmarkDelivery/aps-form     	    2000	    400000 ns/op	    375194 cpu-ns/op	      1402 log-B/op	  124111 B/op	    1260 allocs/op
 BenchmarkRatio/shipping-2      	    2000	    376935 ns/op	     21508 baseline-ns/op	    355338 delivery-ns/op	        16.52 x-baseline
 BenchmarkRatio/shipping-2      	    2000	    376935 ns/op	     21508 baseline-ns/op	    355338 delivery-ns/op	        12.00 x-baseline
-BenchmarkIssue13_Other-2       	    2000	    1 ns/op
+BenchmarkOther-2              	    2000	    1 ns/op
 PASS
 `
 
