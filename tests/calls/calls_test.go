@@ -71,9 +71,9 @@ var budgets = []budget{
 	{"shipping", "150 entries", cat([]string{tx, tx}, rep(putEvents, 15), []string{update}), 0,
 		"a transaction holds 100 items: the claim and 99 OTPs, then the other 51 in a second one; 15 batches, 5 at a time"},
 	{"shipping", "tracking", []string{tx, putEvents, update}, 3,
-		"issue 14: the tracking state in the claim's transaction as an OTP is; its two events (updated, deprecated notification) in one batch"},
+		"the tracking state in the claim's transaction as an OTP is; its two events (updated, deprecated notification) in one batch"},
 	{"shipping", "stale tracking", []string{tx, put, putEvents, update}, 4,
-		"issue 14: a later state cancels the transaction, the claim is retaken alone; the stale event is still published (history, and the deprecated notification)"},
+		"a later state cancels the transaction, the claim is retaken alone; the stale event is still published (history, and the deprecated notification)"},
 
 	{"aps", "new", []string{put, putEvents, update}, 3, "claim, event, completion"},
 	{"aps", "duplicate", []string{put}, 1, "the claim finds the key completed"},
@@ -82,7 +82,7 @@ var budgets = []budget{
 	{"aps", "redelivery after a failed publish", []string{put, putEvents, update}, 3, "as new: the failed attempt released its claim"},
 
 	{"amazon-pay", "new", []string{tx, putEvents, tx}, 3,
-		"the MessageId and signed-text claims (RT-01) in one transaction, the event, both completions in one transaction"},
+		"the MessageId and signed-text claims (a copy with shifted fields is a duplicate) in one transaction, the event, both completions in one transaction"},
 	{"amazon-pay", "duplicate", []string{tx}, 1, "the claims' transaction is cancelled by the completed MessageId key"},
 	{"amazon-pay", "concurrent duplicate", []string{tx}, 1, "the claims' transaction is cancelled by the claim in progress: 429"},
 	{"amazon-pay", "failed publish", cat([]string{tx}, rep(putEvents, 4), []string{tx}), 6,
