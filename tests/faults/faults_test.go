@@ -66,7 +66,7 @@ func workload(g *harness.Gateway, run string) []delivery {
 	}
 	for i := range 6 {
 		id := snstest.MessageID(fmt.Sprintf("%s-ipn-%d", run, i)) // SNS's form, so the event's messageId names the delivery
-		// A v2 charge: its own event and the deprecated one (issue 16).
+		// A v2 charge: its own event and the deprecated one it still publishes for one release.
 		ds = append(ds, delivery{name: id, req: harness.AmazonPay(g.Notification(id, harness.ChargeMessage(id))), events: 2})
 	}
 	// Authenticated but invalid: a Shipping payload without its TTL, an APS message without status.

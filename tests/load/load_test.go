@@ -360,7 +360,7 @@ func checkEvents(probs *problems, p *plan, entries []recordedEntry, faults map[*
 		if d.hook != shippingHook {
 			want[d.key] = expectation{d: d, must: 1}
 			if d.hook == payHook {
-				// An Amazon Pay API v2 message also has its own detail-type's event (issue 16).
+				// An Amazon Pay API v2 message also has its own detail-type's event.
 				want[strings.Replace(d.key, "amazonpay:", "amazonpay:v2:", 1)] = expectation{d: d, must: 1}
 			}
 			continue
