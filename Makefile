@@ -74,8 +74,8 @@ bench: ## per webhook, one warm delivery on faked AWS: time, CPU, allocs, log by
 	@set -o pipefail; $(GO) test -run '^$$' -bench '^Benchmark(Delivery|Ratio)$$' -benchmem -count $(BENCHCOUNT) ./tests/bench | tee /dev/stderr \
 	  | $(GO) run ./tests/bench/report
 	@echo; echo "verification / Go's own crypto for the same operation (x-crypto):"
-	@$(GO) test -run '^$$' -bench '^BenchmarkIssue13_' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
-	  | awk '/^pkg:/ { p = $$2; sub(/.*\/shared\//, "", p) } /^Benchmark/ { n = $$1; sub(/^BenchmarkIssue13_/, "", n); sub(/-[0-9]+$$/, "", n); \
+	@$(GO) test -run '^$$' -bench 'AgainstGoCrypto$$' ./shared/apssignature ./shared/auth ./shared/oauth ./shared/snsverify \
+	  | awk '/^pkg:/ { p = $$2; sub(/.*\/shared\//, "", p) } /^Benchmark/ { n = $$1; sub(/^Benchmark/, "", n); sub(/AgainstGoCrypto/, "", n); sub(/-[0-9]+$$/, "", n); \
 	    for (i = 2; i < NF; i++) if ($$(i+1) == "x-crypto") printf "  %-14s %-40s %.2fx\n", p, n, $$i }'
 
 load: tools ## the load test at five times make test's workload: 10,099 deliveries at concurrency 32

@@ -9,9 +9,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/benchpair"
 )
 
-// BenchmarkIssue13_VerifyVsCrypto: Verify against Go's own SHA-256 of the same phrase-wrapped
-// text and a constant-time compare of the hex digest (issue 13: verification is measured apart).
-func BenchmarkIssue13_VerifyVsCrypto(b *testing.B) {
+// BenchmarkVerifyAgainstGoCrypto: Verify against Go's own SHA-256 of the same phrase-wrapped text
+// and a constant-time compare of the hex digest, so that verification is measured apart from the
+// rest of the delivery.
+func BenchmarkVerifyAgainstGoCrypto(b *testing.B) {
 	ver, _ := NewVerifier(SHA256, "PASS")
 	p := with(purchase, "signature", vectors[0].want)
 	want := []byte(p[SignatureParam])

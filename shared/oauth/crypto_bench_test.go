@@ -11,9 +11,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/benchpair"
 )
 
-// BenchmarkIssue13_RS256VsCrypto: a token verified by Verify (keys cached) against Go's own
-// RS256 check of the same token's signature (issue 13: verification is measured apart).
-func BenchmarkIssue13_RS256VsCrypto(b *testing.B) {
+// BenchmarkRS256AgainstGoCrypto: a token verified by Verify (keys cached) against Go's own RS256
+// check of the same token's signature, so that verification is measured apart from the rest of
+// the delivery.
+func BenchmarkRS256AgainstGoCrypto(b *testing.B) {
 	e := newEnv(b)
 	tok := mustSign(b, rsaKey1, "RS256", "rsa1", claimsAt(e.clock.Now()))
 	ctx := context.Background()

@@ -12,9 +12,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tests/benchpair"
 )
 
-// BenchmarkIssue13_VerifyVsCrypto: a message verified by Verify (certificate cached) against Go's
-// own RSA check of the same string to sign (SHA1 for version 1, SHA256 for 2) (issue 13).
-func BenchmarkIssue13_VerifyVsCrypto(b *testing.B) {
+// BenchmarkVerifyAgainstGoCrypto: a message verified by Verify (certificate cached) against Go's
+// own RSA check of the same string to sign (SHA1 for version 1, SHA256 for 2), so that the cost
+// of verification is measured apart from the rest of the delivery.
+func BenchmarkVerifyAgainstGoCrypto(b *testing.B) {
 	s := newSNSServer(b)
 	v := newVerifier(b, s, nil)
 	for _, version := range []string{"1", "2"} {
