@@ -16,6 +16,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 type verifier interface {
@@ -33,7 +34,7 @@ const DefaultMaxBodyBytes = 320 << 10
 const DeferByDefault = true
 
 // Webhook names this webhook in quarantine records and keys.
-const Webhook = "amazon-pay"
+const Webhook = webhooks.AmazonPay
 
 // Steps are what SNS deliveries of Amazon Pay IPNs need of the pipeline: the SNS signature and
 // topic, the subscription confirmed, one event per message.

@@ -15,6 +15,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 type merchantSource interface {
@@ -38,7 +39,7 @@ var Routes = map[string]Feedback{
 }
 
 // Webhook names this webhook in quarantine records and keys.
-const Webhook = "aps"
+const Webhook = webhooks.APS
 
 // Steps are what APS transaction and notification feedback need of the pipeline: the message's
 // signature, its validation, one event under the message's own key.

@@ -14,26 +14,19 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 type recordReader interface {
 	Get(ctx context.Context, key string) (quarantine.Record, error)
 }
 
-// Replay is the invocation payload that replays a quarantined delivery:
-// {"quarantineReplay": {"key": "quarantine/shipping/….json"}}. Only principals allowed to invoke
-// the function directly can send it; API Gateway's payload never has this shape.
-type Replay struct {
-	Key string `json:"key"`
-}
+// Replay is the invocation payload that replays a quarantined delivery (webhooks.Replay).
+type Replay = webhooks.Replay
 
-// RedriveOrder is the invocation payload that re-drives a deferred delivery:
-// {"deferredRedrive": {"key": "deferred/shipping/….json"}} (or a key under deferred-dead/, by
-// hand). The function's re-drive queue sends one per deferred object (batches); an operator may
-// send one directly.
-type RedriveOrder struct {
-	Key string `json:"key"`
-}
+// RedriveOrder is the invocation payload that re-drives a deferred delivery
+// (webhooks.RedriveOrder).
+type RedriveOrder = webhooks.RedriveOrder
 
 type invocation struct {
 	Replay  *Replay       `json:"quarantineReplay"`

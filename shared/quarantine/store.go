@@ -22,21 +22,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
-// The places of the bucket that hold records: <place><webhook>/<id>.json.
+// The places of the bucket that hold records: <place><webhook>/<id>.json (webhooks names them).
 const (
 	// Prefix holds quarantined deliveries: authenticated, but invalid (or a bug) until a fix.
-	Prefix = "quarantine/"
+	Prefix = webhooks.QuarantinePrefix
 	// DeferredPrefix holds deferred deliveries: authenticated and valid, kept while a dependency
 	// was unavailable and re-driven automatically (pipeline).
-	DeferredPrefix = "deferred/"
+	DeferredPrefix = webhooks.DeferredPrefix
 	// DeadPrefix holds deferred deliveries that could not be re-driven within the retention.
-	DeadPrefix = "deferred-dead/"
+	DeadPrefix = webhooks.DeadPrefix
 )
 
 // Places lists the record places, quarantine first.
-var Places = []string{Prefix, DeferredPrefix, DeadPrefix}
+var Places = webhooks.Places
 
 // WebhookPrefix is where webhook's quarantined deliveries live. Each function's role may read and
 // write under its own webhook's prefixes only (template.yaml).
@@ -48,16 +50,9 @@ func WebhookOf(key string) (string, bool) {
 	return webhook, ok && place == Prefix
 }
 
-// PlaceOf reads the place (one of Places) and the webhook out of a record's key.
-func PlaceOf(key string) (place, webhook string, ok bool) {
-	for _, p := range Places {
-		if rest, found := strings.CutPrefix(key, p); found {
-			webhook, _, ok = strings.Cut(rest, "/")
-			return p, webhook, ok && webhook != ""
-		}
-	}
-	return "", "", false
-}
+// PlaceOf reads the place (one of Places) and the webhook out of a record's key
+// (webhooks.PlaceOf).
+func PlaceOf(key string) (place, webhook string, ok bool) { return webhooks.PlaceOf(key) }
 
 // ErrNotFound: no quarantined delivery has that key.
 var ErrNotFound = errors.New("quarantine: no such delivery")

@@ -21,6 +21,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/otpstore"
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 type authenticator interface {
@@ -40,7 +41,7 @@ const DefaultMaxBodyBytes = 256 << 10
 const DeferByDefault = false
 
 // Webhook names this webhook in quarantine records and keys.
-const Webhook = "shipping"
+const Webhook = webhooks.Shipping
 
 // Steps are what Amazon Shipping push notifications need of the pipeline: the sender's
 // credentials, the notification's OTPs stored, one event per current OTP and per other entry.

@@ -25,17 +25,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/amazonpay"
-	"github.com/amazon-webhook-gateway/gateway/shared/aps"
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
-	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 // Webhooks are the webhooks whose functions quarantine deliveries, as they name themselves in
 // keys and records.
-var Webhooks = []string{shipping.Webhook, aps.Webhook, amazonpay.Webhook}
+var Webhooks = webhooks.All
 
 // Store is where the kept deliveries are; *quarantine.Store is one.
 type Store interface {
@@ -45,7 +43,7 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Place is one of the bucket's places that hold records (quarantine.Places).
+// Place is one of the bucket's places that hold records (webhooks.Places).
 type Place struct {
 	// Name is how the CLI names it (-place).
 	Name string
@@ -57,11 +55,11 @@ type Place struct {
 	Since string
 }
 
-// The places, as quarantine.Places lists them.
+// The places, as webhooks.Places lists them.
 var (
-	Quarantine = Place{Name: "quarantine", Prefix: quarantine.Prefix, Adjective: "quarantined", Since: "quarantinedAt"}
-	Deferred   = Place{Name: "deferred", Prefix: quarantine.DeferredPrefix, Adjective: "deferred", Since: "deferredAt"}
-	Dead       = Place{Name: "dead", Prefix: quarantine.DeadPrefix, Adjective: "dead-lettered", Since: "deferredAt"}
+	Quarantine = Place{Name: "quarantine", Prefix: webhooks.QuarantinePrefix, Adjective: "quarantined", Since: "quarantinedAt"}
+	Deferred   = Place{Name: "deferred", Prefix: webhooks.DeferredPrefix, Adjective: "deferred", Since: "deferredAt"}
+	Dead       = Place{Name: "dead", Prefix: webhooks.DeadPrefix, Adjective: "dead-lettered", Since: "deferredAt"}
 	Places     = []Place{Quarantine, Deferred, Dead}
 )
 
@@ -156,7 +154,7 @@ func CheckKey(key string, places ...Place) error {
 
 // webhookOf is the webhook a (checked) key belongs to.
 func webhookOf(key string) string {
-	_, webhook, _ := quarantine.PlaceOf(key)
+	_, webhook, _ := webhooks.PlaceOf(key)
 	return webhook
 }
 

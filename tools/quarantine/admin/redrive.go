@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 // RedriveOptions says what Redrive re-drives: Keys (under deferred/ or, by hand, deferred-dead/),
@@ -181,7 +181,7 @@ func redriveKeys(ctx context.Context, st Store, o RedriveOptions) ([]string, err
 
 // redriveOrder is the invocation payload of pipeline.Entry's re-drive.
 type redriveOrder struct {
-	Redrive pipeline.RedriveOrder `json:"deferredRedrive"`
+	Redrive webhooks.RedriveOrder `json:"deferredRedrive"`
 }
 
 func redriveOne(ctx context.Context, st Store, inv Invoker, key string, o RedriveOptions) RedriveOutcome {
@@ -209,7 +209,7 @@ func redriveOne(ctx context.Context, st Store, inv Invoker, key string, o Redriv
 		return out
 	}
 
-	a := invokeOrder(ctx, inv, out.Function, redriveOrder{Redrive: pipeline.RedriveOrder{Key: key}})
+	a := invokeOrder(ctx, inv, out.Function, redriveOrder{Redrive: webhooks.RedriveOrder{Key: key}})
 	if a.Failure != "" {
 		out.Reason, out.Message = a.Failure, a.Message
 		return out

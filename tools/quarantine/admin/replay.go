@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
 )
 
 // Invoker invokes a Lambda function synchronously; *lambda.Client is one.
@@ -211,7 +211,7 @@ func chooseKeys(ctx context.Context, st Store, sel selection, verb string, list 
 
 // replayOrder is the invocation payload of pipeline.Entry's replay.
 type replayOrder struct {
-	Replay pipeline.Replay `json:"quarantineReplay"`
+	Replay webhooks.Replay `json:"quarantineReplay"`
 }
 
 // answerBody is what the functions answer: httpapi.ErrorBody, quarantine.Answer, delivery's
@@ -298,7 +298,7 @@ func replayOne(ctx context.Context, st Store, inv Invoker, key string, o ReplayO
 		return out
 	}
 
-	a := invokeOrder(ctx, inv, out.Function, replayOrder{Replay: pipeline.Replay{Key: key}})
+	a := invokeOrder(ctx, inv, out.Function, replayOrder{Replay: webhooks.Replay{Key: key}})
 	if a.Failure != "" {
 		out.Reason, out.Message = a.Failure, a.Message
 		return out
