@@ -61,13 +61,7 @@ func New(awsCfg aws.Config, r Resources) Deps {
 	}
 }
 
-// Objects is the S3 client for the payload bucket. Path-style addressing works for the bucket's
-// name (no dots) in AWS and in local emulators.
+// Objects is the S3 client for the payload bucket (quarantine.Objects).
 func Objects(awsCfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
-	return s3.NewFromConfig(awsCfg, append([]func(*s3.Options){func(o *s3.Options) {
-		o.UsePathStyle = true
-		// Every GetObject of a record would print "Response has no supported checksum" through
-		// the SDK's default logger (stderr, billed as log bytes): records are JSON read whole.
-		o.DisableLogOutputChecksumValidationSkipped = true
-	}}, optFns...)...)
+	return quarantine.Objects(awsCfg, optFns...)
 }

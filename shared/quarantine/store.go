@@ -96,6 +96,17 @@ type objects interface {
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
+// Objects is the S3 client for the payload bucket, as the functions and the tools make it.
+// Path-style addressing works for the bucket's name (no dots) in AWS and in local emulators.
+func Objects(awsCfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
+	return s3.NewFromConfig(awsCfg, append([]func(*s3.Options){func(o *s3.Options) {
+		o.UsePathStyle = true
+		// Every GetObject of a record would print "Response has no supported checksum" through
+		// the SDK's default logger (stderr, billed as log bytes): records are JSON read whole.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	}}, optFns...)...)
+}
+
 // Store reads and writes quarantined deliveries in one bucket.
 type Store struct {
 	client objects

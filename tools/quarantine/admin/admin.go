@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/httpapi"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/shared/webhooks"
@@ -90,7 +89,7 @@ const InvokeTimeout = time.Minute
 // (path-style addressing, which works in AWS and in local emulators). The SDK's notice that an
 // object came without a checksum (every one, from a local emulator) is not printed.
 func NewStore(cfg aws.Config, bucket string) *quarantine.Store {
-	return quarantine.New(delivery.Objects(cfg, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }), bucket)
+	return quarantine.New(quarantine.Objects(cfg, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }), bucket)
 }
 
 // NewInvoker is the Lambda client replays go through. It honours AWS_ENDPOINT_URL and
