@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/safelist"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
@@ -48,13 +53,14 @@ func TestClientFactoryReadsTheSecretPerEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	setEnv(t, map[string]string{"AMAZON_PAY_SECRET_ARN": arn, "AMAZON_PAY_IPN_ENDPOINT": ipnURL, "AMAZON_PAY_SANDBOX": "true"})
-	target, newClient, err := build(ctx)
+	fc, err := safelist.ReadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (safelist.Target{Endpoint: ipnURL, Sandbox: true}); target != want {
-		t.Errorf("target %+v, want %+v", target, want)
+	if want := (safelist.Target{Endpoint: ipnURL, Sandbox: true}); fc.Target != want {
+		t.Errorf("target %+v, want %+v", fc.Target, want)
 	}
+	newClient := safelist.ClientFactory(secretsmanager.NewFromConfig(cfg), fc.SecretARN)
 	for _, host := range []string{safelist.SandboxHost, safelist.ProductionHost} {
 		if c, err := newClient(ctx, host); err != nil || c == nil {
 			t.Errorf("host %s: %v", host, err)
@@ -91,29 +97,74 @@ func TestTheTargetComesOnlyFromTheEnvironment(t *testing.T) {
 			env := maps.Clone(good)
 			maps.Copy(env, tt.change)
 			setEnv(t, env)
-			target, _, err := build(t.Context())
+			cfg, err := safelist.ReadConfig()
 			if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("build: %+v, %v; want error mentioning %q", target, err, tt.wantErr)
+				t.Fatalf("ReadConfig: %+v, %v; want error mentioning %q", cfg, err, tt.wantErr)
 			}
-			if err == nil && (target.Endpoint != ipnURL || target.Sandbox) {
-				t.Errorf("target %+v", target)
+			if err == nil && (cfg.Target.Endpoint != ipnURL || cfg.Target.Sandbox) {
+				t.Errorf("target %+v", cfg.Target)
 			}
 
 			// As main wires it: an event for another URL is refused without reading the secret
 			// (the ARN above does not exist), and a misconfigured function fails it with its error.
-			h := handler(t.Context(), slog.New(slog.DiscardHandler))
-			_, _, herr := h(t.Context(), cfn.Event{RequestType: cfn.RequestCreate, RequestID: "r",
-				ResourceProperties: map[string]any{"Endpoint": "https://attacker.example/ipn", "Sandbox": "false"}})
+			h, err := build(t.Context(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			responses := newResponses(t)
+			if _, err := h(t.Context(), cfn.Event{RequestType: cfn.RequestCreate, RequestID: "r", ResponseURL: responses.URL,
+				ResourceProperties: map[string]any{"Endpoint": "https://attacker.example/ipn", "Sandbox": "false"}}); err != nil {
+				t.Fatal(err)
+			}
 			want := tt.wantErr
 			if want == "" {
 				want = "does not match the deployed target"
 			}
-			if herr == nil || !strings.Contains(herr.Error(), want) {
-				t.Errorf("attacker's event: %v; want an error mentioning %q", herr, want)
+			if r := responses.only(t); r.Status != cfn.StatusFailed || !strings.Contains(r.Reason, want) {
+				t.Errorf("attacker's event: %s %q; want FAILED mentioning %q", r.Status, r.Reason, want)
 			}
-			if _, _, derr := h(t.Context(), cfn.Event{RequestType: cfn.RequestDelete, PhysicalResourceID: "p"}); derr != nil {
-				t.Errorf("delete: %v", derr)
+			if _, err := h(t.Context(), cfn.Event{RequestType: cfn.RequestDelete, RequestID: "r", PhysicalResourceID: "p", ResponseURL: responses.URL}); err != nil {
+				t.Fatal(err)
+			}
+			if r := responses.only(t); r.Status != cfn.StatusSuccess {
+				t.Errorf("delete: %s %q", r.Status, r.Reason)
 			}
 		})
 	}
+}
+
+// responses stands in for CloudFormation's pre-signed response URL and keeps what was PUT.
+type responses struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []cfn.Response
+}
+
+func newResponses(t *testing.T) *responses {
+	t.Helper()
+	rs := &responses{}
+	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var resp cfn.Response
+		if err := json.NewDecoder(r.Body).Decode(&resp); err != nil {
+			t.Errorf("response body: %v", err)
+		}
+		rs.mu.Lock()
+		rs.got = append(rs.got, resp)
+		rs.mu.Unlock()
+	}))
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+// only returns the one response PUT since the last call.
+func (rs *responses) only(t *testing.T) cfn.Response {
+	t.Helper()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	got := rs.got
+	rs.got = nil
+	if len(got) != 1 {
+		t.Fatalf("%d responses, want one: %+v", len(got), got)
+	}
+	return got[0]
 }
