@@ -113,3 +113,31 @@ func TestLoadCredentials(t *testing.T) {
 		})
 	}
 }
+
+// What LoadCredentials answers when the secret cannot be read or used, word for word: the
+// CloudFormation FAILED Reason carries it. The texts were taken from the reader before it went
+// through shared/secrets.
+func TestLoadCredentialsAnswersKeepTheirWording(t *testing.T) {
+	missing := `{"merchantId":"M","secretKey":"` + topSecret + `"}`
+	notJSON := `not json ` + topSecret
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:amazon-pay-AbCdEf"
+	tests := []struct {
+		name string
+		sm   *fakeSecrets
+		want string
+	}{
+		{"API error", &fakeSecrets{err: errors.New("AccessDeniedException: not allowed")}, "safelist: reading secret " + arn + ": AccessDeniedException: not allowed"},
+		{"field missing", &fakeSecrets{value: &missing}, "secret " + arn + ": safelist: invalid credentials: accessKeyId is empty"},
+		{"not JSON", &fakeSecrets{value: &notJSON}, "secret " + arn + `: safelist: invalid credentials: the secret is not a JSON object {"merchantId","accessKeyId","secretKey"}`},
+		{"binary field missing", &fakeSecrets{binary: []byte(missing)}, "secret " + arn + ": safelist: invalid credentials: accessKeyId is empty"},
+		{"no value", &fakeSecrets{}, "secret " + arn + `: safelist: invalid credentials: the secret is not a JSON object {"merchantId","accessKeyId","secretKey"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadCredentials(t.Context(), tt.sm, arn)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("LoadCredentials: %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
