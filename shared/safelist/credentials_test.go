@@ -115,8 +115,7 @@ func TestLoadCredentials(t *testing.T) {
 }
 
 // What LoadCredentials answers when the secret cannot be read or used, word for word: the
-// CloudFormation FAILED Reason carries it. The texts were taken from the reader before it went
-// through shared/secrets.
+// CloudFormation FAILED Reason carries it, so a change of the reader must not reword it unnoticed.
 func TestLoadCredentialsAnswersKeepTheirWording(t *testing.T) {
 	missing := `{"merchantId":"M","secretKey":"` + topSecret + `"}`
 	notJSON := `not json ` + topSecret
