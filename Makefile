@@ -28,7 +28,7 @@ PYTHON_TOOLS := moto_server cfn-lint
 FN ?= ShippingOtpFunction
 EVENT ?= events/shipping-otp-valid.json
 
-.PHONY: help tools build test test-unit lint fmt load logs bench bench-all fuzz run invoke lookup safelist deploy clean alarms schemas $(addprefix build-,$(FUNCTIONS))
+.PHONY: help tools build test test-unit lint fmt load logs bench bench-all fuzz run invoke lookup safelist deploy clean generate generate-check $(addprefix build-,$(FUNCTIONS))
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -49,17 +49,22 @@ test: tools ## run every test (unit, fuzz seeds, integration against a moto_serv
 test-unit: ## the edit loop: every test that needs no moto_server (-short; packages that need it say so)
 	$(GO) test -short ./...
 
-lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint
+lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint (parent, generated children, example)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
-	cfn-lint template.yaml examples/consumer/template.yaml
+	cfn-lint template.yaml template-*.yaml examples/consumer/template.yaml
 
-alarms: ## rewrite the generated alarm and dashboard section of template.yaml (tools/alarms)
-	$(GO) run ./tools/alarms
-schemas: ## write docs/schemas (a JSON Schema Draft 4 file per detail-type) and template.yaml's schema registry from tools/schemas
-	$(GO) run ./tools/schemas
+# Every generated file, each from its one generator (each also has -check, which writes nothing):
+# docs/schemas and template-schemas.yaml (tools/schemas), template-alarms.yaml (tools/alarms),
+# the generated APS samples in events/ (tools/apssamples). CI fails when this changes anything.
+GENERATORS := ./tools/schemas ./tools/alarms
+generate: ## write every generated file: schemas, child templates, APS samples
+	@for g in $(GENERATORS); do $(GO) run $$g || exit 1; done
+
+generate-check: ## exit 1 naming each generated file that differs from its generator's output
+	@rc=0; for g in $(GENERATORS); do $(GO) run $$g -check || rc=1; done; exit $$rc
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')

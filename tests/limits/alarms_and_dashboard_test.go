@@ -42,7 +42,7 @@ const cloudWatchMaxRange = 7 * 24 * 3600
 
 func loadTmpl(t *testing.T) *localaws.Template {
 	t.Helper()
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

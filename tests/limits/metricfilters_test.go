@@ -53,7 +53,7 @@ var metricFilterCases = []metricFilterCase{
 }
 
 func TestEachMetricFilterCountsTheRealLogLine(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestEachMetricFilterCountsTheRealLogLine(t *testing.T) {
 
 // A metric filter added to the template without a row above fails here.
 func TestEveryMetricFilterHasACase(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func captureStdout(t *testing.T, fn func()) string {
 // templateLogLevel is the LogLevel parameter's default, the level the functions log at.
 func templateLogLevel(t *testing.T) slog.Level {
 	t.Helper()
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

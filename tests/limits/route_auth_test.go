@@ -15,7 +15,7 @@ import (
 // the invoke policy, a stack output, grants exactly execute-api:Invoke on the two default lookup
 // routes (the account routes and their policy: account_lookups_test.go).
 func TestWebhookRoutesAreOpenAndLookupRoutesRequireIAM(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func flatScalar(v any) string {
 
 // The lookup function's own alarms (it is no webhook, so tools/alarms does not write them).
 func TestTheLookupFunctionAlarmsOnErrorsThrottlesAndUnavailability(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

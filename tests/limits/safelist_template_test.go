@@ -15,7 +15,7 @@ import (
 // same arguments), so that a genuine event always matches and an invocation cannot choose them.
 // The resource bounds CloudFormation's wait, and ResponseURL mismatches are counted and alarmed.
 func TestSafelistEnvironmentEqualsTheResourcesProperties(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

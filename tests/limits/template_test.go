@@ -13,7 +13,7 @@ import (
 // their alarms, each from a parameter.
 func TestTemplateSetsLimitsAndAlarms(t *testing.T) {
 	// Intrinsic-function tags (!Ref, !If) are dropped by the decoder: !Ref X reads as "X".
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func TestEachOutcomeIsRecordedOncePerDelivery(t *testing.T) {
 // In Lambda the EMF lines share the log group with the log records: no metric filter of the
 // template counts one, whatever the outcome.
 func TestMetricFiltersIgnoreEMFLines(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

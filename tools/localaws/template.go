@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -162,4 +163,229 @@ func (t *Template) FunctionEnv(logicalID string) []string {
 		names = append(names, k)
 	}
 	return names
+}
+
+// Children are the template's generated child stacks (AWS::Serverless::Application with a local
+// Location), read from beside the template at path, by logical ID.
+func (t *Template) Children(path string) (map[string]*Template, error) {
+	out := map[string]*Template{}
+	for id, r := range t.Resources {
+		if r.Type != "AWS::Serverless::Application" {
+			continue
+		}
+		loc, ok := r.Properties["Location"].(string)
+		if !ok || loc == "" {
+			return nil, fmt.Errorf("resource %s: Location is not a local file", id)
+		}
+		child, err := ReadTemplate(filepath.Join(filepath.Dir(path), loc))
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		out[id] = child
+	}
+	return out, nil
+}
+
+// LoadStack reads the project's template.yaml as one template: each child stack's resources and
+// conditions merged in, every reference to a child parameter replaced by what the parent passes
+// to it (a !Ref by the parent's value, a ${Param} of a !Sub by the parent's !Ref or !GetAtt).
+// What it returns is what the template would be with the children inlined, so the checks of a
+// resource hold wherever it lives, and a parameter the parent fails to pass is an error. A
+// condition both define keeps the parent's definition.
+func LoadStack() (*Template, error) {
+	return ReadStack(filepath.Join(RepoRoot(), "template.yaml"))
+}
+
+// ReadStack is LoadStack for the template at path.
+func ReadStack(path string) (*Template, error) {
+	t, err := ReadTemplate(path)
+	if err != nil {
+		return nil, err
+	}
+	children, err := t.Children(path)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(children))
+	for id := range children {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := children[id]
+		passed := map[string]*yaml.Node{}
+		if n := t.Node("Resources", id, "Properties", "Parameters"); n != nil {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				name := n.Content[i].Value
+				if _, ok := c.Parameters[name]; !ok {
+					return nil, fmt.Errorf("resource %s passes %s, which the child does not declare", id, name)
+				}
+				passed[name] = n.Content[i+1]
+			}
+		}
+		for name, p := range c.Parameters {
+			if _, ok := passed[name]; ok {
+				continue
+			}
+			if p.Default == nil {
+				return nil, fmt.Errorf("resource %s does not pass %s, which the child needs", id, name)
+			}
+			passed[name] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(p.Default)}
+		}
+		for _, section := range []string{"Resources", "Conditions"} {
+			src := c.Node(section)
+			if src == nil {
+				continue
+			}
+			if err := substitute(src, passed); err != nil {
+				return nil, fmt.Errorf("child %s: %w", id, err)
+			}
+			if section == "Resources" {
+				resolveOwnCondition(src)
+			}
+			dst := t.Node(section)
+			for i := 0; i+1 < len(src.Content); i += 2 {
+				key := src.Content[i].Value
+				if nodeKey(dst, key) == nil {
+					dst.Content = append(dst.Content, src.Content[i], src.Content[i+1])
+				} else if section == "Resources" {
+					return nil, fmt.Errorf("child %s: resource %s is also in the parent or another child", id, key)
+				}
+			}
+		}
+	}
+	// The parent's reads of a child's outputs become what the child outputs.
+	for _, id := range ids {
+		outs := children[id].Node("Outputs")
+		if outs == nil {
+			continue
+		}
+		values := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(outs.Content); i += 2 {
+			values[id+".Outputs."+outs.Content[i].Value] = nodeKey(outs.Content[i+1], "Value")
+		}
+		for _, section := range []string{"Resources", "Outputs"} {
+			if n := t.Node(section); n != nil {
+				if err := substituteGetAtt(n, values); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	merged := &Template{root: t.root}
+	if err := t.root.Decode(merged); err != nil {
+		return nil, fmt.Errorf("%s with its children: %w", path, err)
+	}
+	return merged, nil
+}
+
+// substitute replaces, under n, every !Ref to a parameter in passed by the passed node, and every
+// ${parameter} of a !Sub string by the passed !Ref's or !GetAtt's ${...} form.
+func substitute(n *yaml.Node, passed map[string]*yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!Ref" {
+		if p, ok := passed[n.Value]; ok {
+			*n = *p
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!Sub" {
+		return substituteSub(n, passed)
+	}
+	if n.Kind == yaml.SequenceNode && n.Tag == "!Sub" && len(n.Content) > 0 {
+		// [string, {Var: value}]: only the string names parameters; the values are walked below.
+		if err := substituteSub(n.Content[0], passed); err != nil {
+			return err
+		}
+		for _, c := range n.Content[1:] {
+			if err := substitute(c, passed); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := substitute(c, passed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func substituteSub(n *yaml.Node, passed map[string]*yaml.Node) error {
+	for name, p := range passed {
+		ref := "${" + name + "}"
+		if !strings.Contains(n.Value, ref) {
+			continue
+		}
+		var with string
+		switch {
+		case p.Kind == yaml.ScalarNode && (p.Tag == "!Ref" || p.Tag == "!GetAtt"):
+			with = "${" + p.Value + "}"
+		case p.Kind == yaml.ScalarNode && p.Tag == "!!str":
+			with = p.Value
+		default:
+			return fmt.Errorf("!Sub names ${%s}, passed as %s, which a !Sub cannot carry", name, p.Tag)
+		}
+		n.Value = strings.ReplaceAll(n.Value, ref, with)
+	}
+	return nil
+}
+
+// resolveOwnCondition replaces, in each resource of the mapping node resources that has a
+// Condition C, every !If [C, a, b] by a: the resource exists only when C holds. It is how a child
+// receives a value of a conditional resource of the parent.
+func resolveOwnCondition(resources *yaml.Node) {
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		r := resources.Content[i+1]
+		if c := nodeKey(r, "Condition"); c != nil {
+			resolveIf(r, c.Value)
+		}
+	}
+}
+
+func resolveIf(n *yaml.Node, cond string) {
+	if n.Kind == yaml.SequenceNode && n.Tag == "!If" && len(n.Content) == 3 && n.Content[0].Value == cond {
+		*n = *n.Content[1]
+	}
+	for _, c := range n.Content {
+		resolveIf(c, cond)
+	}
+}
+
+// substituteGetAtt replaces, under n, every !GetAtt and ${...} of a !Sub naming a key of values
+// ("Child.Outputs.Name") by that value.
+func substituteGetAtt(n *yaml.Node, values map[string]*yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt" {
+		if v, ok := values[n.Value]; ok && v != nil {
+			*n = *v
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!Sub" {
+		for name, v := range values {
+			if v != nil && strings.Contains(n.Value, "${"+name+"}") {
+				if v.Kind != yaml.ScalarNode || (v.Tag != "!Ref" && v.Tag != "!GetAtt") {
+					return fmt.Errorf("!Sub names ${%s}, whose value a !Sub cannot carry", name)
+				}
+				n.Value = strings.ReplaceAll(n.Value, "${"+name+"}", "${"+v.Value+"}")
+			}
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := substituteGetAtt(c, values); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeKey is the value of key in the mapping node m, or nil.
+func nodeKey(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }

@@ -7,9 +7,10 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// The schema registry, which moto lacks, is left out of the local stack and `make run` says so.
+// The schema registry (a child stack), which moto lacks, is left out of the local stack and
+// `make run` says so.
 func TestSchemaRegistryIsSkippedAndSaidSo(t *testing.T) {
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func skippedResources(tmpl *localaws.Template) []string {
 // createResources creates, in moto, the tables (from template.yaml's definitions), the bus, the
 // archive of its events (template.yaml's EventArchive), the development secrets, and a rule sending every gateway event to a queue the tail reads.
 func createResources(ctx context.Context, cfg aws.Config, root string, env envFile) (*resources, error) {
-	tmpl, err := localaws.ReadTemplate(filepath.Join(root, "template.yaml"))
+	tmpl, err := localaws.ReadStack(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return nil, err
 	}

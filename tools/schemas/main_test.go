@@ -7,47 +7,61 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// docs/schemas and template.yaml are what `make schemas` writes.
-func TestSchemasAreGenerated(t *testing.T) {
-	root := localaws.RepoRoot()
-	want, tmpl, err := generated(root)
-	if err != nil {
+// docs/schemas and template-schemas.yaml are what `make generate` writes: a hand edit of either,
+// or an edit of the catalog without `make generate`, fails here.
+func TestSchemaFilesAndTheirChildTemplateAreGenerated(t *testing.T) {
+	if err := checkFiles(localaws.RepoRoot()); err != nil {
 		t.Fatal(err)
-	}
-	onDisk, err := filepath.Glob(filepath.Join(root, schemaDir, "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range onDisk {
-		if _, ok := want[filepath.Base(p)]; !ok {
-			t.Errorf("%s/%s describes no detail-type the gateway emits: run make schemas", schemaDir, filepath.Base(p))
-		}
-	}
-	for name, b := range want {
-		got, err := os.ReadFile(filepath.Join(root, schemaDir, name))
-		if err != nil || !bytes.Equal(got, b) {
-			t.Errorf("%s/%s differs from tools/schemas (%v): run make schemas", schemaDir, name, err)
-		}
-	}
-	got, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, tmpl) {
-		t.Error("template.yaml's event schema region differs from tools/schemas: run make schemas")
 	}
 }
 
-// The template registers exactly the files of docs/schemas, content inlined as is; read with the
+// -check names a stale, a missing and an extra file; a write repairs them all.
+func TestCheckNamesEveryStaleFileAndWriteRepairsThem(t *testing.T) {
+	root := t.TempDir()
+	if err := write(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFiles(root); err != nil {
+		t.Fatalf("just written: %v", err)
+	}
+	schemaFiles, _ := filepath.Glob(filepath.Join(root, schemaDir, "*.json"))
+	if len(schemaFiles) == 0 {
+		t.Fatal("no schema written")
+	}
+	if err := os.WriteFile(schemaFiles[0], []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, childFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, schemaDir, "gone@Old.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := checkFiles(root)
+	for _, name := range []string{filepath.Base(schemaFiles[0]), childFile, "gone@Old.json"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("-check: %v, want it to name %s", err, name)
+		}
+	}
+	if err := write(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFiles(root); err != nil {
+		t.Errorf("after a write: %v", err)
+	}
+}
+
+// The deployed stack registers exactly the files of docs/schemas, content inlined as is; read with the
 // template reader, not the generator, so that a hand edit of either side fails.
 func TestTemplateRegistersEverySchemaFile(t *testing.T) {
 	root := localaws.RepoRoot()
-	tmpl, err := localaws.LoadTemplate()
+	tmpl, err := localaws.LoadStack()
 	if err != nil {
 		t.Fatal(err)
 	}
