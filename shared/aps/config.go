@@ -35,7 +35,7 @@ func ReadConfig() (Config, error) {
 		return Config{}, err
 	}
 	c := Config{Settings: s}
-	if c.Secret, err = secrets.ReadSetting("APS_SECRET_ARN"); err != nil {
+	if c.Secret, err = pipeline.ReadSecretSetting("APS_SECRET_ARN"); err != nil {
 		return Config{}, err
 	}
 	if c.Algorithm, err = apssignature.ParseAlgorithm(os.Getenv("APS_SIGNATURE_ALGORITHM")); err != nil {

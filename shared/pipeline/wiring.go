@@ -12,6 +12,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/delivery"
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Settings is the configuration every webhook function shares.
@@ -75,6 +76,20 @@ func ReadSettings(maxBody int, deferByDefault bool) (Settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// ReadSecretSetting reads a webhook secret's ARN from the variable arnVar, and how often it is
+// refetched from SECRET_REFRESH_INTERVAL (default 5m).
+func ReadSecretSetting(arnVar string) (secrets.Setting, error) {
+	arn, err := envconfig.Required(arnVar)
+	if err != nil {
+		return secrets.Setting{}, err
+	}
+	refresh, err := envconfig.Duration("SECRET_REFRESH_INTERVAL", 5*time.Minute)
+	if err != nil {
+		return secrets.Setting{}, err
+	}
+	return secrets.Setting{ARN: arn, Refresh: refresh}, nil
 }
 
 // LongestSenderWindow is the longest time an Amazon sender retries a delivery: Amazon Shipping's

@@ -1,6 +1,8 @@
 package safelist
 
 import (
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -43,7 +45,7 @@ func ReadConfig() (Config, error) {
 // ClientFactory is ResourceHandler's newClient for the merchant whose keys secretARN holds: the
 // secret is read on every call, so a rotated secret is used by the next deploy without a redeploy
 // of the function. A secret that cannot be read or is incomplete fails the event, not the start.
-func ClientFactory(sm SecretGetter, secretARN string) func(context.Context, string) (*Client, error) {
+func ClientFactory(sm secrets.Getter, secretARN string) func(context.Context, string) (*Client, error) {
 	return func(ctx context.Context, host string) (*Client, error) {
 		creds, err := LoadCredentials(ctx, sm, secretARN)
 		if err != nil {

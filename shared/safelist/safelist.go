@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Hosts of the API. The sandbox has its own merchant registration: a merchant known to one is
@@ -109,20 +109,14 @@ func ParseCredentials(raw []byte) (Credentials, error) {
 	return c, nil
 }
 
-// SecretGetter is the part of the Secrets Manager client LoadCredentials uses.
-type SecretGetter interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// LoadCredentials reads secretID from Secrets Manager and parses it with ParseCredentials.
-func LoadCredentials(ctx context.Context, sm SecretGetter, secretID string) (Credentials, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
-	if err != nil {
+// LoadCredentials reads secretID through shared/secrets, as every function reads its secrets, and
+// parses it with ParseCredentials. It reads at each call, without a cache: the custom resource runs
+// a few times per deploy, and a key rotated in between must be the one used. A secret without a
+// value parses as empty (an invalid-credentials answer).
+func LoadCredentials(ctx context.Context, sm secrets.Getter, secretID string) (Credentials, error) {
+	raw, err := secrets.Read(ctx, sm, secretID)
+	if err != nil && !errors.Is(err, secrets.ErrNoValue) {
 		return Credentials{}, fmt.Errorf("safelist: reading secret %s: %w", secretID, err)
-	}
-	raw := out.SecretBinary
-	if out.SecretString != nil {
-		raw = []byte(*out.SecretString)
 	}
 	c, err := ParseCredentials(raw)
 	if err != nil {

@@ -30,13 +30,35 @@ const minForcedRefresh = 30 * time.Second
 // per request. A cache that holds a value keeps serving it and waits minForcedRefresh instead.
 const FailedReadFloor = 10 * time.Second
 
-type secretGetter interface {
+// Getter is the part of the Secrets Manager client a secret is read with.
+type Getter interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// ErrNoValue is Read's answer for a secret whose current version holds neither a string nor
+// binary value.
+var ErrNoValue = errors.New("secret has no value")
+
+// Read reads secretID's current value once: its SecretString, else its SecretBinary. The error
+// is the SDK's, which names the secret at most, never its value, or ErrNoValue. A Cache reads
+// through it; so does a caller that must see every change at once (the safelisting custom
+// resource, run a few times per deploy).
+func Read(ctx context.Context, client Getter, secretID string) ([]byte, error) {
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
+	switch {
+	case err != nil:
+		return nil, err
+	case out.SecretString != nil:
+		return []byte(*out.SecretString), nil
+	case out.SecretBinary != nil:
+		return out.SecretBinary, nil
+	}
+	return nil, ErrNoValue
 }
 
 // Cache holds one secret, parsed by parse. It is safe for concurrent use.
 type Cache[T any] struct {
-	client   secretGetter
+	client   Getter
 	secretID string
 	name     string // the secret's name, as logs and errors name it
 	interval time.Duration
@@ -54,7 +76,7 @@ type Cache[T any] struct {
 }
 
 // NewCache returns a cache of secretID that refetches after interval.
-func NewCache[T any](client secretGetter, secretID string, interval time.Duration, parse func([]byte) (T, error)) *Cache[T] {
+func NewCache[T any](client Getter, secretID string, interval time.Duration, parse func([]byte) (T, error)) *Cache[T] {
 	return &Cache[T]{client: client, secretID: secretID, name: Name(secretID), interval: interval, parse: parse, now: time.Now}
 }
 
@@ -149,19 +171,10 @@ func (c *Cache[T]) fetchLocked(ctx context.Context) (T, bool, error) {
 
 func (c *Cache[T]) fetch(ctx context.Context) (T, error) {
 	var zero T
-	out, err := c.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &c.secretID})
+	raw, err := Read(ctx, c.client, c.secretID)
 	if err != nil {
-		// The SDK error names the secret at most, never its value; keep the cause for the logs.
+		// Keep the cause for the logs.
 		return zero, fmt.Errorf("%w: %s: %w", ErrUnavailable, c.name, err)
-	}
-	var raw []byte
-	switch {
-	case out.SecretString != nil:
-		raw = []byte(*out.SecretString)
-	case out.SecretBinary != nil:
-		raw = out.SecretBinary
-	default:
-		return zero, fmt.Errorf("%w: %s: secret has no value", ErrUnavailable, c.name)
 	}
 	v, err := c.parse(raw)
 	if err != nil {

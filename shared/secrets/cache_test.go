@@ -115,7 +115,7 @@ func TestCacheParseErrorIsUnavailable(t *testing.T) {
 
 // countingClient counts GetSecretValue calls, from any number of goroutines.
 type countingClient struct {
-	secretGetter
+	Getter
 	n atomic.Int64
 }
 
@@ -123,7 +123,7 @@ func (c *countingClient) calls() int { return int(c.n.Load()) }
 
 func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	c.n.Add(1)
-	return c.secretGetter.GetSecretValue(ctx, in, optFns...)
+	return c.Getter.GetSecretValue(ctx, in, optFns...)
 }
 
 func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
@@ -133,7 +133,7 @@ func TestOutageDoesNotTurnRequestsIntoAPICalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &countingClient{secretGetter: secretsmanager.NewFromConfig(cfg)}
+	client := &countingClient{Getter: secretsmanager.NewFromConfig(cfg)}
 	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := NewCache(client, arn, 5*time.Minute, func(b []byte) (string, error) { return string(b), nil })
 	c.now = clk.now

@@ -143,7 +143,7 @@ func TestUnreadSecretIsReadOncePerFloor(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			id := tc.unreadable(t)
-			client := &countingClient{secretGetter: sm}
+			client := &countingClient{Getter: sm}
 			clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 			c := NewCache(client, id, 5*time.Minute, parseJSON)
 			c.now = clk.now
@@ -246,7 +246,7 @@ func TestFailedRefreshOfAReadSecretWarnsOncePerFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &countingClient{secretGetter: secretsmanager.NewFromConfig(cfg)}
+	client := &countingClient{Getter: secretsmanager.NewFromConfig(cfg)}
 	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := NewCache(client, arn, 5*time.Minute, parseJSON)
 	c.now = clk.now

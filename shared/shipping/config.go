@@ -145,7 +145,7 @@ func ReadConfig() (Config, error) {
 				return Config{}, fmt.Errorf("OAUTH_CLIENT_ACCOUNTS: %w", err)
 			}
 		case m != auth.ModeOAuth && c.Secret.ARN == "":
-			if c.Secret, err = secrets.ReadSetting("AUTH_SECRET_ARN"); err != nil {
+			if c.Secret, err = pipeline.ReadSecretSetting("AUTH_SECRET_ARN"); err != nil {
 				return Config{}, err
 			}
 			if c.AccountSecrets, err = ParseAccountSecrets(envconfig.List("ACCOUNT_SECRET_ARNS"), c.Secret.Refresh); err != nil {

@@ -27,11 +27,11 @@ var functionDirs = map[string]string{
 var envReaders = map[string][]string{
 	"os":        {"Getenv", "LookupEnv"},
 	"envconfig": {"Required", "Duration", "PositiveInt", "Bool", "List"},
-	"secrets":   {"ReadSetting"},
+	"pipeline":  {"ReadSecretSetting"},
 }
 
 // TestFunctionsReadExactlyTheirTemplateEnvironment reads the code each function links: every
-// variable it reads (a literal name passed to os.Getenv, envconfig or secrets.ReadSetting) must be
+// variable it reads (a literal name passed to os.Getenv, envconfig or pipeline.ReadSecretSetting) must be
 // one template.yaml gives that function, and every variable the template gives it must be read.
 // Lambda's own AWS_* variables are the runtime's, not the template's, and so is GOMEMLIMIT, the Go
 // runtime's, which an operator may set to override envconfig.SetMemoryLimit. This complements
@@ -180,7 +180,7 @@ func read(name string) {
 	d := struct{ name string }{"OUTSIDE"}
 	envconfig.List(d.name)
 	os.Getenv("AWS_REGION")
-	secrets.ReadSetting("SETTING")
+	pipeline.ReadSecretSetting("SETTING")
 }
 `
 	file, err := parser.ParseFile(token.NewFileSet(), "p.go", src, 0)
