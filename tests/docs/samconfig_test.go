@@ -43,8 +43,8 @@ func TestSamconfigSeparatesDevelopmentFromProduction(t *testing.T) {
 		if _, ok := cfg[env]; !ok {
 			t.Fatalf("samconfig.toml has no %s environment", env)
 		}
-		if got := cfg.get(env, "deploy", "capabilities"); got != "CAPABILITY_IAM" {
-			t.Errorf("%s: capabilities %v, want CAPABILITY_IAM (the stack's named resources need no more)", env, got)
+		if got := cfg.get(env, "deploy", "capabilities"); got != "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND" {
+			t.Errorf("%s: capabilities %v, want CAPABILITY_IAM CAPABILITY_AUTO_EXPAND (unnamed roles; a transform with nested stacks), no more", env, got)
 		}
 		if got := cfg.get(env, "build", "build_in_source"); got != true {
 			t.Errorf("%s: build_in_source %v, want true (sam build would copy the repository per function)", env, got)
