@@ -159,7 +159,7 @@ func TestEverySeedCorpusBelongsToAFuzzTarget(t *testing.T) {
 }
 
 // citedName is a test, fuzz target or benchmark named in prose; a trailing * cites a prefix.
-var citedName = regexp.MustCompile("\\b((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)(\\*?)")
+var citedName = regexp.MustCompile(`\b((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)(\*?)`)
 
 // notTests are names the prose uses that look like tests and are not.
 var notTests = map[string]string{
