@@ -1,10 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -24,153 +20,19 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
+	"github.com/amazon-webhook-gateway/gateway/tools/apssamples/catalog"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// The APS samples in events/, one per detail-type, and the phrase sets of the
-// development merchant secret (events/dev/aps-merchant.json): the web integration's (the top
-// level, SHA-256 as ApsSignatureAlgorithm) and Apple Pay's (its own access code, phrase, SHA-512).
-
-var updateAPSSamples = flag.Bool("update-aps-samples", false, "rewrite the generated APS samples in events/ from apsSamples")
-
-// apsSample is one generated sample: APS's message to route, signed by the web or the Apple Pay set.
-type apsSample struct {
-	file     string
-	feedback string // "transaction" or "notification"
-	applePay bool
-	params   map[string]string
-}
-
-// apsPurchase is a card payment's result, as the transaction feedback sample carries one.
-func apsPurchase(ref, fortID, command, status, code, message string) map[string]string {
-	return map[string]string{
-		"access_code": "SILgpo7pWbmzuURp2qri", "amount": "10000", "authorization_code": "544003", "card_holder_name": "Test Holder",
-		"card_number": "400555******0001", "command": command, "currency": "AED", "customer_email": "test@example.com",
-		"customer_ip": "192.0.2.10", "eci": "ECOMMERCE", "expiry_date": "2105", "fort_id": fortID, "language": "en",
-		"merchant_identifier": "MxvOupuG", "merchant_reference": ref, "payment_option": "VISA",
-		"response_code": status + code, "response_message": message, "status": status,
+// apsSamples are the generated APS samples of events/ (tools/apssamples), addressed to the phrase
+// sets of the development merchant secret (events/dev/aps-merchant.json).
+func apsSamples(t *testing.T) []catalog.Sample {
+	t.Helper()
+	m, err := catalog.LoadMerchant(localaws.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// apsMaintenance is a later operation's result on an order (capture, refund, void), as the
-// notification feedback sample carries one.
-func apsMaintenance(ref, fortID, command, status, code, message string) map[string]string {
-	return map[string]string{
-		"access_code": "SILgpo7pWbmzuURp2qri", "amount": "10000", "command": command, "currency": "AED", "fort_id": fortID,
-		"language": "en", "merchant_identifier": "MxvOupuG", "merchant_reference": ref,
-		"response_code": status + code, "response_message": message, "status": status,
-	}
-}
-
-func apsTokenization(status, code, message string) map[string]string {
-	return map[string]string{
-		"access_code": "SILgpo7pWbmzuURp2qri", "card_bin": "400555", "card_number": "400555******0001", "expiry_date": "2105",
-		"language": "en", "merchant_identifier": "MxvOupuG", "merchant_reference": "TOKEN-3001",
-		"response_code": status + code, "response_message": message, "service_command": "TOKENIZATION", "status": status,
-		"token_name": "c1a5d3e0b4f94f4bb1e0ad2c6c1f0a11",
-	}
-}
-
-func without(p map[string]string, names ...string) map[string]string {
-	p = maps.Clone(p)
-	for _, n := range names {
-		delete(p, n)
-	}
-	return p
-}
-
-// apsSamples are the samples this file writes (the six older ones are written by hand). Response
-// codes other than xx000 are illustrative: status + a three-digit message code.
-var apsSamples = func() []apsSample {
-	const (
-		uncertain = "Uncertain transaction"
-		pending   = "Transaction pending"
-		onHold    = "On hold"
-	)
-	s := []apsSample{
-		{"aps-authorization-succeeded.json", "transaction", false, apsPurchase("ORDER-1101", "169996200000131101", "AUTHORIZATION", "02", "000", "Success")},
-		{"aps-authorization-failed.json", "transaction", false, without(apsPurchase("ORDER-1102", "169996200000131102", "AUTHORIZATION", "03", "072", "Transaction cancelled by consumer"), "authorization_code")},
-		{"aps-purchase-failed.json", "transaction", false, without(apsPurchase("ORDER-1103", "169996200000131103", "PURCHASE", "13", "072", "Transaction cancelled by consumer"), "authorization_code")},
-		{"aps-capture-succeeded.json", "notification", false, apsMaintenance("ORDER-1101", "169996200000131101", "CAPTURE", "04", "000", "Success")},
-		{"aps-capture-failed.json", "notification", false, apsMaintenance("ORDER-1104", "169996200000131104", "CAPTURE", "05", "003", "Technical problem")},
-		{"aps-refund-failed.json", "notification", false, apsMaintenance("ORDER-1105", "169996200000131105", "REFUND", "07", "003", "Technical problem")},
-		{"aps-void-succeeded.json", "notification", false, apsMaintenance("ORDER-1106", "169996200000131106", "VOID_AUTHORIZATION", "08", "000", "Success")},
-		{"aps-void-failed.json", "notification", false, apsMaintenance("ORDER-1107", "169996200000131107", "VOID_AUTHORIZATION", "09", "003", "Technical problem")},
-		{"aps-tokenization-succeeded.json", "transaction", false, apsTokenization("18", "000", "Success")},
-		{"aps-tokenization-failed.json", "transaction", false, without(apsTokenization("17", "003", "Technical problem"), "token_name")},
-		{"aps-transaction-status-unknown.json", "transaction", false, without(apsPurchase("ORDER-1108", "169996200000131108", "PURCHASE", "10", "001", "Incomplete"), "authorization_code")},
-		// A pending purchase, then its final result on the notification feedback.
-		{"aps-purchase-pending.json", "transaction", false, without(apsPurchase("ORDER-2001", "169996200000132001", "PURCHASE", "19", "001", pending), "authorization_code")},
-		{"aps-purchase-pending-then-succeeded.json", "notification", false, apsPurchase("ORDER-2001", "169996200000132001", "PURCHASE", "14", "000", "Success")},
-		{"aps-transaction-pending-without-command.json", "notification", false, without(apsMaintenance("ORDER-2002", "169996200000132002", "", "19", "001", pending), "command")},
-		// A capture's status on a REFUND: a combination the gateway does not know.
-		{"aps-combination-unknown.json", "notification", false, apsMaintenance("ORDER-2003", "169996200000132003", "REFUND", "04", "000", "Success")},
-		{"aps-apple-pay-purchase.json", "transaction", true, func() map[string]string {
-			p := apsPurchase("ORDER-APPLE-4001", "169996200000134001", "PURCHASE", "14", "000", "Success")
-			p["access_code"], p["digital_wallet"], p["payment_option"], p["card_number"] = ApplePayAccessCode, "APPLE_PAY", "MASTERCARD", "512345******0008"
-			return without(p, "card_holder_name")
-		}()},
-	}
-	for i, st := range []struct{ status, code, message string }{{"15", "001", uncertain}, {"19", "001", pending}, {"20", "064", onHold}} {
-		for j, op := range []struct{ command, name string }{{"AUTHORIZATION", "authorization"}, {"PURCHASE", "purchase"}, {"CAPTURE", "capture"}, {"REFUND", "refund"}, {"VOID_AUTHORIZATION", "void"}} {
-			file := "aps-" + op.name + "-" + map[string]string{"15": "uncertain", "19": "pending", "20": "on-hold"}[st.status] + ".json"
-			if file == "aps-purchase-pending.json" {
-				continue // the pending half of the pair above
-			}
-			ref, fort := fmt.Sprintf("ORDER-3%d%d", i, j), fmt.Sprintf("1699962000001330%d%d", i, j)
-			if op.command == "AUTHORIZATION" || op.command == "PURCHASE" {
-				s = append(s, apsSample{file, "transaction", false, without(apsPurchase(ref, fort, op.command, st.status, st.code, st.message), "authorization_code")})
-			} else {
-				s = append(s, apsSample{file, "notification", false, apsMaintenance(ref, fort, op.command, st.status, st.code, st.message)})
-			}
-		}
-	}
-	return s
-}()
-
-// request is the sample as the events/ files hold one: API Gateway's payload 2.0 of a JSON POST.
-func (s apsSample) request() []byte {
-	p := maps.Clone(s.params)
-	signer, _ := apssignature.NewSigner(apssignature.SHA256, APSPhrase)
-	if s.applePay {
-		signer, _ = apssignature.NewSigner(ApplePayAlgorithm, ApplePayPhrase)
-	}
-	p[apssignature.SignatureParam] = signer.Sign(p)
-	body, _ := json.Marshal(p)
-	path := "/aps/" + s.feedback + "-feedback"
-	id := "req-" + strings.TrimSuffix(s.file, ".json")
-	ua := "Apache-HttpClient/4.5"
-	req := map[string]any{
-		"body": string(body), "headers": map[string]string{"content-type": "application/json", "host": "payments.example.com", "user-agent": ua},
-		"isBase64Encoded": false, "rawPath": path, "rawQueryString": "", "routeKey": "POST " + path, "version": "2.0",
-		"requestContext": map[string]any{
-			"accountId": "123456789012", "apiId": "abcdef1234", "domainName": "payments.example.com", "domainPrefix": "payments",
-			"http":      map[string]string{"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.20", "userAgent": ua},
-			"requestId": id, "routeKey": "POST " + path, "stage": "$default", "time": "28/Jan/2025:11:14:36 +0000", "timeEpoch": 1738062876000,
-		},
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(req)
-	return b.Bytes()
-}
-
-// The generated samples are what apsSamples says (-update-aps-samples rewrites them).
-func TestTheGeneratedAPSSamplesAreUpToDate(t *testing.T) {
-	for _, s := range apsSamples {
-		path := filepath.Join(localaws.RepoRoot(), "events", s.file)
-		if *updateAPSSamples {
-			if err := os.WriteFile(path, s.request(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, s.request()) {
-			t.Errorf("events/%s differs from apsSamples (%v): go test ./tests/harness -run TestTheGeneratedAPSSamplesAreUpToDate -update-aps-samples", s.file, err)
-		}
-	}
+	return catalog.Samples(m)
 }
 
 // documentedSample is one row of docs/aps.md's sample table.
@@ -282,8 +144,9 @@ func TestEveryAPSSamplePublishesItsDocumentedDetailType(t *testing.T) {
 		want[d.file] = d
 	}
 	files := testenv.EventFiles(t, "aps-*.json", want)
-	if len(files) < len(apsSamples)+6 {
-		t.Fatalf("%d APS samples, want at least %d", len(files), len(apsSamples)+6)
+	// The generated samples (tools/apssamples) and the six written by hand.
+	if generated := len(apsSamples(t)); len(files) < generated+6 {
+		t.Fatalf("%d APS samples, want at least %d", len(files), generated+6)
 	}
 	for _, byCommand := range []bool{false, true} {
 		for _, file := range files {
@@ -315,7 +178,8 @@ func TestEveryAPSSamplePublishesItsDocumentedDetailType(t *testing.T) {
 
 // signedAs is p signed with phrase under alg, as a JSON transaction feedback.
 func signedAs(p map[string]string, alg apssignature.Algorithm, phrase string) events.APIGatewayV2HTTPRequest {
-	p = without(p, apssignature.SignatureParam)
+	p = maps.Clone(p)
+	delete(p, apssignature.SignatureParam)
 	s, err := apssignature.NewSigner(alg, phrase)
 	if err != nil {
 		panic(err)
@@ -329,9 +193,9 @@ func signedAs(p map[string]string, alg apssignature.Algorithm, phrase string) ev
 // message for one access code never with another set's phrase.
 func TestThePhraseSetSelectsTheOnlyPhrasesThatVerify(t *testing.T) {
 	var applePay map[string]string
-	for _, s := range apsSamples {
-		if s.applePay {
-			applePay = s.params
+	for _, s := range apsSamples(t) {
+		if s.ApplePay {
+			applePay = s.Params
 		}
 	}
 	web := APSParams("ORDER-WEB-5001", "169996200000135001")
