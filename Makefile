@@ -59,7 +59,7 @@ lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint (parent, 
 # Every generated file, each from its one generator (each also has -check, which writes nothing):
 # docs/schemas and template-schemas.yaml (tools/schemas), template-alarms.yaml (tools/alarms),
 # the generated APS samples in events/ (tools/apssamples). CI fails when this changes anything.
-GENERATORS := ./tools/schemas ./tools/alarms
+GENERATORS := ./tools/schemas ./tools/alarms ./tools/apssamples
 generate: ## write every generated file: schemas, child templates, APS samples
 	@for g in $(GENERATORS); do $(GO) run $$g || exit 1; done
 
