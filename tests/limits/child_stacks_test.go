@@ -110,3 +110,26 @@ func TestChildStacksNameThingsAfterTheParent(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written parent stays readable (≤ 100 KB, what is generated lives in the children), and
+// every template stays well inside CloudFormation's 1 MB limit for a template read from S3.
+func TestTemplatesStayWithinTheirSizes(t *testing.T) {
+	root := localaws.RepoRoot()
+	files, _ := filepath.Glob(filepath.Join(root, "template-*.yaml"))
+	if len(files) != 2 {
+		t.Fatalf("child templates %v, want two", files)
+	}
+	for _, f := range append(files, filepath.Join(root, "template.yaml")) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit := int64(800 << 10)
+		if filepath.Base(f) == "template.yaml" {
+			limit = 100 << 10
+		}
+		if fi.Size() > limit {
+			t.Errorf("%s is %d bytes, over %d", filepath.Base(f), fi.Size(), limit)
+		}
+	}
+}
