@@ -50,6 +50,11 @@ type Config struct {
 	// KeepStrayCodes keeps a verificationCode found outside an OTP entry (ArchiveOtpEvents=true);
 	// otherwise it is stripped before anything is stored or published.
 	KeepStrayCodes bool
+	// OmitDeprecatedCopies stops the deprecated Shipping Notification copy of each tracking and
+	// NDR entry (PublishDeprecatedDetailTypes=false), for consumers that moved to the tracking and
+	// NDR detail-types before the copies stop (CHANGELOG.md, Deprecations). The zero value keeps
+	// publishing them, as the template's default does.
+	OmitDeprecatedCopies bool
 }
 
 // DefaultMaxOTPTTL is the template's ShippingOtpMaxTtlDays default.
@@ -125,6 +130,11 @@ func ReadConfig() (Config, error) {
 	if c.KeepStrayCodes, err = envconfig.Bool("ARCHIVE_OTP_EVENTS", false); err != nil {
 		return Config{}, err
 	}
+	publish, err := envconfig.Bool("PUBLISH_DEPRECATED_DETAIL_TYPES", true)
+	if err != nil {
+		return Config{}, err
+	}
+	c.OmitDeprecatedCopies = !publish
 	if c.Modes, err = auth.ParseModes(os.Getenv("AUTH_MODES")); err != nil {
 		return Config{}, fmt.Errorf("AUTH_MODES: %w", err)
 	}
@@ -191,7 +201,7 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	s.SecretHeaders, s.SecretQuery = authn.CredentialNames()
 	db := dynamodb.NewFromConfig(awsCfg)
 	steps := &Steps{Auth: authn, OTPs: otpstore.New(db, c.OTPTable, nil), IncludeOTP: c.IncludeOTP, NDRDetailTypes: c.NDRDetailTypes,
-		MaxOTPTTL: c.MaxOTPTTL, KeepStrayCodes: c.KeepStrayCodes}
+		MaxOTPTTL: c.MaxOTPTTL, KeepStrayCodes: c.KeepStrayCodes, OmitDeprecatedCopies: c.OmitDeprecatedCopies}
 	if c.TrackingTable != "" {
 		days := c.TrackingRetentionDays
 		if days <= 0 {

@@ -59,6 +59,9 @@ type Steps struct {
 	MaxOTPTTL time.Duration
 	// KeepStrayCodes keeps a verificationCode found outside an OTP entry (Config.KeepStrayCodes).
 	KeepStrayCodes bool
+	// OmitDeprecatedCopies stops publishing each tracking and NDR entry also as the deprecated
+	// Shipping Notification (Config.OmitDeprecatedCopies); false keeps the copy, as before.
+	OmitDeprecatedCopies bool
 }
 
 // Authenticate runs before the body is looked at; the credential names the delivery's account.
@@ -183,7 +186,7 @@ func (s *Steps) writes(n *Notification, label string, received time.Time, outcom
 
 // events are the events to emit once the OTPs are written: one per OTP that is now current (stale
 // ones would announce a code that is no longer valid), one without its code per OTP expired on
-// arrival, one per other detail entry.
+// arrival, one per other detail entry (but a tracking or NDR entry's with OmitDeprecatedCopies).
 func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, label string, received time.Time, outcomes []otpstore.Outcome) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
@@ -200,7 +203,15 @@ func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, l
 		metrics.Add(ctx, metrics.OtpsStored, 1)
 		evs = append(evs, OTPEvent(n.Envelope, label, o, received, s.IncludeOTP))
 	}
+	var recognised map[int]bool
+	if s.OmitDeprecatedCopies {
+		recognised = n.recognised()
+	}
 	for i, o := range n.Others {
+		if recognised[i] {
+			// Its tracking or NDR event is published without the deprecated copy.
+			continue
+		}
 		evs = append(evs, OtherEvent(n.Envelope, label, o, i, received, s.IncludeOTP))
 	}
 	return evs

@@ -90,12 +90,14 @@ type envConfig struct {
 	includeOTP bool
 	secretARN  string
 	rule       string // the consumer's rule pattern
+	omitCopies bool   // PublishDeprecatedDetailTypes=false
 }
 
 func withModes(m ...auth.Mode) envOption { return func(c *envConfig) { c.modes = m } }
 func withoutOTPInEvents() envOption      { return func(c *envConfig) { c.includeOTP = false } }
 func withSecretARN(arn string) envOption { return func(c *envConfig) { c.secretARN = arn } }
 func withRule(pattern string) envOption  { return func(c *envConfig) { c.rule = pattern } }
+func withoutDeprecatedCopies() envOption { return func(c *envConfig) { c.omitCopies = true } }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -134,7 +136,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		}
 		return time.Now()
 	}
-	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP, Now: clock}, d.Deps)
+	e.handler = pipeline.New(shipping.Webhook, &shipping.Steps{Auth: authn, OTPs: e.store, IncludeOTP: cfg.includeOTP, Now: clock, OmitDeprecatedCopies: cfg.omitCopies}, d.Deps)
 	return e
 }
 

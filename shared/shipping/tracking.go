@@ -110,6 +110,19 @@ func classify(n *Notification, o Other, d map[string]json.RawMessage, opts Optio
 	}
 }
 
+// recognised are the indexes among n.Others of the tracking updates and NDRs: the entries whose
+// Shipping Notification is the deprecated copy of their own event.
+func (n *Notification) recognised() map[int]bool {
+	out := make(map[int]bool, len(n.Tracking)+len(n.NDRs))
+	for _, t := range n.Tracking {
+		out[t.Index] = true
+	}
+	for _, r := range n.NDRs {
+		out[r.Index] = true
+	}
+	return out
+}
+
 func isNDRField(name string) bool { return len(name) >= 3 && strings.EqualFold(name[:3], "ndr") }
 
 func hasNDRField(d map[string]json.RawMessage) bool {
