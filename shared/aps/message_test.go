@@ -1074,7 +1074,7 @@ func TestSignatureWithAPhraseRotatedInSinceTheLastFetch(t *testing.T) {
 
 type onceFunc func(context.Context, func(context.Context) error) error
 
-func (f onceFunc) DoAll(ctx context.Context, _ []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
+func (f onceFunc) DoAll(ctx context.Context, _ []idempotency.Claim, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
 	return f(ctx, work)
 }
 

@@ -35,13 +35,14 @@ const (
 	statusCompleted  = "COMPLETED"
 	// claimAttribute holds a random token per Claim call.
 	claimAttribute = "claim"
+	// noteAttribute holds a claim's Note.
+	noteAttribute = "note"
 )
 
 type dynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store claims and completes idempotency keys.
@@ -74,24 +75,28 @@ func (s *Store) Claim(ctx context.Context, key string, inProgressUntil time.Time
 	// The SDK retries a write whose answer was lost (a timeout, a cut connection); the retry then
 	// meets the first attempt's item. The claim's own token tells that item from another
 	// invocation's, which would otherwise turn a success into a 429 for every retry of the sender.
-	return s.claimOne(ctx, key, rand.Text(), inProgressUntil)
+	return s.claimOne(ctx, Claim{Key: key}, rand.Text(), inProgressUntil)
 }
 
 // claimPut is the conditional write that claims key with token: it succeeds on a free key (never
 // claimed, expired, or a lapsed claim) and on the item of an earlier attempt with the same token
 // while it is in progress. Once the work completed, an attempt of the claim that DynamoDB executes
 // late (the SDK gave up on it and retried) fails, rather than reopening the key for a redelivery.
-func (s *Store) claimPut(key, token string, inProgressUntil time.Time) *types.Put {
+func (s *Store) claimPut(c Claim, token string, inProgressUntil time.Time) *types.Put {
 	now := s.now()
+	item := map[string]types.AttributeValue{
+		KeyAttribute:       ddbattr.S(c.Key),
+		"status":           ddbattr.S(statusInProgress),
+		TTLAttribute:       ddbattr.N(now.Add(s.keep).Unix()),
+		"inProgressExpiry": ddbattr.N(inProgressUntil.UnixMilli()),
+		claimAttribute:     ddbattr.S(token),
+	}
+	if c.Note != "" {
+		item[noteAttribute] = ddbattr.S(c.Note)
+	}
 	return &types.Put{
 		TableName: &s.table,
-		Item: map[string]types.AttributeValue{
-			KeyAttribute:       ddbattr.S(key),
-			"status":           ddbattr.S(statusInProgress),
-			TTLAttribute:       ddbattr.N(now.Add(s.keep).Unix()),
-			"inProgressExpiry": ddbattr.N(inProgressUntil.UnixMilli()),
-			claimAttribute:     ddbattr.S(token),
-		},
+		Item:      item,
 		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms) OR (#claim = :token AND #st = :inprogress)"),
 		ExpressionAttributeNames: map[string]string{
 			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status", "#claim": claimAttribute,
@@ -106,16 +111,22 @@ func (s *Store) claimPut(key, token string, inProgressUntil time.Time) *types.Pu
 
 // refused is why the claim of key failed, from the item that failed its condition.
 func refused(key string, item map[string]types.AttributeValue) error {
-	if st, _ := item["status"].(*types.AttributeValueMemberS); st != nil && st.Value == statusCompleted {
-		return &KeyError{Key: key, Err: ErrCompleted}
+	var note string
+	if n, _ := item[noteAttribute].(*types.AttributeValueMemberS); n != nil {
+		note = n.Value
 	}
-	return &KeyError{Key: key, Err: ErrInProgress}
+	if st, _ := item["status"].(*types.AttributeValueMemberS); st != nil && st.Value == statusCompleted {
+		return &KeyError{Key: key, Note: note, Err: ErrCompleted}
+	}
+	return &KeyError{Key: key, Note: note, Err: ErrInProgress}
 }
 
-// KeyError names the key whose claim found the work done (ErrCompleted) or held (ErrInProgress).
+// KeyError names the key whose claim found the work done (ErrCompleted) or held (ErrInProgress),
+// and the Note of the claim that holds it ("" when it has none).
 type KeyError struct {
-	Key string
-	Err error
+	Key  string
+	Note string
+	Err  error
 }
 
 func (e *KeyError) Error() string { return e.Err.Error() }
@@ -161,5 +172,5 @@ var ErrNotRecorded = errors.New("idempotency: completion not recorded")
 // the key completed, or releases it when work fails so that the sender's retry can run it again.
 // It returns ErrCompleted or ErrInProgress without running work, work's error, or ErrNotRecorded.
 func (s *Store) Do(ctx context.Context, key string, inProgressUntil time.Time, work func(context.Context) error) error {
-	return s.DoAll(ctx, []string{key}, nil, inProgressUntil, work)
+	return s.DoAll(ctx, []Claim{{Key: key}}, nil, inProgressUntil, work)
 }

@@ -145,7 +145,11 @@ func TestAReleaseAfterTheClaimLapsedLeavesTheNewOwnersClaim(t *testing.T) {
 		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 		s := newStore(t, &now)
 		late := errors.New("the work failed after the claim lapsed")
-		err := s.DoAll(ctx, keys, nil, now.Add(4*time.Second), func(context.Context) error {
+		claims := make([]idempotency.Claim, len(keys))
+		for i, k := range keys {
+			claims[i] = idempotency.Claim{Key: k}
+		}
+		err := s.DoAll(ctx, claims, nil, now.Add(4*time.Second), func(context.Context) error {
 			now = now.Add(5 * time.Second) // past the claim's deadline: another invocation takes the keys
 			for _, k := range keys {
 				if err := s.Claim(ctx, k, now.Add(4*time.Second)); err != nil {

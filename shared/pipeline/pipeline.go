@@ -55,7 +55,7 @@ type Delivery struct {
 	// Claims are the idempotency keys the work runs under, claimed together: the work runs once
 	// for each. When one cannot be claimed, the first such decides the answer.
 	Claims []Claim
-	// Writes are DynamoDB writes the work needs, made in the claims' own round trip, before Work.
+	// Writes are DynamoDB writes the work needs, made after the claims, before Work.
 	Writes []idempotency.Write
 	// IDs go into the 200 body next to "status".
 	IDs map[string]any
@@ -75,13 +75,16 @@ type Delivery struct {
 // Claim is one idempotency key.
 type Claim struct {
 	Key string
-	// IfDone, when set, is logged as a warning when this claim finds the work done although the
-	// claims before it did not: a copy of a delivery under another identity.
+	// Note is stored with the claim: the identity of the delivery that took it (Amazon Pay: its
+	// MessageId).
+	Note string
+	// IfDone, when set, is logged as a warning when this claim finds the work done by a delivery
+	// whose Note differs: a copy of a delivery under another identity.
 	IfDone string
 }
 
 type onceRunner interface {
-	DoAll(ctx context.Context, keys []string, writes []idempotency.Write, inProgressUntil time.Time, work func(context.Context) error) error
+	DoAll(ctx context.Context, claims []idempotency.Claim, writes []idempotency.Write, inProgressUntil time.Time, work func(context.Context) error) error
 }
 
 type publisher interface {
@@ -267,20 +270,21 @@ func (p *pipeline[M]) answer(ctx context.Context, log *slog.Logger, req *events.
 	return delivery.Answer(log, err, ids)
 }
 
-// claim runs work under claims, taken together with writes.
+// claim runs work under claims, after writes.
 func (p *pipeline[M]) claim(ctx context.Context, log *slog.Logger, claims []Claim, writes []idempotency.Write, deadline time.Time, work func(context.Context) error) error {
 	if len(claims) == 0 && len(writes) == 0 {
 		return work(ctx)
 	}
-	keys := make([]string, len(claims))
+	keys := make([]idempotency.Claim, len(claims))
 	for i, c := range claims {
-		keys[i] = c.Key
+		keys[i] = idempotency.Claim{Key: c.Key, Note: c.Note}
 	}
 	err := p.Once.DoAll(ctx, keys, writes, deadline, work)
 	var ke *idempotency.KeyError
 	if errors.As(err, &ke) && errors.Is(err, idempotency.ErrCompleted) {
 		for _, c := range claims {
-			if c.Key == ke.Key && c.IfDone != "" {
+			// A record from before notes were stored has none: no evidence of another identity.
+			if c.Key == ke.Key && c.IfDone != "" && ke.Note != "" && ke.Note != c.Note {
 				log.Warn(c.IfDone)
 			}
 		}

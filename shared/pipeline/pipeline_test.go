@@ -54,18 +54,19 @@ type once struct {
 	claimed []string
 }
 
-func (o *once) DoAll(ctx context.Context, keys []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
-	for _, key := range keys {
-		o.claimed = append(o.claimed, key)
-		if o.done[key] {
-			return &idempotency.KeyError{Key: key, Err: idempotency.ErrCompleted}
+func (o *once) DoAll(ctx context.Context, keys []idempotency.Claim, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
+	for _, c := range keys {
+		o.claimed = append(o.claimed, c.Key)
+		if o.done[c.Key] {
+			// Every key was completed by a delivery noted "first".
+			return &idempotency.KeyError{Key: c.Key, Note: "first", Err: idempotency.ErrCompleted}
 		}
 	}
 	if err := work(ctx); err != nil {
 		return err
 	}
-	for _, key := range keys {
-		o.done[key] = true
+	for _, c := range keys {
+		o.done[c.Key] = true
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func work(n int, err error) func(context.Context, *slog.Logger) ([]eventbus.Even
 }
 
 func TestPipeline(t *testing.T) {
-	claims := []Claim{{Key: "outer"}, {Key: "inner", IfDone: "copy under another id"}}
+	claims := []Claim{{Key: "outer"}, {Key: "inner", Note: "copy", IfDone: "copy under another id"}}
 	tests := []struct {
 		name       string
 		steps      fakeSteps

@@ -32,7 +32,7 @@ func deferrableWork(context.Context, *slog.Logger) ([]eventbus.Event, error) {
 // inProgress is a claim another invocation holds.
 type inProgress struct{}
 
-func (inProgress) DoAll(context.Context, []string, []idempotency.Write, time.Time, func(context.Context) error) error {
+func (inProgress) DoAll(context.Context, []idempotency.Claim, []idempotency.Write, time.Time, func(context.Context) error) error {
 	return &idempotency.KeyError{Key: "k", Err: idempotency.ErrInProgress}
 }
 
@@ -132,22 +132,22 @@ type once_ struct {
 	done map[string]bool
 }
 
-func (o *once_) DoAll(ctx context.Context, keys []string, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
+func (o *once_) DoAll(ctx context.Context, keys []idempotency.Claim, _ []idempotency.Write, _ time.Time, work func(context.Context) error) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.done == nil {
 		o.done = map[string]bool{}
 	}
 	for _, k := range keys {
-		if o.done[k] {
-			return &idempotency.KeyError{Key: k, Err: idempotency.ErrCompleted}
+		if o.done[k.Key] {
+			return &idempotency.KeyError{Key: k.Key, Err: idempotency.ErrCompleted}
 		}
 	}
 	if err := work(ctx); err != nil {
 		return err
 	}
 	for _, k := range keys {
-		o.done[k] = true
+		o.done[k.Key] = true
 	}
 	return nil
 }

@@ -112,6 +112,6 @@ func TestTheEMFLineClassifiesWhatTheAnswerSays(t *testing.T) {
 // busyOnce finds every delivery claimed by another invocation.
 type busyOnce struct{}
 
-func (busyOnce) DoAll(context.Context, []string, []idempotency.Write, time.Time, func(context.Context) error) error {
+func (busyOnce) DoAll(context.Context, []idempotency.Claim, []idempotency.Write, time.Time, func(context.Context) error) error {
 	return &idempotency.KeyError{Key: "outer", Err: idempotency.ErrInProgress}
 }

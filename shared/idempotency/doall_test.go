@@ -15,17 +15,6 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 )
 
-// lostTransaction sends every TransactWriteItems twice and returns the second answer, as lostAnswer
-// does for PutItem (moto ignores ClientRequestToken, which makes the retry idempotent on AWS).
-type lostTransaction struct{ *dynamodb.Client }
-
-func (c lostTransaction) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if _, err := c.Client.TransactWriteItems(ctx, in, opts...); err != nil {
-		return nil, err
-	}
-	return c.Client.TransactWriteItems(ctx, in, opts...)
-}
-
 // put is a write to the idempotency table itself (any table does) that fails when id holds a
 // higher n than given: a stand-in for an OTP write.
 func put(table, id string, n int, refused *int) idempotency.Write {
@@ -40,17 +29,18 @@ func put(table, id string, n int, refused *int) idempotency.Write {
 	}
 }
 
-// The claims and the work's writes go in one transaction. The first key that cannot be claimed
-// decides, named in a KeyError, and then nothing is written; a write whose condition fails is
-// settled by its Refused and the claims are taken without it; a transaction whose answer was lost
-// is still ours; writes beyond one transaction's 100 items are all made.
-func TestDoAllClaimsAndWritesInOneTransaction(t *testing.T) {
+// Each key is claimed by a PutItem of its own, then each write made, then the work, then each key
+// completed: no transaction (DynamoDB bills an item in one twice). The first key that cannot be
+// claimed decides, named in a KeyError; the keys claimed meanwhile are released and nothing is
+// written. A write whose condition fails is settled by its Refused and the work runs without it; a
+// claim or write whose answer was lost (the SDK's retry) is still ours; 150 writes are all made.
+func TestDoAllClaimsEachKeyThenWritesThenCompletes(t *testing.T) {
 	ctx := context.Background()
 	client, table := newTable(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	s := idempotency.New(client, table, 48*time.Hour, clock)
-	retrying := idempotency.New(lostTransaction{client}, table, 48*time.Hour, clock)
+	retrying := idempotency.New(lostAnswer{client}, table, 48*time.Hour, clock)
 	deadline := now.Add(4 * time.Second)
 	noop := func(context.Context) error { return nil }
 
@@ -82,7 +72,7 @@ func TestDoAllClaimsAndWritesInOneTransaction(t *testing.T) {
 		{name: "a held first key decides before a completed one", store: s, keys: []string{"held", "done"}, wantErr: idempotency.ErrInProgress, wantKey: "held"},
 		{name: "a stale write is left out", store: s, keys: []string{"c1"}, writes: 1, stale: true},
 		{name: "answer lost", store: retrying, keys: []string{"d1", "d2"}, writes: 2},
-		{name: "more than one transaction holds", store: s, keys: []string{"e1"}, writes: 150},
+		{name: "150 writes", store: s, keys: []string{"e1"}, writes: 150},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refused = 0
@@ -94,7 +84,11 @@ func TestDoAllClaimsAndWritesInOneTransaction(t *testing.T) {
 				writes = append(writes, put(table, "w", 4, &refused))
 			}
 			ran := false
-			err := tc.store.DoAll(ctx, tc.keys, writes, deadline, func(context.Context) error { ran = true; return nil })
+			claims := make([]idempotency.Claim, len(tc.keys))
+			for i, k := range tc.keys {
+				claims[i] = idempotency.Claim{Key: k}
+			}
+			err := tc.store.DoAll(ctx, claims, writes, deadline, func(context.Context) error { ran = true; return nil })
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -133,4 +127,40 @@ func TestDoAllClaimsAndWritesInOneTransaction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A claim's Note is stored with it and read back by the claim it refuses: Amazon Pay notes the
+// MessageId under its one signed-text key, to tell a copy under another MessageId from a
+// redelivery.
+func TestARefusedClaimReadsTheNoteOfTheClaimThatHoldsTheKey(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	deadline := now.Add(4 * time.Second)
+	noop := func(context.Context) error { return nil }
+	if err := s.DoAll(ctx, []idempotency.Claim{{Key: "signed", Note: "message-1"}}, nil, deadline, noop); err != nil {
+		t.Fatal(err)
+	}
+	for _, note := range []string{"message-1", "message-2", ""} {
+		err := s.DoAll(ctx, []idempotency.Claim{{Key: "signed", Note: note}}, nil, deadline, noop)
+		var ke *idempotency.KeyError
+		if !errors.As(err, &ke) || !errors.Is(err, idempotency.ErrCompleted) || ke.Note != "message-1" {
+			t.Errorf("claim noted %q: %v (note %q), want completed, noted message-1", note, err, noteOf(ke))
+		}
+	}
+	if err := s.DoAll(ctx, []idempotency.Claim{{Key: "plain"}}, nil, deadline, noop); err != nil {
+		t.Fatal(err)
+	}
+	err := s.DoAll(ctx, []idempotency.Claim{{Key: "plain", Note: "x"}}, nil, deadline, noop)
+	var ke *idempotency.KeyError
+	if !errors.As(err, &ke) || ke.Note != "" {
+		t.Errorf("a claim without a note: %v (note %q), want no note", err, noteOf(ke))
+	}
+}
+
+func noteOf(ke *idempotency.KeyError) string {
+	if ke == nil {
+		return "<none>"
+	}
+	return ke.Note
 }
