@@ -134,11 +134,14 @@ func (s *Steps) authenticate(ctx context.Context, log *slog.Logger, m *snsverify
 	}
 }
 
-// Plan keys a verified message twice: by its MessageId (the documented key, which SNS keeps on
-// retries) and by its signed text, so that a copy whose fields were re-split around the same
-// signed text (a MessageId carrying "\nSubject\n…", say) is a duplicate whatever MessageId it
-// claims. An Amazon Pay API v2 message is also keyed by its notification (notificationKey), which a
-// re-publication keeps; its work fetches the object it names. A replayed copy kept for a later
+// Plan keys a verified message once, by its signed text: a redelivery resends the same signed
+// fields (SNS keeps the MessageId and the Timestamp, the publish time, on retries: assumed, as
+// docs/amazon-pay.md says), and the signed text contains the MessageId, so one key covers a
+// redelivery and a copy whose fields were re-split around the same signed text (a MessageId
+// carrying "\nSubject\n…", say) without merging two publications. The claim notes the MessageId,
+// which tells such a copy (a warning) from a redelivery. An Amazon Pay API v2 message is also keyed
+// by its notification (notificationKey), which a re-publication under a new MessageId keeps; its
+// work fetches the object it names. A replayed copy kept for a later
 // enrichment is keyed apart, and publishes only the fetched state.
 func (s *Steps) Plan(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest, v verified, replay bool) (pipeline.Delivery, error) {
 	d, err := s.plan(ctx, log, req, v.msg, replay)
@@ -192,7 +195,7 @@ func (s *Steps) plan(ctx context.Context, log *slog.Logger, req *events.APIGatew
 		return s.v2Work(ctx, log, req, m, n, received, replay)
 	})
 	if k := notificationKey(n.data); k != "" {
-		d.Claims = append(d.Claims, pipeline.Claim{Key: k, IfDone: "notification already processed under another MessageId (re-published by Amazon Pay)"})
+		d.Claims = append(d.Claims, pipeline.Claim{Key: k, Note: m.MessageID, IfDone: "notification already processed under another MessageId (re-published by Amazon Pay)"})
 	}
 	return d, nil
 }
@@ -226,13 +229,12 @@ func labeled(evs []eventbus.Event, label string) []eventbus.Event {
 	return evs
 }
 
-// delivery is a message's work under its MessageId and signed-text claims.
+// delivery is a message's work under its signed-text claim, which notes its MessageId.
 func (s *Steps) delivery(log *slog.Logger, m *snsverify.Message, ids map[string]any, work func(context.Context, *slog.Logger) ([]eventbus.Event, error)) pipeline.Delivery {
 	return pipeline.Delivery{
 		Log: log,
 		Claims: []pipeline.Claim{
-			{Key: idempotencyKeyScopePrefix + m.MessageID},
-			{Key: SignedTextKey(m), IfDone: "signed text already processed under another MessageId"},
+			{Key: SignedTextKey(m), Note: m.MessageID, IfDone: "signed text already processed under another MessageId"},
 		},
 		IDs:  ids,
 		Work: work,
