@@ -2,8 +2,11 @@ package metrics
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // Namespace is the CloudWatch namespace of the gateway's metrics (template.yaml's alarms and
@@ -25,8 +28,8 @@ const (
 	EventsPublished = "EventsPublished"
 	PublishRetries  = "PublishRetries"
 	Latency         = "Latency"
-	// DeferredAge is, on a re-drive, how long ago the delivery was deferred (seconds; 0 on a live
-	// delivery): its Maximum is the age of the oldest deferred delivery being re-driven.
+	// DeferredAge is, on a re-drive, how long ago the delivery was deferred (seconds; a live
+	// delivery has none): its Maximum is the age of the oldest deferred delivery being re-driven.
 	DeferredAge = "DeferredAge"
 )
 
@@ -151,13 +154,19 @@ type Delivery struct {
 	// redrive is set on a re-drive of a deferred delivery; age is how long ago it was deferred.
 	redrive atomic.Bool
 	age     atomic.Int64 // milliseconds
+	// awsRequestID is the Lambda invocation's request id ("" outside Lambda).
+	awsRequestID string
 }
 
 type deliveryKey struct{}
 
-// Start returns ctx carrying a new Delivery, which Add counts into.
+// Start returns ctx carrying a new Delivery, which Add counts into. The Delivery keeps the
+// invocation's Lambda request id, if ctx has one (lambdacontext).
 func Start(ctx context.Context) (context.Context, *Delivery) {
 	d := &Delivery{}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		d.awsRequestID = lc.AwsRequestID
+	}
 	return context.WithValue(ctx, deliveryKey{}, d), d
 }
 
@@ -192,22 +201,57 @@ type Answer struct {
 	Status     int    // HTTP status
 	BodyStatus string // the body's "status"
 	Error      string // the body's "error", or CodeAuthUnavailable
+	// RequestID is API Gateway's id of the request answered; Account the label of the account
+	// that authenticated it ("" before authentication). The record carries each when it is set.
+	RequestID, Account string
 }
 
-// deliveryObject is Object with the parts that vary from line to line left zero.
-func deliveryObject() Object {
-	perWebhook := []Metric{{Name: DeferredAge, Unit: Seconds}, {Name: Latency, Unit: Milliseconds}}
-	for _, name := range counterNames {
-		perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
+// Level is the log level of a delivery's record: ERROR for a 5xx (but the 503 of a secret that
+// could not be read, CodeAuthUnavailable, which its cache logs at ERROR once per
+// secrets.FailedReadFloor, not once per answer), WARN for a 4xx, INFO otherwise.
+func (a Answer) Level() slog.Level {
+	switch {
+	case a.Status >= 500 && a.Error != CodeAuthUnavailable:
+		return slog.LevelError
+	case a.Status >= 400:
+		return slog.LevelWarn
 	}
-	return Object{Directives: []Directive{
+	return slog.LevelInfo
+}
+
+// RecordMessage is the "msg" of a delivery's record, the line that ends every delivery.
+const RecordMessage = "delivery answered"
+
+// directives are the record's metric directives: Deliveries under its outcome and reason, and
+// under Webhook the latency, DeferredAge on a re-drive, and the counters the record carries (in
+// counterNames' order). Only metrics the record holds are declared, as EMF requires.
+func directives(counted [numCounters]bool, redrive bool) []Directive {
+	perWebhook := make([]Metric, 0, 2+numCounters)
+	if redrive {
+		perWebhook = append(perWebhook, Metric{Name: DeferredAge, Unit: Seconds})
+	}
+	perWebhook = append(perWebhook, Metric{Name: Latency, Unit: Milliseconds})
+	for c, name := range counterNames {
+		if counted[c] {
+			perWebhook = append(perWebhook, Metric{Name: name, Unit: Count})
+		}
+	}
+	return []Directive{
 		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook, DimOutcome}, {DimWebhook, DimOutcome, DimReason}}, Metrics: []Metric{{Name: Deliveries, Unit: Count}}},
 		{Namespace: Namespace, Dimensions: [][]string{{DimWebhook}}, Metrics: perWebhook},
-	}}
+	}
 }
 
-// Object is the delivery's EMF object: Deliveries = 1 under its outcome and reason, every
-// counter (0 when nothing was counted, so that sums are per delivery) and the latency.
+// Object is the delivery's record: one object that is both its EMF metrics and its log line.
+//
+// Metrics: Deliveries = 1 under its outcome and reason, and the latency; each counter the delivery
+// counted something in (a Shipping delivery's OTPs, the events published, the publish retries),
+// DeferredAge on a re-drive. A counter the record leaves out counted 0: every dashboard and
+// alarm reads sums, or the maximum, which a missing 0 does not change.
+//
+// Log members, at the root beside them: level (Answer.Level), msg (RecordMessage), status,
+// requestId, awsRequestId and account when known, replay and redrive when true. What does not
+// apply is left out rather than written as 0 or false: each line is paid for as log data.
 func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.Duration) Object {
 	outcome, reason := Classify(a.Status, a.BodyStatus, a.Error)
 	members := map[string]any{
@@ -217,15 +261,33 @@ func (d *Delivery) Object(webhook string, at time.Time, a Answer, latency time.D
 		Deliveries: 1,
 		Latency:    float64(latency.Microseconds()) / 1000,
 		// Properties, not dimensions: searchable in Logs Insights, not billed.
-		"httpStatus": a.Status,
-		"replay":     d.replay.Load(),
-		"redrive":    d.redrive.Load(),
-		DeferredAge:  float64(d.age.Load()) / 1000,
+		"level":  a.Level().String(),
+		"msg":    RecordMessage,
+		"status": a.Status,
 	}
+	if a.RequestID != "" {
+		members["requestId"] = a.RequestID
+	}
+	if d.awsRequestID != "" {
+		members["awsRequestId"] = d.awsRequestID
+	}
+	if a.Account != "" {
+		members["account"] = a.Account
+	}
+	if d.replay.Load() {
+		members["replay"] = true
+	}
+	redrive := d.redrive.Load()
+	if redrive {
+		members["redrive"] = true
+		members[DeferredAge] = float64(d.age.Load()) / 1000
+	}
+	var counted [numCounters]bool
 	for c, name := range counterNames {
-		members[name] = d.counts[c].Load()
+		if n := d.counts[c].Load(); n != 0 {
+			counted[c] = true
+			members[name] = n
+		}
 	}
-	o := deliveryObject()
-	o.Timestamp, o.Members = at, members
-	return o
+	return Object{Timestamp: at, Directives: directives(counted, redrive), Members: members}
 }

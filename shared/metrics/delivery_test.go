@@ -104,6 +104,8 @@ func TestEveryAnsweredCodeIsAReason(t *testing.T) {
 	}
 }
 
+// A delivery's record: what it counted (concurrently), its flags, the metric contract's names,
+// units and dimension sets, and the log members, all in one object.
 func TestDeliveryObject(t *testing.T) {
 	ctx, d := metrics.Start(context.Background())
 	var wg sync.WaitGroup
@@ -119,9 +121,11 @@ func TestDeliveryObject(t *testing.T) {
 	metrics.Add(ctx, metrics.PublishRetry, 1)
 	metrics.Add(context.Background(), metrics.OtpsStale, 1) // no delivery: ignored
 	metrics.MarkReplay(ctx)
+	metrics.MarkRedrive(ctx, 2500*time.Millisecond)
 
 	var buf bytes.Buffer
-	if err := metrics.NewWriter(&buf).Write(d.Object("shipping", time.Now(), metrics.Answer{Status: 202, BodyStatus: "quarantined", Error: "invalid_payload"}, 1500*time.Microsecond)); err != nil {
+	answer := metrics.Answer{Status: 202, BodyStatus: "quarantined", Error: "invalid_payload", RequestID: "r-1", Account: "acme-b"}
+	if err := metrics.NewWriter(&buf).Write(d.Object("shipping", time.Now(), answer, 1500*time.Microsecond)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := emfcheck.Check(strings.TrimSpace(buf.String()))
@@ -130,13 +134,18 @@ func TestDeliveryObject(t *testing.T) {
 	}
 	want := map[string]any{
 		"Webhook": "shipping", "Outcome": "quarantined", "Reason": "invalid_payload", "Deliveries": "1",
-		"OtpsStored": "50", "OtpsStale": "0", "EventsPublished": "100", "PublishRetries": "1", "Latency": "1.5",
-		"replay": true, "redrive": false, "DeferredAge": "0", "httpStatus": "202",
+		"OtpsStored": "50", "EventsPublished": "100", "PublishRetries": "1", "Latency": "1.5",
+		"replay": true, "redrive": true, "DeferredAge": "2.5", "status": "202",
+		"level": "INFO", "msg": "delivery answered", "requestId": "r-1", "account": "acme-b",
 	}
 	for k, v := range want {
 		if got := m[k]; got != v && (func() bool { n, ok := got.(json.Number); return !ok || n.String() != v })() {
 			t.Errorf("%s = %v, want %v", k, got, v)
 		}
+	}
+	// A counter nothing was counted in is left out, and its directive does not declare it.
+	if _, has := m["OtpsStale"]; has {
+		t.Errorf("OtpsStale written: %v", m)
 	}
 	// The contract's dimension sets, namespace and units, which the alarms and dashboard use.
 	var dirs []metrics.Directive
@@ -160,6 +169,7 @@ func TestDeliveryObject(t *testing.T) {
 		"Latency":         "Milliseconds [Webhook]",
 		"DeferredAge":     "Seconds [Webhook]",
 	}
+	delete(contract, "OtpsStale")
 	if len(got) != len(contract) {
 		t.Errorf("metrics %v, want %v", got, contract)
 	}

@@ -1,7 +1,8 @@
 // Package metrics writes CloudWatch Embedded Metric Format (EMF) objects, one JSON line each, and
 // holds the gateway's metric contract: one object per delivery, by webhook, outcome and reason
-// (delivery.go). CloudWatch Logs extracts the metrics from the function's log stream, so writing
-// them needs no AWS call and no cloudwatch:PutMetricData permission.
+// (delivery.go), which is also the delivery's "delivery answered" log line. CloudWatch Logs
+// extracts the metrics from the function's log stream, so writing them needs no AWS call and no
+// cloudwatch:PutMetricData permission.
 package metrics
 
 import (
