@@ -32,7 +32,7 @@ func deployEnv(t testing.TB) *harness.Stack {
 		"MAX_BODY_BYTES": "262144", "OAUTH_ISSUER": "https://dev-issuer.invalid/amazon-webhook-gateway",
 		"OAUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "OAUTH_AUDIENCES": "dev-amazon-shipping-client",
 		"OAUTH_REQUIRED_SCOPE": "amazon-shipping-webhook/otp.write", "OAUTH_MAX_TOKEN_LIFETIME": "24h",
-		"ACCOUNT_SECRET_ARNS": "", "OAUTH_CLIENT_ACCOUNTS": "",
+		"ACCOUNT_SECRET_ARNS": "", "OAUTH_CLIENT_ACCOUNTS": "", "PUBLISH_DEPRECATED_DETAIL_TYPES": "true",
 	})
 	return stack
 }
@@ -111,6 +111,7 @@ func TestBuildRejectsBadConfiguration(t *testing.T) {
 		{"bad token lifetime", "OAUTH_MAX_TOKEN_LIFETIME", "1d", "OAUTH_MAX_TOKEN_LIFETIME"},
 		{"bad refresh interval", "SECRET_REFRESH_INTERVAL", "soon", "SECRET_REFRESH_INTERVAL"},
 		{"bad body cap", "MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
+		{"a deprecated-copies switch that is not a boolean", "PUBLISH_DEPRECATED_DETAIL_TYPES", "maybe", "PUBLISH_DEPRECATED_DETAIL_TYPES"},
 		// Labels are bound in the configuration: refused from it alone, before any secret is read.
 		{"an account label configured twice", "ACCOUNT_SECRET_ARNS",
 			"acme-a=arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf,acme-a=arn:aws:secretsmanager:eu-west-1:123456789012:secret:b-AbCdEf", `"acme-a" configured twice`},

@@ -61,7 +61,10 @@ var parameterSets = map[string]map[string]string{
 		"ApsIncludeCardFields": "true", "ApsDetailTypesByCommand": "true", "ApsMaxBodyBytes": "65536", "ApsDedupeRetentionDays": "30",
 	},
 	"Amazon Pay IPN webhook: tuning": {"AmazonPayIncludeBuyerData": "true", "AmazonPayIpnMaxBodyBytes": "65536"},
-	"All webhooks: tuning":           {"SecretRefreshInterval": "1m", "ApiThrottlingBurstLimit": "50", "ApiThrottlingRateLimit": "20"},
+	"All webhooks: tuning": {
+		"SecretRefreshInterval": "1m", "ApiThrottlingBurstLimit": "50", "ApiThrottlingRateLimit": "20",
+		"PublishDeprecatedDetailTypes": "false",
+	},
 	"Operations": {
 		"LogLevel": "DEBUG", "LogRetentionDays": "30", "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops",
 		"ShippingReservedConcurrency": "10", "ApsReservedConcurrency": "5", "AmazonPayIpnReservedConcurrency": "0",
