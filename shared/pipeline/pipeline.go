@@ -160,11 +160,11 @@ func (p *pipeline[M]) run(ctx context.Context, log *slog.Logger, req *events.API
 		if d.Partly == nil {
 			return p.process(ctx, d.Log, req, replay, d)
 		}
-		kept, ok := p.Quarantine.Kept(ctx, d.Log, req, d.Partly.reason(), replay)
+		log := d.Log.With(d.PartlyLog...)
+		kept, ok := p.Quarantine.Kept(ctx, log, req, d.Partly.reason(), replay)
 		if !ok {
 			return retryKeep()
 		}
-		log := d.Log.With(d.PartlyLog...)
 		ids, err := p.settleWithin(ctx, log, d, replay)
 		if p.deferrable(err, replay) {
 			// A re-drive quarantines the whole again (the same key) and does the valid part.

@@ -165,6 +165,7 @@ func TestPipeline(t *testing.T) {
 				Once: o, Events: b, Records: store, MaxBodyBytes: 64,
 				Quarantine: &quarantine.Keeper{Store: store, Webhook: "shipping", Function: "fn"},
 				Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+				Metrics:    &logs, // the delivery's record, "delivery answered", beside the log lines
 			})
 			req := request()
 			if tc.method != "" {
