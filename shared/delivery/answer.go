@@ -21,7 +21,7 @@ func Answer(log *slog.Logger, err error, ids map[string]any) httpapi.Reply {
 	}
 	switch {
 	case errors.Is(err, idempotency.ErrCompleted):
-		log.Info("duplicate delivery")
+		log.Debug("duplicate delivery")
 		body["status"] = "duplicate"
 		return httpapi.ReplyJSON(200, body, "duplicate", "")
 	case errors.Is(err, idempotency.ErrInProgress):
@@ -36,7 +36,7 @@ func Answer(log *slog.Logger, err error, ids map[string]any) httpapi.Reply {
 		log.Error("delivery failed", "error", err)
 		return httpapi.ReplyRetryLater("delivery could not be completed; retry later")
 	}
-	log.Info("delivery processed")
+	log.Debug("delivery processed")
 	body["status"] = "accepted"
 	return httpapi.ReplyJSON(200, body, "accepted", "")
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,25 +11,41 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/idempotency"
 )
 
+// Answer's answers, and its log line: DEBUG for what every successful delivery does (the
+// delivery's record says it was accepted or a duplicate), WARN or ERROR for what went wrong, which
+// the delivery-failures alarm counts.
 func TestAnswer(t *testing.T) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	tests := []struct {
 		name       string
 		err        error
 		wantStatus int
 		wantBody   string // status field, or error code
 		retryAfter bool
+		wantLevel  string // the highest level Answer logs at
 	}{
-		{"done", nil, 200, "accepted", false},
-		{"duplicate", idempotency.ErrCompleted, 200, "duplicate", false},
-		{"done but not recorded", fmt.Errorf("%w: dynamodb down", idempotency.ErrNotRecorded), 200, "accepted", false},
-		{"in progress", idempotency.ErrInProgress, 429, "in_progress", true},
-		{"failed", errors.New("arn:aws:events:eu-west-1:123456789012:event-bus/x throttled"), 503, "temporarily_unavailable", true},
+		{"done", nil, 200, "accepted", false, "DEBUG"},
+		{"duplicate", idempotency.ErrCompleted, 200, "duplicate", false, "DEBUG"},
+		{"done but not recorded", fmt.Errorf("%w: dynamodb down", idempotency.ErrNotRecorded), 200, "accepted", false, "ERROR"},
+		{"in progress", idempotency.ErrInProgress, 429, "in_progress", true, "WARN"},
+		{"failed", errors.New("arn:aws:events:eu-west-1:123456789012:event-bus/x throttled"), 503, "temporarily_unavailable", true, "ERROR"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			ids := map[string]any{"deliveryId": "d1"}
 			resp := Answer(log, tc.err, ids)
+			top := slog.LevelDebug - 1
+			for l := range strings.Lines(logs.String()) {
+				var line struct{ Level slog.Level }
+				if err := json.Unmarshal([]byte(l), &line); err != nil {
+					t.Fatal(err)
+				}
+				top = max(top, line.Level)
+			}
+			if top.String() != tc.wantLevel {
+				t.Errorf("logged %q, want %s at most", logs.String(), tc.wantLevel)
+			}
 			var body map[string]any
 			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 				t.Fatal(err)

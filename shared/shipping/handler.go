@@ -190,7 +190,7 @@ func (s *Steps) writes(n *Notification, label string, received time.Time, outcom
 func (s *Steps) events(ctx context.Context, log *slog.Logger, n *Notification, label string, received time.Time, outcomes []otpstore.Outcome) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, o := range n.OTPs {
-		log.Info("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
+		log.Debug("otp stored", "trackingId", o.TrackingID, "outcome", outcomes[i].String())
 		// An OTP already stored by an earlier attempt is current all the same.
 		switch outcomes[i] {
 		case otpstore.Stale:

@@ -87,7 +87,7 @@ func later(a, b Tracking) bool {
 func (tr *tracked) events(log *slog.Logger, label string, received time.Time, includeCode bool) []eventbus.Event {
 	var evs []eventbus.Event
 	for i, t := range tr.n.Tracking {
-		log.Info("tracking state", "trackingId", t.TrackingID, "eventCode", t.EventCode, "outcome", tr.outcomes[i].String())
+		log.Debug("tracking state", "trackingId", t.TrackingID, "eventCode", t.EventCode, "outcome", tr.outcomes[i].String())
 		evs = append(evs, TrackingEvent(tr.n.Envelope, label, t, tr.outcomes[i] == trackingstore.Stale, received, includeCode))
 	}
 	for _, r := range tr.n.NDRs {
