@@ -55,6 +55,11 @@ type Config struct {
 	// APIHTTPClient calls the Amazon Pay API (nil: http.DefaultClient; each call is bounded by
 	// DefaultFetchTimeout).
 	APIHTTPClient *http.Client
+	// OmitDeprecatedCopies stops the deprecated copy of each v2 message under its India
+	// detail-type (PublishDeprecatedDetailTypes=false), for consumers that moved to the v2
+	// detail-types before the copies stop (CHANGELOG.md, Deprecations). The zero value keeps
+	// publishing them, as the template's default does.
+	OmitDeprecatedCopies bool
 }
 
 // ReadConfig reads the function's environment; its errors name the variable.
@@ -88,6 +93,11 @@ func ReadConfig() (Config, error) {
 	if c.IncludeBuyerData, err = envconfig.Bool("AMAZON_PAY_INCLUDE_BUYER_DATA", false); err != nil {
 		return Config{}, err
 	}
+	publish, err := envconfig.Bool("PUBLISH_DEPRECATED_DETAIL_TYPES", true)
+	if err != nil {
+		return Config{}, err
+	}
+	c.OmitDeprecatedCopies = !publish
 	return c, nil
 }
 
@@ -111,7 +121,8 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (pipeline.LambdaHandler,
 	if err != nil {
 		return nil, fmt.Errorf("IPN_TOPIC_ARNS: %w", err)
 	}
-	steps := &Steps{SNS: sns, IncludeBuyerData: c.IncludeBuyerData, Topics: c.TopicAccounts, Merchants: c.MerchantAccounts}
+	steps := &Steps{SNS: sns, IncludeBuyerData: c.IncludeBuyerData, Topics: c.TopicAccounts, Merchants: c.MerchantAccounts,
+		OmitDeprecatedCopies: c.OmitDeprecatedCopies}
 	if c.APIKey.ARN != "" {
 		// Read at the first v2 message, not here: an IPN must never wait on (or fail for) the key.
 		key := secrets.Open(awsCfg, c.APIKey, amazonpayapi.ParseKey)

@@ -20,8 +20,9 @@ const (
 	SchemaVersion = "1"
 
 	// DetailTypeCharge and DetailTypeRefund mean a completed India payment or refund. An Amazon
-	// Pay API v2 CHARGE or REFUND message still publishes them for one release (deprecated: the
-	// state is unknown unless the event is enriched), beside its own detail-type below.
+	// Pay API v2 CHARGE or REFUND message still publishes them (deprecated: the state is unknown
+	// unless the event is enriched), beside its own detail-type below, until the release
+	// CHANGELOG.md names or PublishDeprecatedDetailTypes=false.
 	DetailTypeCharge       = "Amazon Pay Charge Notification"
 	DetailTypeRefund       = "Amazon Pay Refund Notification"
 	DetailTypeIPN          = "Amazon Pay IPN"
@@ -237,12 +238,16 @@ func Event(m *snsverify.Message, received time.Time) eventbus.Event {
 }
 
 // v2Events are the events of a v2 message n: its own detail-type's, keyed "amazonpay:v2:<MessageId>",
-// and (for one release) the deprecated copy under the detail-type and key it had before, both with
-// the enrichment.
-func v2Events(m *snsverify.Message, received time.Time, n notice, enr Enrichment, state *State) []eventbus.Event {
+// and, unless omitCopy (PublishDeprecatedDetailTypes=false), the deprecated copy under the
+// detail-type and key it had before, both with the enrichment. The copy stops in the release
+// CHANGELOG.md names.
+func v2Events(m *snsverify.Message, received time.Time, n notice, enr Enrichment, state *State, omitCopy bool) []eventbus.Event {
 	d := n.data
 	d.Enrichment, d.State = &enr, state
 	own := event(m, received, n.detailType, v2KeyPrefix+m.MessageID, d)
+	if omitCopy {
+		return []eventbus.Event{own}
+	}
 	d.Kind = n.v2.legacyKind
 	return []eventbus.Event{own, event(m, received, n.v2.legacy, idempotencyKeyScopePrefix+m.MessageID, d)}
 }

@@ -139,7 +139,7 @@ func (s *Steps) v2Work(ctx context.Context, log *slog.Logger, req *events.APIGat
 		}
 		enr.RetryPending = true
 	}
-	return v2Events(m, received, n, enr, st), nil
+	return v2Events(m, received, n, enr, st, s.OmitDeprecatedCopies), nil
 }
 
 // lateWork is a replayed pending message's work: fetch the object again and publish the state as

@@ -56,6 +56,9 @@ type Steps struct {
 	// A v2 message whose MerchantID is not one of its account's is quarantined; an account with
 	// none configured is not checked.
 	Merchants map[string]string
+	// OmitDeprecatedCopies publishes a v2 message under its own detail-type only, without the
+	// deprecated copy under its India detail-type (Config.OmitDeprecatedCopies); false keeps it.
+	OmitDeprecatedCopies bool
 }
 
 // verified is an SNS message as far as Authenticate read it, and the account its verified topic

@@ -3,6 +3,7 @@ package amazonpay_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -189,6 +190,33 @@ func TestSubscriptionChargeRefundBecomeEvents(t *testing.T) {
 	var text string
 	if msg := byID("m-text").Detail.Data.Message; json.Unmarshal(msg, &text) != nil || text != "plain text, not JSON" {
 		t.Errorf("text message = %s", msg)
+	}
+}
+
+// Through moto, as a consumer's rule on every Amazon Pay event receives them: once the
+// deprecated copies are switched off (PublishDeprecatedDetailTypes=false) a v2 charge and refund
+// reach it under their own detail-types only, and an India charge as always.
+func TestAConsumerReceivesNoDeprecatedCopyOnceTheCopiesAreSwitchedOff(t *testing.T) {
+	e := newEnv(t)
+	e.steps.OmitDeprecatedCopies = true
+	want := map[string]string{}
+	for _, m := range []struct{ id, message, detailType, key string }{
+		{"m-charge-v2", chargeV2, amazonpay.DetailTypeChargeChanged, "amazonpay:v2:"},
+		{"m-refund-v2", refundV2, amazonpay.DetailTypeRefundChanged, "amazonpay:v2:"},
+		{"m-charge", chargeIndia, amazonpay.DetailTypeCharge, "amazonpay:"},
+	} {
+		msg := e.notification(m.id, m.message)
+		if status, body := e.deliver(t, msg); status != 200 || body["status"] != "accepted" {
+			t.Fatalf("%s: %d %v", m.id, status, body)
+		}
+		want[m.key+msg.MessageID] = m.detailType
+	}
+	got := map[string]string{}
+	for _, ev := range e.consumed(t) {
+		got[ev.Detail.Metadata.IdempotencyKey] = ev.DetailType
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("the consumer received %v, want %v", got, want)
 	}
 }
 
