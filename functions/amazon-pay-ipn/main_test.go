@@ -22,7 +22,7 @@ func deployEnv(t *testing.T) {
 	harness.MotoStack(t).SetFunctionEnv(t, "AmazonPayIpnFunction", map[string]string{
 		"IPN_TOPIC_ARNS": "arn:aws:sns:eu-west-1:123456789012:amazon-pay-ipn", "IPN_TOPIC_DISCOVERY": "false", "MAX_BODY_BYTES": "327680",
 		"AMAZON_PAY_API_KEY_SECRET_ARN": "", "AMAZON_PAY_INCLUDE_BUYER_DATA": "false", "SECRET_REFRESH_INTERVAL": "5m",
-		"IPN_MERCHANT_IDS": "",
+		"IPN_MERCHANT_IDS": "", "PUBLISH_DEPRECATED_DETAIL_TYPES": "true",
 	})
 }
 
@@ -105,7 +105,7 @@ func TestEmptyTopicListRefusesEverything(t *testing.T) {
 func TestBuildRejectsBadConfiguration(t *testing.T) {
 	for _, tc := range []struct{ key, value string }{
 		{"IDEMPOTENCY_TABLE_NAME", ""}, {"EVENT_BUS_NAME", ""}, {"PAYLOAD_BUCKET", ""}, {"MAX_BODY_BYTES", "0"},
-		{"IPN_TOPIC_DISCOVERY", "yes please"}, {"AMAZON_PAY_INCLUDE_BUYER_DATA", "maybe"},
+		{"IPN_TOPIC_DISCOVERY", "yes please"}, {"AMAZON_PAY_INCLUDE_BUYER_DATA", "maybe"}, {"PUBLISH_DEPRECATED_DETAIL_TYPES", "no"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			deployEnv(t)
