@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 )
 
@@ -53,6 +54,9 @@ type EventBridgeFaults struct {
 	log      []string
 	inFlight int
 	rounds   int
+	// forwarded records every request that reached the service, as it reached it, and its answer:
+	// what AWS would bill (a request the proxy failed or dropped never got there).
+	forwarded []Exchange
 	// held are the requests Hold keeps: closing release forwards one; it closes forwarded after.
 	held []heldRequest
 }
@@ -96,7 +100,42 @@ func (f *EventBridgeFaults) Requests() (targets []string, rounds int) {
 func (f *EventBridgeFaults) ResetRequests() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.log, f.rounds = nil, 0
+	f.log, f.rounds, f.forwarded = nil, 0, nil
+}
+
+// Exchange is a request the service received and its answer.
+type Exchange struct {
+	Target string // as Target names it
+	Body   []byte // the request body as forwarded (PutEvents: without the entries a fault failed)
+	Status int
+	// ErrorType is the service's error code of a failed answer ("ConditionalCheckFailedException"),
+	// "" on success.
+	ErrorType string
+}
+
+// Forwarded returns the requests that reached the service since the last ResetRequests, in the
+// order they were answered.
+func (f *EventBridgeFaults) Forwarded() []Exchange {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Exchange(nil), f.forwarded...)
+}
+
+// errorType reads an AWS JSON protocol error's code from its answer.
+func errorType(h http.Header, body []byte) string {
+	t := h.Get("X-Amzn-Errortype")
+	if t == "" {
+		var e struct {
+			Type string `json:"__type"`
+		}
+		_ = json.Unmarshal(body, &e)
+		t = e.Type
+	}
+	if i := strings.LastIndexByte(t, '#'); i >= 0 {
+		t = t[i+1:]
+	}
+	t, _, _ = strings.Cut(t, ":")
+	return t
 }
 
 // track records r's start; the function it returns records its end.
@@ -282,6 +321,13 @@ func (f *EventBridgeFaults) serve(endpoint string, w http.ResponseWriter, r *htt
 	}
 	defer resp.Body.Close()
 	respBody, _ := io.ReadAll(resp.Body)
+	ex := Exchange{Target: Target(r), Body: body, Status: resp.StatusCode}
+	if resp.StatusCode >= 300 {
+		ex.ErrorType = errorType(resp.Header, respBody)
+	}
+	f.mu.Lock()
+	f.forwarded = append(f.forwarded, ex)
+	f.mu.Unlock()
 	if len(failed) == 0 || resp.StatusCode != 200 {
 		for k, v := range resp.Header {
 			w.Header()[k] = v
