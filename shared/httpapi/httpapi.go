@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/amazon-webhook-gateway/gateway/shared/metrics"
 )
 
 // ErrBadEncoding reports a body flagged as base64 that does not decode.
@@ -95,9 +93,12 @@ type Reply struct {
 	events.APIGatewayV2HTTPResponse
 	BodyStatus string // the body's "status"
 	Code       string // the body's "error", or metrics.CodeAuthUnavailable in place of it
-	// Account is the label of the account that authenticated the delivery, for the answer's log
-	// line ("" before authentication).
+	// Account is the label of the account that authenticated the delivery, for the delivery's
+	// record ("" before authentication).
 	Account string
+	// RequestID is API Gateway's id of the request answered, for the delivery's record (Answer
+	// sets it).
+	RequestID string
 }
 
 // ReplyJSON answers with status and v encoded as JSON, with the security headers; bodyStatus and
@@ -140,9 +141,8 @@ func ReplyRetryLater(message string) Reply {
 const AnswerReserve = 500 * time.Millisecond
 
 // Answer runs handle, within the invocation's deadline less AnswerReserve, with a logger that
-// carries the request ids, and logs the status it answered at a level that matches: 5xx are
-// errors (but a 503 for a secret that could not be read, metrics.CodeAuthUnavailable), 4xx
-// warnings.
+// carries the request ids, and returns its answer with the request's id. Answer logs nothing of
+// its own: the delivery's one record (metrics.Measure) says how it was answered.
 func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPRequest,
 	handle func(context.Context, *slog.Logger, *events.APIGatewayV2HTTPRequest) Reply,
 ) Reply {
@@ -152,26 +152,14 @@ func Answer(ctx context.Context, log *slog.Logger, req *events.APIGatewayV2HTTPR
 		defer cancel()
 	}
 	// One With for both ids: each With copies the handler's preformatted attributes. Attrs, not
-	// key-value pairs, so that nothing is boxed on the way (likewise LogAttrs below).
+	// key-value pairs, so that nothing is boxed on the way.
 	ids := []slog.Attr{slog.String("requestId", req.RequestContext.RequestID)}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		ids = append(ids, slog.String("awsRequestId", lc.AwsRequestID))
 	}
 	log = slog.New(log.Handler().WithAttrs(ids))
 	resp := handle(ctx, log, req)
-	level := slog.LevelInfo
-	// A secret authentication could not read is logged at ERROR by its cache, once per
-	// secrets.FailedReadFloor, not once per answer.
-	if resp.StatusCode >= 500 && resp.Code != metrics.CodeAuthUnavailable {
-		level = slog.LevelError
-	} else if resp.StatusCode >= 400 {
-		level = slog.LevelWarn
-	}
-	if resp.Account != "" {
-		log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode), slog.String("account", resp.Account))
-	} else {
-		log.LogAttrs(ctx, level, "delivery answered", slog.Int("status", resp.StatusCode))
-	}
+	resp.RequestID = req.RequestContext.RequestID
 	return resp
 }
 

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 func TestHeaderIgnoresCase(t *testing.T) {
@@ -94,5 +97,30 @@ func TestErrorResponses(t *testing.T) {
 	a.Headers["WWW-Authenticate"] = "Basic"
 	if b.Headers["WWW-Authenticate"] != "" {
 		t.Error("responses share a header map")
+	}
+}
+
+// Answer hands handle a logger that carries the request's ids, and returns the answer with the
+// request's id for the delivery's record; it logs nothing of its own, the record says how the
+// delivery was answered.
+func TestAnswerLogsNothingOfItsOwnAndNamesTheRequest(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	req := &events.APIGatewayV2HTTPRequest{}
+	req.RequestContext.RequestID = "Jx1a2b3c4d5e6fA="
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "8f5c3a1e"})
+	for _, status := range []int{200, 401, 503} {
+		logs.Reset()
+		resp := Answer(ctx, log, req, func(_ context.Context, log *slog.Logger, _ *events.APIGatewayV2HTTPRequest) Reply {
+			log.Debug("worked")
+			return ReplyError(status, "x", "y")
+		})
+		if resp.StatusCode != status || resp.RequestID != "Jx1a2b3c4d5e6fA=" {
+			t.Errorf("answer %d, request id %q", resp.StatusCode, resp.RequestID)
+		}
+		want := `"msg":"worked","requestId":"Jx1a2b3c4d5e6fA=","awsRequestId":"8f5c3a1e"}` + "\n"
+		if strings.Count(logs.String(), "\n") != 1 || !strings.HasSuffix(logs.String(), want) {
+			t.Errorf("logged %q, want the handler's one line, ending %q", logs.String(), want)
+		}
 	}
 }

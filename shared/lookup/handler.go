@@ -26,7 +26,8 @@ type Config struct {
 	OTPTable, TrackingTable string
 	// Now is the clock an OTP's expiry is judged by, read once per request; nil is time.Now.
 	Now func() time.Time
-	// Metrics receives one EMF line per lookup (the function's stdout); nil writes none.
+	// Metrics receives one record per lookup, its EMF metrics and its "delivery answered" log line
+	// (the function's stdout); nil writes none.
 	Metrics io.Writer
 }
 
@@ -63,7 +64,7 @@ func New(awsCfg aws.Config, c Config, log *slog.Logger) (LambdaHandler, error) {
 	return metrics.Measure(c.Metrics, MetricsName, log, time.Now, h.entry), nil
 }
 
-// MetricsName is the Webhook dimension of the lookups' EMF lines: each lookup is counted as the
+// MetricsName is the Webhook dimension of the lookups' records: each lookup is counted as the
 // webhooks count a delivery (Deliveries by Outcome and Reason, Latency), under its own name.
 const MetricsName = "shipping-lookup"
 
@@ -92,14 +93,14 @@ var (
 )
 
 // entry is the function's entry point: one API Gateway request (payload 2.0) in, one answer out,
-// and what the EMF line says of it.
+// and what its record says of it.
 func (h *Handler) entry(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, metrics.Answer, error) {
 	var req events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, metrics.Answer{}, fmt.Errorf("invocation payload: %w", err)
 	}
 	r := h.Handle(ctx, &req)
-	return r.APIGatewayV2HTTPResponse, metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code}, nil
+	return r.APIGatewayV2HTTPResponse, metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code, RequestID: r.RequestID, Account: r.Account}, nil
 }
 
 // Handle answers req. Every answer carries Cache-Control: no-store (httpapi's headers): an OTP

@@ -72,6 +72,7 @@ func TestTheAccountLabelTravelsWithTheDelivery(t *testing.T) {
 				Once: &once{done: map[string]bool{}}, Events: &bus{}, Records: store, MaxBodyBytes: 64,
 				Quarantine: &quarantine.Keeper{Store: store, Webhook: "shipping", Function: "fn"},
 				Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+				Metrics:    &logs, // the delivery's record, "delivery answered", beside the log lines
 			})
 			req := request()
 			payload, _ := json.Marshal(req)

@@ -14,8 +14,9 @@ import (
 )
 
 // measure wraps a function's entry point so that every invocation — a delivery or a replay,
-// refused early or processed, even one that panics — writes exactly one EMF line to w
-// (metrics.Measure), classified on what the final answer says. A nil w writes nothing.
+// refused early or processed, even one that panics — writes exactly one record to w
+// (metrics.Measure): its EMF metrics and its "delivery answered" log line, classified on what the
+// final answer says. A nil w writes nothing.
 func measure(w io.Writer, webhook string, log *slog.Logger, now func() time.Time, h entryFunc) LambdaHandler {
 	return metrics.Measure(w, webhook, log, now, func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, metrics.Answer, error) {
 		r, err := h(ctx, payload)
@@ -23,7 +24,7 @@ func measure(w io.Writer, webhook string, log *slog.Logger, now func() time.Time
 	})
 }
 
-// answerOf is what the EMF line needs of a reply.
+// answerOf is what the record needs of a reply.
 func answerOf(r httpapi.Reply) metrics.Answer {
-	return metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code}
+	return metrics.Answer{Status: r.StatusCode, BodyStatus: r.BodyStatus, Error: r.Code, RequestID: r.RequestID, Account: r.Account}
 }

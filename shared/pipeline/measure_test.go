@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/quarantine"
 	"github.com/amazon-webhook-gateway/gateway/tests/emfcheck"
@@ -77,5 +78,44 @@ func TestNoMetricsWriter(t *testing.T) {
 	h := New("shipping", panicky{}, Deps{Records: store, Log: slog.New(slog.DiscardHandler)})
 	if _, err := h(context.Background(), json.RawMessage(`x`)); err == nil {
 		t.Fatal("want the payload error")
+	}
+}
+
+// A delivery's record is its log line too: at LogLevel INFO a new delivery and its duplicate each
+// write that one line and no other, and it says what "delivery answered" said — the level, the
+// status, the request ids, the account.
+func TestADeliveryWritesOnlyItsRecordAtInfo(t *testing.T) {
+	var stdout bytes.Buffer // the log lines and the record share it, as in Lambda
+	store := &records{}
+	steps := fakeSteps{delivery: Delivery{Claims: []Claim{{Key: "k"}}, Work: work(1, nil)}}
+	h := New("aps", &steps, Deps{
+		Once: &once{done: map[string]bool{}}, Events: &bus{}, Records: store, MaxBodyBytes: 64,
+		Quarantine: &quarantine.Keeper{Store: store, Webhook: "aps"}, Metrics: &stdout,
+		Log: slog.New(slog.NewJSONHandler(&stdout, nil)),
+	})
+	req := request()
+	req.RequestContext.RequestID = "Jx1a2b3c4d5e6fA="
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "8f5c3a1e-2b7d-4c9a-9e1f-0a1b2c3d4e5f"})
+	for _, outcome := range []string{"accepted", "duplicate"} {
+		stdout.Reset()
+		if resp, err := h.Handle(ctx, req); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s %v", outcome, resp.StatusCode, resp.Body, err)
+		}
+		if strings.Count(stdout.String(), "\n") != 1 {
+			t.Fatalf("%s: want one line, got %q", outcome, stdout.String())
+		}
+		m, err := emfcheck.Check(strings.TrimSuffix(stdout.String(), "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"Outcome": outcome, "level": "INFO", "msg": "delivery answered", "status": json.Number("200"),
+			"requestId": "Jx1a2b3c4d5e6fA=", "awsRequestId": "8f5c3a1e-2b7d-4c9a-9e1f-0a1b2c3d4e5f", "account": "default",
+		}
+		for k, v := range want {
+			if m[k] != v {
+				t.Errorf("%s: %s = %v, want %v: %s", outcome, k, m[k], v, stdout.String())
+			}
+		}
 	}
 }

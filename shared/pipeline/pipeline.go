@@ -111,7 +111,8 @@ type Deps struct {
 	MaxBodyBytes int
 	Log          *slog.Logger
 	Now          func() time.Time
-	// Metrics receives one EMF line per delivery (the function's stdout); nil writes none.
+	// Metrics receives one record per delivery, its EMF metrics and its "delivery answered" log
+	// line (the function's stdout); nil writes none.
 	Metrics io.Writer
 }
 

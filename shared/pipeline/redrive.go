@@ -71,7 +71,7 @@ const laterRecordBudget = 2 * time.Second
 const retentionExceeded = "retention_exceeded"
 
 // batches makes h also serve the re-drive queue's batches: each message names a deferred object,
-// re-driven through h as a RedriveOrder (one EMF line each); a message whose re-drive is to be
+// re-driven through h as a RedriveOrder (one record each); a message whose re-drive is to be
 // retried is reported as a batch item failure after its visibility is set to the backoff.
 func batches(h LambdaHandler, r Redrive, log *slog.Logger) LambdaHandler {
 	return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {

@@ -27,8 +27,9 @@ type Settings struct {
 	// SecretHeaders and SecretQuery name credentials a quarantine record must not keep (see
 	// quarantine.Keeper).
 	SecretHeaders, SecretQuery []string
-	// Metrics receives one EMF line per delivery: the function's stdout, beside its log lines,
-	// where CloudWatch Logs extracts the metrics. nil writes none.
+	// Metrics receives one record per delivery, its EMF metrics and its "delivery answered" log
+	// line: the function's stdout, beside its other log lines, where CloudWatch Logs extracts the
+	// metrics. nil writes none.
 	Metrics io.Writer
 	// DeferWhenUnavailable keeps a valid delivery that cannot complete for a dependency's failure
 	// under deferred/ and answers 202 "deferred" (Deps.Defer).
