@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -70,8 +72,10 @@ type Gateway struct {
 	Quarantine *quarantine.Store
 	Bus        string
 	SNS        *snstest.Server
-	Logs       *testenv.LogBuffer
-	// Metrics receives the functions' EMF lines, which in Lambda go to stdout beside the logs.
+	// Logs receives the functions' log lines at every level, and their deliveries' records.
+	Logs *testenv.LogBuffer
+	// Metrics receives the deliveries' records only: their EMF objects, which are also their
+	// "delivery answered" log lines.
 	Metrics *testenv.LogBuffer
 
 	Shipping, APS, AmazonPay pipeline.LambdaHandler
@@ -135,8 +139,29 @@ type Configs struct {
 	AmazonPay *amazonpay.Config
 }
 
+// StartStdout is Start with the functions writing as they do in Lambda: their log lines at level
+// (slog's JSON with its time) and their delivery records into one stream, stdout, besides Logs
+// (every level) and Metrics. What stdout receives is what CloudWatch Logs would ingest from the
+// functions.
+func StartStdout(t testing.TB, local *testenv.Local, level slog.Leveler, stdout io.Writer) *Gateway {
+	t.Helper()
+	return startWriting(t, local, nil, &output{stdout: stdout, level: level})
+}
+
+// output is where StartStdout's functions also write.
+type output struct {
+	stdout io.Writer
+	level  slog.Leveler
+}
+
 // start is Start with tune applied to the configurations (nil: as they are).
 func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gateway {
+	t.Helper()
+	return startWriting(t, local, tune, nil)
+}
+
+// startWriting is start with the functions also writing to out (nil: Logs and Metrics only).
+func startWriting(t testing.TB, local *testenv.Local, tune func(*Stack, Configs), out *output) *Gateway {
 	t.Helper()
 	local.CheckEvents(t)
 	stack := NewStack(t, local.Config, local.Template)
@@ -146,6 +171,13 @@ func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gate
 	cfg.BaseEndpoint = aws.String(local.Faults.URL)
 	g := &Gateway{Local: local, AWS: cfg, Bus: stack.EventBus, SNS: snstest.NewServer(t), Logs: &testenv.LogBuffer{}, Metrics: &testenv.LogBuffer{}, IdempotencyTable: stack.IdempotencyTable}
 	log := slog.New(slog.NewJSONHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Each delivery's record is its EMF object and its "delivery answered" log line: Metrics
+	// and Logs both get it, as the function's one stdout does in Lambda.
+	metricsOut := io.MultiWriter(g.Metrics, g.Logs)
+	if out != nil {
+		log = slog.New(teeHandler{log.Handler(), slog.NewJSONHandler(out.stdout, &slog.HandlerOptions{Level: out.level})})
+		metricsOut = io.MultiWriter(g.Metrics, g.Logs, out.stdout)
+	}
 	g.OTPs, g.OTPTable = otpstore.New(dynamodb.NewFromConfig(cfg), otpTable, nil), otpTable
 	trackingTable := stack.Table(t, "TrackingTable")
 	g.Tracking = trackingstore.New(dynamodb.NewFromConfig(cfg), trackingTable, 0, nil)
@@ -163,7 +195,7 @@ func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gate
 
 	// Each function as its main.go builds it, with the settings template.yaml gives it.
 	settings := func(function string, maxBody int) pipeline.Settings {
-		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources, Metrics: g.Metrics}
+		return pipeline.Settings{Function: function, MaxBodyBytes: maxBody, Resources: stack.Resources, Metrics: metricsOut}
 	}
 	sc := shipping.Config{
 		Settings: settings("ShippingOtpFunction", shipping.DefaultMaxBodyBytes), OTPTable: otpTable, IncludeOTP: true,
@@ -186,7 +218,7 @@ func start(t testing.TB, local *testenv.Local, tune func(*Stack, Configs)) *Gate
 	g.Shipping = g.newShipping()
 	g.APS = must[pipeline.LambdaHandler](t)(aps.New(cfg, ac, log))
 	g.AmazonPay = must[pipeline.LambdaHandler](t)(amazonpay.New(cfg, pc, log))
-	g.Lookup = must[lookup.LambdaHandler](t)(lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Metrics: g.Metrics}, log))
+	g.Lookup = must[lookup.LambdaHandler](t)(lookup.New(cfg, lookup.Config{OTPTable: otpTable, TrackingTable: trackingTable, Metrics: metricsOut}, log))
 	return g
 }
 
@@ -359,9 +391,39 @@ func AmazonPay(m *snsverify.Message) events.APIGatewayV2HTTPRequest {
 	return req
 }
 
+// IndiaChargeMessage is an Amazon Pay (India) charge notification for order id.
+func IndiaChargeMessage(id string) string {
+	return `{"NotificationType":"ChargeNotification","amazonOrderId":"S04-` + id + `","merchantOrderId":"ORDER-` + id + `","amount":"100.00","currencyCode":"INR","status":"SUCCESS"}`
+}
+
 // ChargeMessage is an Amazon Pay v2 charge IPN message for charge id.
 func ChargeMessage(id string) string {
 	return `{"MerchantID":"A3EXAMPLE","ObjectType":"CHARGE","ObjectId":"` + id + `","ChargePermissionId":"S02-0000000-0000000","NotificationType":"STATE_CHANGE","NotificationId":"n-` + id + `","NotificationVersion":"V1"}`
 }
 
 func encode64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// teeHandler hands each record to both handlers, each filtering by its own level.
+type teeHandler struct{ a, b slog.Handler }
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.a.Enabled(ctx, l) || h.b.Enabled(ctx, l)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	var errs []error
+	for _, x := range []slog.Handler{h.a, h.b} {
+		if x.Enabled(ctx, r.Level) {
+			errs = append(errs, x.Handle(ctx, r.Clone()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{h.a.WithAttrs(as), h.b.WithAttrs(as)}
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{h.a.WithGroup(name), h.b.WithGroup(name)}
+}
