@@ -58,9 +58,10 @@ lint: tools ## gofmt, go vet, staticcheck, go mod tidy -diff, cfn-lint (parent, 
 
 # Every generated file, each from its one generator (each also has -check, which writes nothing):
 # docs/schemas and template-schemas.yaml (tools/schemas), template-alarms.yaml (tools/alarms),
-# the generated APS samples in events/ (tools/apssamples). CI fails when this changes anything.
-GENERATORS := ./tools/schemas ./tools/alarms ./tools/apssamples
-generate: ## write every generated file: schemas, child templates, APS samples
+# the generated APS samples in events/ (tools/apssamples), docs/cost.md's table (tests/calls/costdoc).
+# CI fails when this changes anything.
+GENERATORS := ./tools/schemas ./tools/alarms ./tools/apssamples ./tests/calls/costdoc
+generate: ## write every generated file: schemas, child templates, APS samples, the cost table
 	@for g in $(GENERATORS); do $(GO) run $$g || exit 1; done
 
 generate-check: ## exit 1 naming each generated file that differs from its generator's output

@@ -148,6 +148,12 @@ func StartStdout(t testing.TB, local *testenv.Local, level slog.Leveler, stdout 
 	return startWriting(t, local, nil, &output{stdout: stdout, level: level})
 }
 
+// StartStdoutTuned is StartStdout with tune applied to the configurations first.
+func StartStdoutTuned(t testing.TB, local *testenv.Local, level slog.Leveler, stdout io.Writer, tune func(*Stack, Configs)) *Gateway {
+	t.Helper()
+	return startWriting(t, local, tune, &output{stdout: stdout, level: level})
+}
+
 // output is where StartStdout's functions also write.
 type output struct {
 	stdout io.Writer

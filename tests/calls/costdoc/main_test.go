@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/amazon-webhook-gateway/gateway/tests/calls"
+	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
+)
+
+// docs/cost.md's table is what the budgets price: a hand edit of either, or a budget changed without
+// make generate, fails here.
+func TestTheCostTableIsGeneratedFromTheBudgets(t *testing.T) {
+	if err := run(filepath.Join(localaws.RepoRoot(), file), true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckReportsAStaleTableAndRewriteRepairsIt(t *testing.T) {
+	table, err := Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "# Cost\n\n" + beginMarker + table + endMarker + "\nMore.\n"
+	for name, tc := range map[string]struct {
+		doc       string
+		checkFail bool
+	}{
+		"up to date":  {doc, false},
+		"hand-edited": {strings.Replace(doc, "0.2000", "0.3000", 1), true},
+		"empty table": {"# Cost\n\n" + beginMarker + endMarker + "\nMore.\n", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cost.md")
+			if err := os.WriteFile(path, []byte(tc.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := run(path, true); (err != nil) != tc.checkFail {
+				t.Errorf("-check: %v, want failure %t", err, tc.checkFail)
+			}
+			if err := run(path, false); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != doc {
+				t.Error("a rewrite does not yield the generated table")
+			}
+		})
+	}
+	if err := run(filepath.Join(t.TempDir(), "missing.md"), true); err == nil {
+		t.Error("a missing file passes -check")
+	}
+}
+
+// Every priced delivery has a budget whose sequential calls are counted (the duration is priced
+// from them).
+func TestEveryPricedDeliveryHasACountedBudget(t *testing.T) {
+	for _, p := range calls.Priced {
+		b, ok := calls.Find(p.Webhook, p.Scenario)
+		if !ok || b.Rounds == 0 || b.LogBytes == 0 {
+			t.Errorf("%s: %s/%s: budget %+v, want one with rounds and log bytes", p.Column, p.Webhook, p.Scenario, b)
+		}
+	}
+}
