@@ -23,7 +23,6 @@ import (
 // first attempt of the call and forwards it once the delivery has been answered.
 func TestALateAttemptNeverReopensAnAnsweredDelivery(t *testing.T) {
 	const (
-		transact = "DynamoDB_20120810.TransactWriteItems"
 		putItem  = "DynamoDB_20120810.PutItem"
 		deleteIt = "DynamoDB_20120810.DeleteItem"
 	)
@@ -47,11 +46,12 @@ func TestALateAttemptNeverReopensAnAnsweredDelivery(t *testing.T) {
 		// release, executed after the redelivery completed.
 		failFirst bool
 	}{
-		{"Shipping: the claim's transaction", shipping, transact, false},
+		{"Shipping: the claim's PutItem", shipping, putItem, false},
 		{"APS: the claim's PutItem", aps, putItem, false},
-		{"Amazon Pay: the claims' transaction", amazonPay, transact, false},
+		{"Amazon Pay: the claim's PutItem", amazonPay, putItem, false},
 		{"Shipping: the release of a failed sending", shipping, deleteIt, true},
 		{"APS: the release of a failed sending", aps, deleteIt, true},
+		{"Amazon Pay: the release of a failed sending", amazonPay, deleteIt, true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
