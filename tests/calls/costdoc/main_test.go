@@ -10,10 +10,13 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
 )
 
-// docs/cost.md's table is what the budgets price: a hand edit of either, or a budget changed without
+// docs/cost.md's table is what the budgets price, and docs/testing.md's lists them: a hand edit of either, or a budget changed without
 // make generate, fails here.
 func TestTheCostTableIsGeneratedFromTheBudgets(t *testing.T) {
-	if err := run(filepath.Join(localaws.RepoRoot(), file), true); err != nil {
+	if err := run(filepath.Join(localaws.RepoRoot(), file), Table, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(filepath.Join(localaws.RepoRoot(), callsFile), CallsTable, true); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -37,10 +40,10 @@ func TestCheckReportsAStaleTableAndRewriteRepairsIt(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.doc), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := run(path, true); (err != nil) != tc.checkFail {
+			if err := run(path, Table, true); (err != nil) != tc.checkFail {
 				t.Errorf("-check: %v, want failure %t", err, tc.checkFail)
 			}
-			if err := run(path, false); err != nil {
+			if err := run(path, Table, false); err != nil {
 				t.Fatal(err)
 			}
 			if b, _ := os.ReadFile(path); string(b) != doc {
@@ -48,7 +51,7 @@ func TestCheckReportsAStaleTableAndRewriteRepairsIt(t *testing.T) {
 			}
 		})
 	}
-	if err := run(filepath.Join(t.TempDir(), "missing.md"), true); err == nil {
+	if err := run(filepath.Join(t.TempDir(), "missing.md"), Table, true); err == nil {
 		t.Error("a missing file passes -check")
 	}
 }
@@ -61,5 +64,12 @@ func TestEveryPricedDeliveryHasACountedBudget(t *testing.T) {
 		if !ok || b.Rounds == 0 || b.LogBytes == 0 {
 			t.Errorf("%s: %s/%s: budget %+v, want one with rounds and log bytes", p.Column, p.Webhook, p.Scenario, b)
 		}
+	}
+}
+
+func TestCallListsRunsAndNamesS3(t *testing.T) {
+	got := callList([]string{"s3:PutObject", "dynamodb:PutItem", "dynamodb:PutItem", "events:PutEvents", "events:PutEvents", "events:PutEvents", "dynamodb:UpdateItem"})
+	if want := "S3 `PutObject`, `PutItem`, `PutItem`, 3 × `PutEvents`, `UpdateItem`"; got != want {
+		t.Errorf("callList = %q, want %q", got, want)
 	}
 }
