@@ -95,8 +95,8 @@ func (s *Store) claimPut(c Claim, token string, inProgressUntil time.Time) *type
 		item[noteAttribute] = ddbattr.S(c.Note)
 	}
 	return &types.Put{
-		TableName: &s.table,
-		Item:      item,
+		TableName:           &s.table,
+		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND inProgressExpiry < :nowms) OR (#claim = :token AND #st = :inprogress)"),
 		ExpressionAttributeNames: map[string]string{
 			"#id": KeyAttribute, "#exp": TTLAttribute, "#st": "status", "#claim": claimAttribute,
