@@ -48,6 +48,7 @@ import (
 	"github.com/amazon-webhook-gateway/gateway/shared/pipeline"
 	"github.com/amazon-webhook-gateway/gateway/shared/shipping"
 	"github.com/amazon-webhook-gateway/gateway/shared/snsverify"
+	"github.com/amazon-webhook-gateway/gateway/tests/calls"
 	"github.com/amazon-webhook-gateway/gateway/tests/snsfixture"
 	"github.com/amazon-webhook-gateway/gateway/tests/testenv"
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
@@ -171,13 +172,15 @@ func withBody(tb testing.TB, payload, body []byte) []byte {
 	return bytes.Replace(payload, old, enc(body), 1)
 }
 
-// Short names of the calls, as tests/calls names them.
-const (
-	tx        = "dynamodb:TransactWriteItems"
-	put       = "dynamodb:PutItem"
-	update    = "dynamodb:UpdateItem"
-	putEvents = "events:PutEvents"
-)
+// newCalls are the AWS calls of webhook's new delivery, as tests/calls budgets them.
+func newCalls(tb testing.TB, webhook string) []string {
+	tb.Helper()
+	b, ok := calls.Find(webhook, "new")
+	if !ok {
+		tb.Fatalf("tests/calls has no budget of a new %s delivery", webhook)
+	}
+	return b.Calls
+}
 
 func cases(tb testing.TB) []*webhookCase {
 	tb.Helper()
@@ -199,7 +202,7 @@ func cases(tb testing.TB) []*webhookCase {
 		if err != nil || n != 1 {
 			tb.Fatalf("refreshing the Shipping sample: %d OTPs, %v", n, err)
 		}
-		c.payload, c.body, c.calls = payload, bodyOf(tb, payload), []string{tx, putEvents, update}
+		c.payload, c.body, c.calls = payload, bodyOf(tb, payload), newCalls(tb, "shipping")
 		c.handler = built(tb, log, c.aws, shipping.ReadConfig, shipping.New, func(cfg *shipping.Config) { cfg.Metrics = c.logged })
 		cs = append(cs, c)
 	}
@@ -214,7 +217,7 @@ func cases(tb testing.TB) []*webhookCase {
 		c, log := newCase(s.name)
 		env := functionEnv(tb, "ApsFunction")
 		c.aws.secrets[env["APS_SECRET_ARN"]] = secretValue(env["APS_SECRET_ARN"], readFile(tb, "events", "dev", "aps-merchant.json"))
-		c.payload, c.body, c.calls = readFile(tb, "events", s.event), jsonBody, []string{put, putEvents, update}
+		c.payload, c.body, c.calls = readFile(tb, "events", s.event), jsonBody, newCalls(tb, "aps")
 		c.handler = built(tb, log, c.aws, aps.ReadConfig, aps.New, func(cfg *aps.Config) { cfg.Metrics = c.logged })
 		cs = append(cs, c)
 	}
@@ -240,7 +243,7 @@ func cases(tb testing.TB) []*webhookCase {
 		// SNS's own text (indented, its field order), with the new timestamp and signature.
 		signed := bytes.Replace(body, []byte(`"`+oldTimestamp+`"`), []byte(`"`+m.Timestamp+`"`), 1)
 		signed = bytes.Replace(signed, []byte(`"`+placeholder+`"`), []byte(`"`+m.Signature+`"`), 1)
-		c.payload, c.body, c.calls = withBody(tb, payload, signed), signed, []string{tx, putEvents, tx}
+		c.payload, c.body, c.calls = withBody(tb, payload, signed), signed, newCalls(tb, "amazon-pay")
 		c.handler = built(tb, log, c.aws, amazonpay.ReadConfig, amazonpay.New, func(cfg *amazonpay.Config) {
 			cfg.Metrics = c.logged
 			cfg.HTTPClient = &http.Client{Transport: c.certs, Timeout: 3 * time.Second}
