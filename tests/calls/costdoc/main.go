@@ -65,6 +65,48 @@ func run(path string, render func() (string, error), check bool) error {
 // round4 is x to four decimals, as the table shows and adds it.
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
+// costRows are the billed items: each prices one delivery, as text and as its rounded result.
+var costRows = []struct {
+	item string
+	cell func(calls.Budget) (string, float64)
+}{
+	{fmt.Sprintf("Lambda requests: 1 × $%.2f per M", calls.PriceLambdaRequest), func(calls.Budget) (string, float64) {
+		r := round4(calls.PriceLambdaRequest)
+		return fmt.Sprintf("1 × %.2f = %.4f", calls.PriceLambdaRequest, r), r
+	}},
+	{fmt.Sprintf("Lambda duration: GB × sequential calls × s per call × $%.4f per M GB-s", calls.PriceGBSecond), func(b calls.Budget) (string, float64) {
+		r := round4(calls.MemoryGB * float64(b.Rounds) * calls.SecondsPerCall * calls.PriceGBSecond)
+		return fmt.Sprintf("%.2f × %d × %.3f × %.4f = %.4f", calls.MemoryGB, b.Rounds, calls.SecondsPerCall, calls.PriceGBSecond, r), r
+	}},
+	{fmt.Sprintf("DynamoDB writes: WRU × $%.3f per M", calls.PriceWriteUnit), func(b calls.Budget) (string, float64) {
+		r := round4(float64(b.WriteUnits) * calls.PriceWriteUnit)
+		return fmt.Sprintf("%d × %.3f = %.4f", b.WriteUnits, calls.PriceWriteUnit, r), r
+	}},
+	{fmt.Sprintf("EventBridge PutEvents: events × $%.2f per M", calls.PriceEvent), func(b calls.Budget) (string, float64) {
+		r := round4(float64(b.Events) * calls.PriceEvent)
+		return fmt.Sprintf("%d × %.2f = %.4f", b.Events, calls.PriceEvent, r), r
+	}},
+	{fmt.Sprintf("HTTP API: 1 × $%.2f per M", calls.PriceHTTPRequest), func(calls.Budget) (string, float64) {
+		r := round4(calls.PriceHTTPRequest)
+		return fmt.Sprintf("1 × %.2f = %.4f", calls.PriceHTTPRequest, r), r
+	}},
+	{fmt.Sprintf("Log ingestion: KB per delivery (function + %d platform bytes) × $%.2f per GB", calls.PlatformLogBytes, calls.PriceLogGB), func(b calls.Budget) (string, float64) {
+		kb := float64(b.LogBytes+calls.PlatformLogBytes) / 1000
+		r := round4(math.Round(kb*1000) / 1000 * calls.PriceLogGB)
+		return fmt.Sprintf("%.3f × %.2f = %.4f", kb, calls.PriceLogGB, r), r
+	}},
+}
+
+// Total is what one million of b's deliveries cost: its rounded cells added up.
+func Total(b calls.Budget) float64 {
+	t := 0.0
+	for _, row := range costRows {
+		_, r := row.cell(b)
+		t += r
+	}
+	return round4(t)
+}
+
 // Table is the cost table: a row per billed item, a column per priced delivery, each cell its
 // arithmetic and result in US dollars per million deliveries, then the totals.
 func Table() (string, error) {
@@ -77,41 +119,11 @@ func Table() (string, error) {
 		}
 		cols, header = append(cols, b), append(header, p.Column)
 	}
-	rows := []struct {
-		item string
-		cell func(calls.Budget) (string, float64)
-	}{
-		{fmt.Sprintf("Lambda requests: 1 × $%.2f per M", calls.PriceLambdaRequest), func(calls.Budget) (string, float64) {
-			r := round4(calls.PriceLambdaRequest)
-			return fmt.Sprintf("1 × %.2f = %.4f", calls.PriceLambdaRequest, r), r
-		}},
-		{fmt.Sprintf("Lambda duration: GB × sequential calls × s per call × $%.4f per M GB-s", calls.PriceGBSecond), func(b calls.Budget) (string, float64) {
-			r := round4(calls.MemoryGB * float64(b.Rounds) * calls.SecondsPerCall * calls.PriceGBSecond)
-			return fmt.Sprintf("%.2f × %d × %.3f × %.4f = %.4f", calls.MemoryGB, b.Rounds, calls.SecondsPerCall, calls.PriceGBSecond, r), r
-		}},
-		{fmt.Sprintf("DynamoDB writes: WRU × $%.3f per M", calls.PriceWriteUnit), func(b calls.Budget) (string, float64) {
-			r := round4(float64(b.WriteUnits) * calls.PriceWriteUnit)
-			return fmt.Sprintf("%d × %.3f = %.4f", b.WriteUnits, calls.PriceWriteUnit, r), r
-		}},
-		{fmt.Sprintf("EventBridge PutEvents: events × $%.2f per M", calls.PriceEvent), func(b calls.Budget) (string, float64) {
-			r := round4(float64(b.Events) * calls.PriceEvent)
-			return fmt.Sprintf("%d × %.2f = %.4f", b.Events, calls.PriceEvent, r), r
-		}},
-		{fmt.Sprintf("HTTP API: 1 × $%.2f per M", calls.PriceHTTPRequest), func(calls.Budget) (string, float64) {
-			r := round4(calls.PriceHTTPRequest)
-			return fmt.Sprintf("1 × %.2f = %.4f", calls.PriceHTTPRequest, r), r
-		}},
-		{fmt.Sprintf("Log ingestion: KB per delivery (function + %d platform bytes) × $%.2f per GB", calls.PlatformLogBytes, calls.PriceLogGB), func(b calls.Budget) (string, float64) {
-			kb := float64(b.LogBytes+calls.PlatformLogBytes) / 1000
-			r := round4(math.Round(kb*1000) / 1000 * calls.PriceLogGB)
-			return fmt.Sprintf("%.3f × %.2f = %.4f", kb, calls.PriceLogGB, r), r
-		}},
-	}
 	var out strings.Builder
 	out.WriteString("| " + strings.Join(header, " | ") + " |\n")
 	out.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
 	totals := make([]float64, len(cols))
-	for _, row := range rows {
+	for _, row := range costRows {
 		cells := []string{row.item}
 		for i, b := range cols {
 			text, r := row.cell(b)

@@ -73,3 +73,29 @@ func TestCallListsRunsAndNamesS3(t *testing.T) {
 		t.Errorf("callList = %q, want %q", got, want)
 	}
 }
+
+// What a million deliveries of each kind may cost at the list prices, in US dollars: the targets
+// of the write-unit, event and log-byte plan (before it: Shipping 6.37, APS 4.43, Amazon Pay IPN
+// 8.18, v2 11.68).
+var targets = []struct {
+	webhook, scenario string
+	max               float64
+}{
+	{"shipping", "new", 4.85},
+	{"aps", "new", 4.20},
+	{"amazon-pay", "new", 4.50},
+	{"amazon-pay", "v2", 6.50},
+	{"amazon-pay", "v2 without deprecated copies", 5.50},
+}
+
+func TestEachDeliveryCostsNoMoreThanItsTarget(t *testing.T) {
+	for _, tc := range targets {
+		b, ok := calls.Find(tc.webhook, tc.scenario)
+		if !ok {
+			t.Fatalf("no budget %s/%s", tc.webhook, tc.scenario)
+		}
+		if got := Total(b); got > tc.max {
+			t.Errorf("%s/%s: $%.4f per million, over the target $%.2f", tc.webhook, tc.scenario, got, tc.max)
+		}
+	}
+}
