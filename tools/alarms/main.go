@@ -118,6 +118,30 @@ group for "topic not allowed"); unauthorized: SNS signatures that do not verify.
 	},
 }
 
+// lambdaFunction is a function whose Lambda errors and throttles each page at the first.
+type lambdaFunction struct {
+	Function, Slug, Label string
+	// Answer is what the caller saw: "Amazon Shipping gets a 5xx and retries".
+	Answer string
+	// ThrottleHint is what ConcurrentExecutions is to be checked against.
+	ThrottleHint string
+	Actions      string
+}
+
+// Lambda is the webhook's function, for its errors and throttles alarms.
+func (w webhook) Lambda() lambdaFunction {
+	return lambdaFunction{Function: w.Function, Slug: w.Slug, Label: w.Label, Actions: actions,
+		Answer:       w.Sender + " gets a 5xx and retries",
+		ThrottleHint: w.Reserved + " (if set) and the account's concurrency quota, and whether another function is using up the shared pool"}
+}
+
+// lookup is the Shipping lookup function: no webhook (no sender retries, no no-delivery or
+// credential-mismatch sense), but an application sees each of its crashes and throttles as a
+// failed lookup.
+var lookup = lambdaFunction{Function: "ShippingLookupFunction", Slug: "shipping-lookup", Label: "The Shipping lookup function",
+	Actions: actions, Answer: "the application got a 5xx",
+	ThrottleHint: "the account's concurrency quota and whether the lookups crowd out the webhook functions (their reserved concurrency parameters)"}
+
 // MismatchExpression is the metric-math expression of the credential-mismatch alarm: 1 for a
 // window with at least one refused delivery and no accepted one. FILL: a webhook that accepted
 // nothing publishes no "accepted" data point at all.
@@ -285,49 +309,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
 {{.Actions}}
 {{range .Webhooks}}{{$w := .}}
   # --- {{.Rule}}
-  {{.Function}}ErrorsAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${GatewayStackName}-alarm-{{.Slug}}-errors
-      AlarmDescription: >-
-        {{.Label}} failed (crash, panic or timeout) at least once in 5
-        minutes; {{.Sender}} gets a 5xx and retries. Check the function log
-        group for the request ids with "Task timed out", panics or ERROR lines,
-        and whether a recent deploy or configuration change preceded it.
-      Namespace: AWS/Lambda
-      MetricName: Errors
-      Dimensions:
-        - Name: FunctionName
-          Value: !Ref {{.Function}}
-      Statistic: Sum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-{{$.Actions}}
-
-  {{.Function}}ThrottlesAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${GatewayStackName}-alarm-{{.Slug}}-throttles
-      AlarmDescription: >-
-        Lambda throttled {{.Label | lower}} at least once in 5 minutes;
-        {{.Sender}} gets a 5xx and retries. Check ConcurrentExecutions against
-        {{.Reserved}} (if set) and the account's concurrency quota, and
-        whether another function is using up the shared pool.
-      Namespace: AWS/Lambda
-      MetricName: Throttles
-      Dimensions:
-        - Name: FunctionName
-          Value: !Ref {{.Function}}
-      Statistic: Sum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-{{$.Actions}}
+{{template "lambda" .Lambda}}
 
   # The senders give up after 5 s and the function times out at 4 s: a p99
   # of 3 s sustained for 15 minutes means timeouts are close.
@@ -511,49 +493,7 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
   # Not a webhook (no sender retries, no no-delivery or credential-mismatch
   # sense): crashes, throttles and 503s, each of which an application sees as
   # a failed lookup.
-  ShippingLookupFunctionErrorsAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${GatewayStackName}-alarm-shipping-lookup-errors
-      AlarmDescription: >-
-        The Shipping lookup function failed (crash, panic or timeout) at least
-        once in 5 minutes; the application got a 5xx. Check the function log
-        group for "Task timed out", panics or ERROR lines, and whether a recent
-        deploy or configuration change preceded it.
-      Namespace: AWS/Lambda
-      MetricName: Errors
-      Dimensions:
-        - Name: FunctionName
-          Value: !Ref ShippingLookupFunction
-      Statistic: Sum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-{{.Actions}}
-
-  ShippingLookupFunctionThrottlesAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${GatewayStackName}-alarm-shipping-lookup-throttles
-      AlarmDescription: >-
-        Lambda throttled the Shipping lookup function at least once in 5
-        minutes; the application got a 5xx. Check ConcurrentExecutions against
-        the account's concurrency quota and whether the lookups crowd out the
-        webhook functions (their reserved concurrency parameters).
-      Namespace: AWS/Lambda
-      MetricName: Throttles
-      Dimensions:
-        - Name: FunctionName
-          Value: !Ref ShippingLookupFunction
-      Statistic: Sum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-{{.Actions}}
+{{template "lambda" .Lookup}}
 
   # The EMF line of every lookup (Webhook shipping-lookup): 503 = a DynamoDB
   # read failed ("lookup failed" in the log group names the error).
@@ -765,7 +705,47 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
     Properties:
       DashboardName: !Sub ${GatewayStackName}-dashboard-${AWS::Region}
       DashboardBody: !Sub |-
-        {{wrap 8 .Dashboard}}
+        {{wrap 8 .Dashboard}}{{define "lambda"}}  {{.Function}}ErrorsAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${GatewayStackName}-alarm-{{.Slug}}-errors
+      AlarmDescription: >-
+        {{.Label}} failed (crash, panic or timeout) at least once in 5
+        minutes; {{.Answer}}. Check the function log group for the request ids
+        with "Task timed out", panics or ERROR lines, and whether a recent deploy
+        or configuration change preceded it.
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {{.Function}}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+{{.Actions}}
+
+  {{.Function}}ThrottlesAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub ${GatewayStackName}-alarm-{{.Slug}}-throttles
+      AlarmDescription: >-
+        Lambda throttled {{.Label | lower}} at least once in 5 minutes;
+        {{.Answer}}. Check ConcurrentExecutions against {{.ThrottleHint}}.
+      Namespace: AWS/Lambda
+      MetricName: Throttles
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {{.Function}}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+{{.Actions}}{{end}}
 `))
 
 // actions is how every alarm notifies AlarmTopicArn (nobody when it is empty).
@@ -786,6 +766,7 @@ func Render() (string, error) {
 		"Namespace":     emfNamespace,
 		"Actions":       actions,
 		"Webhooks":      webhooks,
+		"Lookup":        lookup,
 		"Dashboard":     dash,
 		"DeferredAge":   metrics.DeferredAge,
 		"DeadLettered":  string(metrics.DeadLettered),
