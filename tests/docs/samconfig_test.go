@@ -1,11 +1,8 @@
 package docs
 
 import (
-	"fmt"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -90,39 +87,9 @@ func TestSamconfigOverridesAreValidParameters(t *testing.T) {
 				t.Errorf("%s: parameter_overrides names %s, which template.yaml lacks", env, name)
 				continue
 			}
-			if err := accepts(p, value); err != nil {
+			if err := p.Accepts(value); err != nil {
 				t.Errorf("%s: %s=%q: %v", env, name, value, err)
 			}
 		}
 	}
-}
-
-// accepts is CloudFormation's check of a parameter value: AllowedValues, AllowedPattern, and for
-// numbers MinValue and MaxValue.
-func accepts(p localaws.Parameter, value string) error {
-	if len(p.AllowedValues) > 0 && !slices.ContainsFunc(p.AllowedValues, func(v any) bool { return fmt.Sprint(v) == value }) {
-		return fmt.Errorf("not one of %v", p.AllowedValues)
-	}
-	if p.AllowedPattern != "" && !regexp.MustCompile(`^(?:`+p.AllowedPattern+`)$`).MatchString(value) {
-		return fmt.Errorf("does not match %s", p.AllowedPattern)
-	}
-	if p.Type == "Number" {
-		n, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return fmt.Errorf("not a number")
-		}
-		for _, b := range []struct {
-			limit any
-			below bool
-		}{{p.MinValue, true}, {p.MaxValue, false}} {
-			if b.limit == nil {
-				continue
-			}
-			l, _ := strconv.ParseFloat(fmt.Sprint(b.limit), 64)
-			if b.below && n < l || !b.below && n > l {
-				return fmt.Errorf("outside [%v, %v]", p.MinValue, p.MaxValue)
-			}
-		}
-	}
-	return nil
 }

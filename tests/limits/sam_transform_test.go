@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -118,28 +115,6 @@ func TestEveryConfigurationSectionHasAParameterSet(t *testing.T) {
 	}
 }
 
-// checkValue is what CloudFormation checks of a parameter value before the transform runs.
-func checkValue(p localaws.Parameter, v string) error {
-	if len(p.AllowedValues) > 0 && !slices.ContainsFunc(p.AllowedValues, func(a any) bool { return fmt.Sprint(a) == v }) {
-		return fmt.Errorf("not one of %v", p.AllowedValues)
-	}
-	if p.AllowedPattern != "" && !regexp.MustCompile("^(?:"+p.AllowedPattern+")$").MatchString(v) {
-		return fmt.Errorf("does not match %s", p.AllowedPattern)
-	}
-	if p.Type == "Number" {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return err
-		}
-		if p.MinValue != nil && n < toFloat(p.MinValue) || p.MaxValue != nil && n > toFloat(p.MaxValue) {
-			return fmt.Errorf("outside [%v, %v]", p.MinValue, p.MaxValue)
-		}
-	}
-	return nil
-}
-
-func toFloat(v any) float64 { f, _ := strconv.ParseFloat(fmt.Sprint(v), 64); return f }
-
 // samPython is a Python with AWS SAM's translator: the one of make tools' virtualenv, else the
 // one on PATH (cfn-lint depends on the translator, so where cfn-lint is, it is).
 func samPython(t *testing.T) string {
@@ -178,7 +153,7 @@ func TestTheTemplateTransformsForEveryDocumentedParameterSet(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: %s is not a parameter of template.yaml", name, k)
 			}
-			if err := checkValue(p, v); err != nil {
+			if err := p.Accepts(v); err != nil {
 				t.Fatalf("%s: %s=%q: %v", name, k, v, err)
 			}
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -46,6 +48,36 @@ type Parameter struct {
 	AllowedValues []any  `yaml:"AllowedValues"`
 	// AllowedPattern is a regular expression the whole value must match.
 	AllowedPattern string `yaml:"AllowedPattern"`
+}
+
+// Accepts is CloudFormation's check of a value for p: AllowedValues, AllowedPattern, and for
+// numbers MinValue and MaxValue.
+func (p Parameter) Accepts(value string) error {
+	if len(p.AllowedValues) > 0 && !slices.ContainsFunc(p.AllowedValues, func(v any) bool { return fmt.Sprint(v) == value }) {
+		return fmt.Errorf("not one of %v", p.AllowedValues)
+	}
+	if p.AllowedPattern != "" && !regexp.MustCompile(`^(?:`+p.AllowedPattern+`)$`).MatchString(value) {
+		return fmt.Errorf("does not match %s", p.AllowedPattern)
+	}
+	if p.Type == "Number" {
+		n, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return fmt.Errorf("not a number")
+		}
+		for _, b := range []struct {
+			limit any
+			below bool
+		}{{p.MinValue, true}, {p.MaxValue, false}} {
+			if b.limit == nil {
+				continue
+			}
+			l, _ := strconv.ParseFloat(fmt.Sprint(b.limit), 64)
+			if b.below && n < l || !b.below && n > l {
+				return fmt.Errorf("outside [%v, %v]", p.MinValue, p.MaxValue)
+			}
+		}
+	}
+	return nil
 }
 
 // Resource is one resource of the template.
