@@ -146,13 +146,7 @@ func (t *Template) Node(keys ...string) *yaml.Node {
 		if n == nil || n.Kind != yaml.MappingNode {
 			return nil
 		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
+		n = nodeKey(n, k)
 	}
 	return n
 }
@@ -269,7 +263,7 @@ func ReadStack(path string) (*Template, error) {
 			if src == nil {
 				continue
 			}
-			if err := substitute(src, passed); err != nil {
+			if err := substitute(src, "!Ref", passed); err != nil {
 				return nil, fmt.Errorf("child %s: %w", id, err)
 			}
 			if section == "Resources" {
@@ -294,11 +288,13 @@ func ReadStack(path string) (*Template, error) {
 		}
 		values := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(outs.Content); i += 2 {
-			values[id+".Outputs."+outs.Content[i].Value] = nodeKey(outs.Content[i+1], "Value")
+			if v := nodeKey(outs.Content[i+1], "Value"); v != nil {
+				values[id+".Outputs."+outs.Content[i].Value] = v
+			}
 		}
 		for _, section := range []string{"Resources", "Outputs"} {
 			if n := t.Node(section); n != nil {
-				if err := substituteGetAtt(n, values); err != nil {
+				if err := substitute(n, "!GetAtt", values); err != nil {
 					return nil, err
 				}
 			}
@@ -311,52 +307,52 @@ func ReadStack(path string) (*Template, error) {
 	return merged, nil
 }
 
-// substitute replaces, under n, every !Ref to a parameter in passed by the passed node, and every
-// ${parameter} of a !Sub string by the passed !Ref's or !GetAtt's ${...} form.
-func substitute(n *yaml.Node, passed map[string]*yaml.Node) error {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!Ref" {
-		if p, ok := passed[n.Value]; ok {
-			*n = *p
+// substitute replaces, under n, every scalar tagged tag (!Ref: a child's parameters; !GetAtt:
+// "Child.Outputs.Name") whose name is a key of values by that value, and every ${name} of a !Sub
+// string by the value's ${...} form (a plain string: its text).
+func substitute(n *yaml.Node, tag string, values map[string]*yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == tag:
+		if v, ok := values[n.Value]; ok {
+			*n = *v
 		}
 		return nil
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!Sub" {
-		return substituteSub(n, passed)
-	}
-	if n.Kind == yaml.SequenceNode && n.Tag == "!Sub" && len(n.Content) > 0 {
-		// [string, {Var: value}]: only the string names parameters; the values are walked below.
-		if err := substituteSub(n.Content[0], passed); err != nil {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!Sub":
+		return substituteSub(n, values)
+	case n.Kind == yaml.SequenceNode && n.Tag == "!Sub" && len(n.Content) > 0:
+		// [string, {Var: value}]: only the string names them; the values are walked below.
+		if err := substituteSub(n.Content[0], values); err != nil {
 			return err
 		}
 		for _, c := range n.Content[1:] {
-			if err := substitute(c, passed); err != nil {
+			if err := substitute(c, tag, values); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for _, c := range n.Content {
-		if err := substitute(c, passed); err != nil {
+		if err := substitute(c, tag, values); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func substituteSub(n *yaml.Node, passed map[string]*yaml.Node) error {
-	for name, p := range passed {
+func substituteSub(n *yaml.Node, values map[string]*yaml.Node) error {
+	for name, v := range values {
 		ref := "${" + name + "}"
 		if !strings.Contains(n.Value, ref) {
 			continue
 		}
 		var with string
 		switch {
-		case p.Kind == yaml.ScalarNode && (p.Tag == "!Ref" || p.Tag == "!GetAtt"):
-			with = "${" + p.Value + "}"
-		case p.Kind == yaml.ScalarNode && p.Tag == "!!str":
-			with = p.Value
+		case v.Kind == yaml.ScalarNode && (v.Tag == "!Ref" || v.Tag == "!GetAtt"):
+			with = "${" + v.Value + "}"
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
+			with = v.Value
 		default:
-			return fmt.Errorf("!Sub names ${%s}, passed as %s, which a !Sub cannot carry", name, p.Tag)
+			return fmt.Errorf("!Sub names ${%s}, whose value (%s) a !Sub cannot carry", name, v.Tag)
 		}
 		n.Value = strings.ReplaceAll(n.Value, ref, with)
 	}
@@ -382,34 +378,6 @@ func resolveIf(n *yaml.Node, cond string) {
 	for _, c := range n.Content {
 		resolveIf(c, cond)
 	}
-}
-
-// substituteGetAtt replaces, under n, every !GetAtt and ${...} of a !Sub naming a key of values
-// ("Child.Outputs.Name") by that value.
-func substituteGetAtt(n *yaml.Node, values map[string]*yaml.Node) error {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt" {
-		if v, ok := values[n.Value]; ok && v != nil {
-			*n = *v
-		}
-		return nil
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!Sub" {
-		for name, v := range values {
-			if v != nil && strings.Contains(n.Value, "${"+name+"}") {
-				if v.Kind != yaml.ScalarNode || (v.Tag != "!Ref" && v.Tag != "!GetAtt") {
-					return fmt.Errorf("!Sub names ${%s}, whose value a !Sub cannot carry", name)
-				}
-				n.Value = strings.ReplaceAll(n.Value, "${"+name+"}", "${"+v.Value+"}")
-			}
-		}
-		return nil
-	}
-	for _, c := range n.Content {
-		if err := substituteGetAtt(c, values); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // nodeKey is the value of key in the mapping node m, or nil.
