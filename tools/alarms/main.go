@@ -705,7 +705,8 @@ var section = template.Must(template.New("section").Funcs(template.FuncMap{
     Properties:
       DashboardName: !Sub ${GatewayStackName}-dashboard-${AWS::Region}
       DashboardBody: !Sub |-
-        {{wrap 8 .Dashboard}}{{define "lambda"}}  {{.Function}}ErrorsAlarm:
+        {{wrap 8 .Dashboard}}
+{{- define "lambda"}}  {{.Function}}ErrorsAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
       AlarmName: !Sub ${GatewayStackName}-alarm-{{.Slug}}-errors

@@ -8,12 +8,10 @@ import "text/template"
 type Param struct {
 	Name        string
 	Type        string // String or Number
-	Default     *string
+	Optional    bool   // defaults to "" (the parent passes "" under the conditions that lack it)
 	Passed      string
 	Description string
 }
-
-var empty = ""
 
 // Params are the child's parameters in the order the parent passes them. Every value exists
 // under every condition of the parent: a resource that may be absent is passed as "" and the
@@ -22,7 +20,7 @@ func Params() []Param {
 	p := []Param{
 		{Name: "GatewayStackName", Type: "String", Passed: "!Ref AWS::StackName",
 			Description: "The gateway stack's name (AWS::StackName here is this child's own): it names the alarms, the dashboard and the log metrics' namespace."},
-		{Name: "AlarmTopicArn", Type: "String", Default: &empty, Passed: "!Ref AlarmTopicArn",
+		{Name: "AlarmTopicArn", Type: "String", Optional: true, Passed: "!Ref AlarmTopicArn",
 			Description: "SNS topic every alarm notifies on ALARM and OK (none when empty)."},
 		{Name: "HttpApi", Type: "String", Passed: "!Ref HttpApi", Description: "ApiId of the webhook HTTP API."},
 		{Name: "HttpApiAccessLogGroup", Type: "String", Passed: "!Ref HttpApiAccessLogGroup", Description: "The HTTP API's access log group."},
@@ -39,7 +37,7 @@ func Params() []Param {
 		Param{Name: "RedriveDeadLetterQueueName", Type: "String", Passed: "!GetAtt RedriveDeadLetterQueue.QueueName", Description: "Name of the re-drive queues' dead-letter queue."},
 		Param{Name: "DeferredAgeAlarmMinutes", Type: "Number", Passed: "!Ref DeferredAgeAlarmMinutes", Description: "Minutes a deferred delivery may wait before its webhook's deferred-age alarm."},
 		Param{Name: "ShippingLookupFunction", Type: "String", Passed: "!Ref ShippingLookupFunction", Description: "The Shipping lookup function's name."},
-		Param{Name: "AmazonPaySafelistFunctionLogGroup", Type: "String", Default: &empty,
+		Param{Name: "AmazonPaySafelistFunctionLogGroup", Type: "String", Optional: true,
 			Passed:      `!If [SafelistOnDeploy, !Ref AmazonPaySafelistFunctionLogGroup, ""]`,
 			Description: "Log group of the safelisting function; empty when the stack does not safelist on deploy."},
 	)
@@ -57,8 +55,8 @@ Parameters:
 {{- range .Params}}
   {{.Name}}:
     Type: {{.Type}}
-{{- if .Default}}
-    Default: "{{.Default}}"
+{{- if .Optional}}
+    Default: ""
 {{- end}}
     Description: "{{.Description}}"
 {{- end}}
