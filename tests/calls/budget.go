@@ -3,6 +3,7 @@ package calls
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/amazon-webhook-gateway/gateway/tools/localaws"
@@ -36,21 +37,9 @@ type Budget struct {
 	Why               string
 }
 
-func rep(call string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = call
-	}
-	return out
-}
+func rep(call string, n int) []string { return slices.Repeat([]string{call}, n) }
 
-func cat(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
+func cat(parts ...[]string) []string { return slices.Concat(parts...) }
 
 // Budgets are the measured deliveries, each priced by docs/cost.md when Priced names it.
 var Budgets = []Budget{

@@ -122,19 +122,17 @@ func Table() (string, error) {
 	var out strings.Builder
 	out.WriteString("| " + strings.Join(header, " | ") + " |\n")
 	out.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
-	totals := make([]float64, len(cols))
 	for _, row := range costRows {
 		cells := []string{row.item}
-		for i, b := range cols {
-			text, r := row.cell(b)
+		for _, b := range cols {
+			text, _ := row.cell(b)
 			cells = append(cells, text)
-			totals[i] += r
 		}
 		out.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	cells := []string{"**Total**"}
-	for _, t := range totals {
-		cells = append(cells, fmt.Sprintf("**%.4f**", round4(t)))
+	for _, b := range cols {
+		cells = append(cells, fmt.Sprintf("**%.4f**", Total(b)))
 	}
 	out.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	return out.String(), nil
