@@ -16,9 +16,9 @@ type Entry func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPRespon
 // Measure wraps h so that every invocation — even one that fails or panics — writes exactly one
 // record to w under the Webhook dimension name (Delivery.Object): the outcome and reason (Classify
 // on h's Answer; a failure or panic counts as a 500), what the invocation counted on the way
-// (Add), its latency, and what its log line says of it. The record is the invocation's EMF object and its "delivery answered" log line
-// in one: it is written to w whatever level log is set to, because it carries the metrics. A nil w
-// writes nothing.
+// (Add), its latency, and what its log line says of it. The record is the invocation's EMF object
+// and its "delivery answered" log line in one: it is written to w whatever level log is set to,
+// because it carries the metrics. A nil w writes nothing.
 func Measure(w io.Writer, name string, log *slog.Logger, now func() time.Time, h Entry) func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
 	if w == nil {
 		return func(ctx context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {

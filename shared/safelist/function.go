@@ -1,8 +1,6 @@
 package safelist
 
 import (
-	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
-
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/amazon-webhook-gateway/gateway/shared/envconfig"
+	"github.com/amazon-webhook-gateway/gateway/shared/secrets"
 )
 
 // Config is the custom resource function's configuration, read from its environment.
