@@ -79,8 +79,11 @@ func (s *Store) DoAll(ctx context.Context, claims []Claim, writes []Write, inPro
 // each runs f for i in [0, n), at most maxConcurrent at once, and returns the errors by index.
 func each(n int, f func(i int) error) []error {
 	errs := make([]error, n)
-	if n == 1 {
-		errs[0] = f(0)
+	if n <= 1 {
+		// The common case (one key, one OTP, no writes) starts no goroutine.
+		for i := range n {
+			errs[i] = f(i)
+		}
 		return errs
 	}
 	var wg sync.WaitGroup
